@@ -1,0 +1,49 @@
+#!/usr/bin/env bash
+# Sets up everything twin needs on a Debian machine with Python 3.11: system libraries,
+# a virtual environment in .venv with twin installed in editable mode, and (with --test)
+# what the test suite needs: Chromium and the viewer's npm packages.
+# Safe to rerun: it skips what is already there.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+want_test=0
+[[ "${1:-}" == "--test" ]] && want_test=1
+
+apt_packages=()
+ldconfig -p | grep -q 'libusb-1.0.so' || apt_packages+=(libusb-1.0-0)   # open3d needs it to import
+if (( want_test )); then
+  command -v chromium >/dev/null || apt_packages+=(chromium)
+  command -v node >/dev/null || apt_packages+=(nodejs npm)
+fi
+if (( ${#apt_packages[@]} )); then
+  echo "setup: installing system packages: ${apt_packages[*]}"
+  if [[ $(id -u) -ne 0 ]]; then SUDO=sudo; else SUDO=; fi
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${apt_packages[@]}" >/dev/null
+fi
+
+PYTHON=${PYTHON:-python3}
+if [[ ! -x .venv/bin/python ]]; then
+  echo "setup: creating the virtual environment .venv"
+  "$PYTHON" -m venv .venv
+fi
+
+# Reinstall only when the package definition or the C++ sources changed.
+stamp=.venv/.twin-installed
+fingerprint=$(cat pyproject.toml setup.py twin/native/* | sha1sum | cut -d' ' -f1)
+if [[ ! -f $stamp || $(cat "$stamp") != "$fingerprint" ]]; then
+  echo "setup: installing twin and its dependencies into .venv (first time: a few minutes)"
+  .venv/bin/pip install -q --upgrade pip
+  .venv/bin/pip install -q -e ".[test,bench]"
+  echo "$fingerprint" > "$stamp"
+fi
+
+if (( want_test )) && [[ -f viewer-web/package.json ]]; then
+  lock_stamp=viewer-web/node_modules/.twin-installed
+  lock_fingerprint=$(cat viewer-web/package.json viewer-web/package-lock.json 2>/dev/null | sha1sum | cut -d' ' -f1)
+  if [[ ! -f $lock_stamp || $(cat "$lock_stamp") != "$lock_fingerprint" ]]; then
+    echo "setup: installing the viewer's npm packages"
+    (cd viewer-web && npm ci --no-audit --no-fund --loglevel=error)
+    echo "$lock_fingerprint" > "$lock_stamp"
+  fi
+fi
