@@ -31,7 +31,7 @@ setup(
         Pybind11Extension(
             "twin._native",
             sorted(glob.glob("twin/native/*.cpp")),
-            include_dirs=["twin/native"],
+            include_dirs=["twin/native", os.environ.get("EIGEN3_INCLUDE_DIR", "/usr/include/eigen3")],
             cxx_std=17,
             extra_compile_args=flags,
             extra_link_args=["-fopenmp"] if openmp else [],

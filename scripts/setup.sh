@@ -11,6 +11,7 @@ want_test=0
 
 apt_packages=()
 ldconfig -p | grep -q 'libusb-1.0.so' || apt_packages+=(libusb-1.0-0)   # open3d needs it to import
+[[ -f /usr/include/eigen3/Eigen/Core ]] || apt_packages+=(libeigen3-dev)  # the C++ core's linear algebra
 if (( want_test )); then
   command -v chromium >/dev/null || apt_packages+=(chromium)
   command -v node >/dev/null || apt_packages+=(nodejs npm)
