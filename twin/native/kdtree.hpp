@@ -1,0 +1,200 @@
+// k-d tree over 3D points: parallel build, k-nearest, bounded nearest and radius queries.
+//
+// Usage:
+//   twin::KdTree tree(points);                      // std::vector<Eigen::Vector3d> or (xyz, n)
+//   int idx[10]; double d2[10];
+//   size_t k = tree.knn(q, 10, idx, d2);            // sorted by squared distance; original indices
+//   size_t h = tree.knn(q, 30, idx30, d230, 0.25);  // hybrid: at most 30 within sqrt(0.25) m
+//   std::vector<int> near; std::vector<double> near_d2; tree.radius(q, 0.5, near, near_d2);
+//
+// The tree keeps its own copy of the points, reordered so that each leaf bucket is contiguous
+// in memory (cache-friendly queries); queries always return indices into the caller's array.
+// Nodes split at the median of the widest axis, so the layout is fixed by n alone and the
+// two halves of each node build in parallel (OpenMP tasks) without locks. Queries are const
+// and thread-safe. Indices are int: clouds of up to 2^31 - 1 points.
+#pragma once
+
+#include <Eigen/Core>
+
+#include <algorithm>
+#include <cstddef>
+#include <cstdint>
+#include <limits>
+#include <numeric>
+#include <stdexcept>
+#include <vector>
+
+namespace twin {
+
+using Points = std::vector<Eigen::Vector3d>;
+
+class KdTree {
+ public:
+  static constexpr int kDefaultLeafSize = 12;
+
+  explicit KdTree(const Points& points, int leaf_size = kDefaultLeafSize)
+      : KdTree(points.empty() ? nullptr : points.front().data(), points.size(), leaf_size) {}
+
+  // xyz: n points as x0 y0 z0 x1 y1 z1 ... (a C-contiguous (n, 3) float64 array).
+  KdTree(const double* xyz, size_t n, int leaf_size = kDefaultLeafSize) : leaf_size_(leaf_size) {
+    if (leaf_size < 1) throw std::invalid_argument("k-d tree leaf size must be at least 1");
+    if (n > static_cast<size_t>(std::numeric_limits<int>::max()))
+      throw std::invalid_argument("k-d tree holds at most 2^31 - 1 points");
+    index_.resize(n);
+    std::iota(index_.begin(), index_.end(), 0);
+    if (n == 0) return;
+    nodes_.resize(node_count(n));
+#pragma omp parallel
+#pragma omp single nowait
+    build(xyz, 0, 0, static_cast<int>(n));
+    points_.resize(n);
+#pragma omp parallel for schedule(static)
+    for (int64_t i = 0; i < static_cast<int64_t>(n); ++i)
+      points_[i] = Eigen::Map<const Eigen::Vector3d>(xyz + 3 * index_[i]);
+  }
+
+  size_t size() const { return points_.size(); }
+  bool empty() const { return points_.empty(); }
+
+  // The k nearest points to q with squared distance < max_sq_dist, nearest first.
+  // Writes up to k entries into indices/sq_dists and returns how many it wrote.
+  size_t knn(const Eigen::Vector3d& q, int k, int* indices, double* sq_dists,
+             double max_sq_dist = std::numeric_limits<double>::infinity()) const {
+    if (k <= 0 || empty()) return 0;
+    KnnSet set{indices, sq_dists, static_cast<size_t>(k), 0, max_sq_dist};
+    knn_node(0, q, set);
+    return set.count;
+  }
+
+  // The single nearest point with squared distance < max_sq_dist; false if there is none.
+  bool nearest(const Eigen::Vector3d& q, int& index, double& sq_dist,
+               double max_sq_dist = std::numeric_limits<double>::infinity()) const {
+    return knn(q, 1, &index, &sq_dist, max_sq_dist) == 1;
+  }
+
+  // All points within radius of q (unordered unless sorted = true). Clears and fills the vectors.
+  size_t radius(const Eigen::Vector3d& q, double radius, std::vector<int>& indices,
+                std::vector<double>& sq_dists, bool sorted = false) const {
+    indices.clear();
+    sq_dists.clear();
+    if (empty() || !(radius >= 0.0)) return 0;
+    radius_node(0, q, radius * radius, indices, sq_dists);
+    if (sorted) sort_by_distance(indices, sq_dists);
+    return indices.size();
+  }
+
+ private:
+  // Internal node: children at self + 1 and `right`; leaf (axis < 0): points [begin, end).
+  struct Node {
+    double split;
+    int32_t axis;
+    int32_t right_or_begin;
+    int32_t end;
+  };
+
+  struct KnnSet {
+    int* indices;
+    double* sq_dists;
+    size_t capacity, count;
+    double bound;  // only points strictly closer than this can enter
+    void insert(int index, double d2) {
+      size_t i = count < capacity ? count++ : capacity - 1;
+      for (; i > 0 && sq_dists[i - 1] > d2; --i) {
+        sq_dists[i] = sq_dists[i - 1];
+        indices[i] = indices[i - 1];
+      }
+      sq_dists[i] = d2;
+      indices[i] = index;
+      if (count == capacity) bound = std::min(bound, sq_dists[capacity - 1]);
+    }
+  };
+
+  size_t node_count(size_t n) const {
+    if (n <= static_cast<size_t>(leaf_size_)) return 1;
+    return 1 + node_count(n / 2) + node_count(n - n / 2);
+  }
+
+  void build(const double* xyz, int node, int begin, int end) {
+    const int n = end - begin;
+    if (n <= leaf_size_) {
+      nodes_[node] = Node{0.0, -1, begin, end};
+      return;
+    }
+    Eigen::Array3d lo = Eigen::Array3d::Constant(std::numeric_limits<double>::infinity());
+    Eigen::Array3d hi = -lo;
+    for (int i = begin; i < end; ++i) {
+      const Eigen::Array3d p = Eigen::Map<const Eigen::Array3d>(xyz + 3 * index_[i]);
+      lo = lo.min(p);
+      hi = hi.max(p);
+    }
+    int axis;
+    (hi - lo).maxCoeff(&axis);
+    const int mid = begin + n / 2;
+    std::nth_element(index_.begin() + begin, index_.begin() + mid, index_.begin() + end,
+                     [xyz, axis](int a, int b) { return xyz[3 * a + axis] < xyz[3 * b + axis]; });
+    const int right = node + 1 + static_cast<int>(node_count(static_cast<size_t>(n / 2)));
+    nodes_[node] = Node{xyz[3 * index_[mid] + axis], axis, right, 0};
+    constexpr int kParallelGrain = 8192;  // below this a task costs more than it saves
+#pragma omp task if (n > kParallelGrain)
+    build(xyz, node + 1, begin, mid);
+    build(xyz, right, mid, end);
+#pragma omp taskwait
+  }
+
+  void knn_node(int node, const Eigen::Vector3d& q, KnnSet& set) const {
+    const Node& nd = nodes_[node];
+    if (nd.axis < 0) {
+      for (int i = nd.right_or_begin; i < nd.end; ++i) {
+        const double d2 = (points_[i] - q).squaredNorm();
+        if (d2 < set.bound) set.insert(index_[i], d2);
+      }
+      return;
+    }
+    const double diff = q[nd.axis] - nd.split;
+    const int near = diff < 0.0 ? node + 1 : nd.right_or_begin;
+    const int far = diff < 0.0 ? nd.right_or_begin : node + 1;
+    knn_node(near, q, set);
+    if (diff * diff < set.bound) knn_node(far, q, set);
+  }
+
+  void radius_node(int node, const Eigen::Vector3d& q, double r2, std::vector<int>& indices,
+                   std::vector<double>& sq_dists) const {
+    const Node& nd = nodes_[node];
+    if (nd.axis < 0) {
+      for (int i = nd.right_or_begin; i < nd.end; ++i) {
+        const double d2 = (points_[i] - q).squaredNorm();
+        if (d2 <= r2) {
+          indices.push_back(index_[i]);
+          sq_dists.push_back(d2);
+        }
+      }
+      return;
+    }
+    const double diff = q[nd.axis] - nd.split;
+    if (diff <= 0.0 || diff * diff <= r2) radius_node(node + 1, q, r2, indices, sq_dists);
+    if (diff >= 0.0 || diff * diff <= r2) radius_node(nd.right_or_begin, q, r2, indices, sq_dists);
+  }
+
+  static void sort_by_distance(std::vector<int>& indices, std::vector<double>& sq_dists) {
+    std::vector<size_t> order(indices.size());
+    std::iota(order.begin(), order.end(), 0);
+    std::sort(order.begin(), order.end(), [&](size_t a, size_t b) {
+      return sq_dists[a] < sq_dists[b] || (sq_dists[a] == sq_dists[b] && indices[a] < indices[b]);
+    });
+    std::vector<int> i2(order.size());
+    std::vector<double> d2(order.size());
+    for (size_t j = 0; j < order.size(); ++j) {
+      i2[j] = indices[order[j]];
+      d2[j] = sq_dists[order[j]];
+    }
+    indices.swap(i2);
+    sq_dists.swap(d2);
+  }
+
+  int leaf_size_;
+  std::vector<Node> nodes_;
+  std::vector<int> index_;  // position in points_ -> index in the caller's array
+  Points points_;
+};
+
+}  // namespace twin
