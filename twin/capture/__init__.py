@@ -1,0 +1,7 @@
+"""Readers of what users bring into one `Capture` type; `open_capture` picks the reader."""
+from twin.capture.capture import Capture, Frame, FrameData
+from twin.capture.detect import detect, open_capture
+from twin.capture.intrinsics import Intrinsics, from_flags, read_intrinsic_json
+
+__all__ = ["Capture", "Frame", "FrameData", "Intrinsics", "detect", "from_flags", "open_capture",
+           "read_intrinsic_json"]

@@ -1,0 +1,85 @@
+"""Reading colour and depth images into the arrays of `FrameData`, with errors that say which file."""
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from twin.capture.capture import FrameData
+
+IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png")
+
+
+def read_color(path: Path) -> np.ndarray:
+    """An HxWx3 uint8 RGB image; ValueError if the file is missing or not an image."""
+    image = cv2.imread(str(path), cv2.IMREAD_COLOR)
+    if image is None:
+        raise ValueError(f"cannot read colour image {path}: the file is missing or not an image")
+    return cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
+
+
+def decode_color(data: bytes, name: str) -> np.ndarray:
+    """Like `read_color`, for an image held in memory (e.g. a member of a zip file)."""
+    image = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)
+    if image is None:
+        raise ValueError(f"cannot decode colour image {name}: it is not a JPEG or PNG image")
+    return cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
+
+
+def read_depth_png(path: Path, depth_scale: float) -> np.ndarray:
+    """An HxW float32 depth in metres from a 16-bit PNG holding `depth_scale` units per metre."""
+    image = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
+    if image is None:
+        raise ValueError(f"cannot read depth image {path}: the file is missing or not an image")
+    if image.ndim != 2:
+        raise ValueError(f"depth image {path} has {image.shape[2]} channels; expected one 16-bit channel")
+    return image.astype(np.float32) / np.float32(depth_scale)
+
+
+def read_gray(path: Path) -> np.ndarray:
+    """An HxW uint8 single-channel image (confidence maps)."""
+    image = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
+    if image is None or image.ndim != 2:
+        raise ValueError(f"cannot read single-channel image {path}")
+    return image.astype(np.uint8)
+
+
+def frame_data(color: np.ndarray, depth_m: np.ndarray, confidence: np.ndarray | None, name: str,
+               *, resize_color: bool = False) -> FrameData:
+    """Checks that colour, depth and confidence agree in size; phones' smaller depth maps take a
+    colour image resized down to them when `resize_color` is set."""
+    height, width = depth_m.shape
+    if color.shape[:2] != (height, width):
+        if not resize_color:
+            raise ValueError(f"frame {name}: colour is {color.shape[1]}x{color.shape[0]} but depth is "
+                             f"{width}x{height}; colour and depth must have the same size")
+        color = cv2.resize(color, (width, height), interpolation=cv2.INTER_AREA)
+    if confidence is not None and confidence.shape != (height, width):
+        raise ValueError(f"frame {name}: confidence is {confidence.shape[1]}x{confidence.shape[0]} "
+                         f"but depth is {width}x{height}")
+    return FrameData(color=np.ascontiguousarray(color), depth_m=np.ascontiguousarray(depth_m, np.float32),
+                     confidence=confidence)
+
+
+def scale_intrinsics(K: np.ndarray, from_size: tuple[int, int], to_size: tuple[int, int]) -> np.ndarray:
+    """The pinhole matrix of an image resized from (width, height) `from_size` to `to_size`."""
+    sx, sy = to_size[0] / from_size[0], to_size[1] / from_size[1]
+    scaled = np.array(K, dtype=np.float64)
+    scaled[0, 0] *= sx
+    scaled[0, 2] = (K[0, 2] + 0.5) * sx - 0.5
+    scaled[1, 1] *= sy
+    scaled[1, 2] = (K[1, 2] + 0.5) * sy - 0.5
+    return scaled
+
+
+def numbered_files(folder: Path, suffixes: tuple[str, ...] = IMAGE_SUFFIXES) -> list[Path]:
+    """Image files of a folder in natural order (frame 2 before frame 10)."""
+    files = [p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in suffixes]
+    return sorted(files, key=lambda p: natural_key(p.stem))
+
+
+def natural_key(name: str):
+    """Sort key that orders embedded numbers by value."""
+    return [int(part) if part.isdigit() else part for part in re.split(r"(\d+)", name)]
