@@ -68,7 +68,7 @@ inline Eigen::Matrix3d neighbourhood_covariance(const Points& points, const KdTr
 inline Covariances estimate_covariances(const Points& points, const KdTree& tree, int k) {
   detail::check_neighbourhood(points, tree, k);
   Covariances covs(points.size());
-#pragma omp parallel
+#pragma omp parallel num_threads(max_threads())
   {
     std::vector<int> idx(k);
     std::vector<double> d2(k);
@@ -91,7 +91,7 @@ inline Eigen::Matrix3d plane_regularized(const Eigen::Matrix3d& cov, double epsi
 }
 
 inline void regularize_plane(Covariances& covs, double epsilon = 1e-3) {
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for num_threads(max_threads()) schedule(static)
   for (int64_t i = 0; i < static_cast<int64_t>(covs.size()); ++i) covs[i] = plane_regularized(covs[i], epsilon);
 }
 

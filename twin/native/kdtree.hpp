@@ -24,6 +24,8 @@
 #include <stdexcept>
 #include <vector>
 
+#include "parallel.hpp"
+
 namespace twin {
 
 using Points = std::vector<Eigen::Vector3d>;
@@ -44,11 +46,11 @@ class KdTree {
     std::iota(index_.begin(), index_.end(), 0);
     if (n == 0) return;
     nodes_.resize(node_count(n));
-#pragma omp parallel
+#pragma omp parallel num_threads(max_threads())
 #pragma omp single nowait
     build(xyz, 0, 0, static_cast<int>(n));
     points_.resize(n);
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for num_threads(max_threads()) schedule(static)
     for (int64_t i = 0; i < static_cast<int64_t>(n); ++i)
       points_[i] = Eigen::Map<const Eigen::Vector3d>(xyz + 3 * index_[i]);
   }

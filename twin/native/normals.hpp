@@ -30,7 +30,7 @@ inline Eigen::Vector3d normal_of(const Eigen::Matrix3d& covariance) {
 inline Points estimate_normals(const Points& points, const KdTree& tree, int k) {
   detail::check_neighbourhood(points, tree, k);
   Points normals(points.size());
-#pragma omp parallel
+#pragma omp parallel num_threads(max_threads())
   {
     std::vector<int> idx(k);
     std::vector<double> d2(k);
@@ -45,7 +45,7 @@ inline Points estimate_normals(const Points& points, const KdTree& tree, int k) 
 
 // Flips each normal so that it points towards `viewpoint` (a scanner position, for example).
 inline void orient_normals_towards(const Points& points, Points& normals, const Eigen::Vector3d& viewpoint) {
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for num_threads(max_threads()) schedule(static)
   for (int64_t i = 0; i < static_cast<int64_t>(points.size()); ++i)
     if (normals[i].dot(viewpoint - points[i]) < 0.0) normals[i] = -normals[i];
 }

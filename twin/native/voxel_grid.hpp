@@ -50,7 +50,7 @@ inline Points voxel_downsample(const double* xyz, size_t n, double voxel_size) {
   const double inv = 1.0 / voxel_size;
   std::vector<uint64_t> keys(n);
   int64_t bad = -1;
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for num_threads(max_threads()) schedule(static)
   for (int64_t i = 0; i < static_cast<int64_t>(n); ++i) {
     if (!detail::voxel_key(xyz + 3 * i, inv, keys[i])) {
 #pragma omp critical(twin_voxel_bad)
@@ -88,7 +88,7 @@ inline Points voxel_downsample(const double* xyz, size_t n, double voxel_size) {
   }
 
   Points out(sums.size());
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for num_threads(max_threads()) schedule(static)
   for (int64_t v = 0; v < static_cast<int64_t>(sums.size()); ++v)
     out[v] = sums[v].head<3>() / sums[v][3];
   return out;

@@ -1,0 +1,86 @@
+// A cloud made ready for registration once and reused by many alignments: downsampled points,
+// their k-d tree, unit normals (point-to-plane) and plane-regularised covariances (GICP).
+//
+// Usage:
+//   twin::PreparedCloud target(xyz, n, 0.25, 10);         // voxel 0.25 m (<= 0: keep all), k = 10
+//   target.points(); target.tree(); target.normals(); target.covariances();
+//   twin::PreparedCloud source(xyz, n, 0.25, 10, false);  // points only: enough for point-to-point
+//                                                         // and for the source side of point-to-plane
+//
+// Normals and covariances come out of one k-nearest query and one 3x3 eigen-decomposition per
+// point. Throws std::invalid_argument for too few points (fewer than 3 after downsampling).
+#pragma once
+
+#include <Eigen/Core>
+#include <Eigen/Eigenvalues>
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "covariances.hpp"
+#include "kdtree.hpp"
+#include "parallel.hpp"
+#include "voxel_grid.hpp"
+
+namespace twin {
+
+class PreparedCloud {
+ public:
+  PreparedCloud(const double* xyz, size_t n, double voxel_size, int num_neighbors, bool local_geometry = true)
+      : voxel_size_(voxel_size), num_neighbors_(num_neighbors) {
+    if (voxel_size > 0.0) {
+      points_ = voxel_downsample(xyz, n, voxel_size);
+    } else {
+      points_.resize(n);
+      for (size_t i = 0; i < n; ++i) points_[i] = Eigen::Map<const Eigen::Vector3d>(xyz + 3 * i);
+    }
+    if (points_.size() < 3)
+      throw std::invalid_argument("the cloud has " + std::to_string(points_.size()) +
+                                  " points after downsampling; registration needs at least 3 (use a "
+                                  "smaller voxel size or a denser cloud)");
+    if (!local_geometry) return;
+    tree_ = std::make_unique<KdTree>(points_);
+    estimate_local_geometry();
+  }
+
+  const Points& points() const { return points_; }
+  bool has_local_geometry() const { return tree_ != nullptr; }
+  const KdTree& tree() const { return *tree_; }
+  const Points& normals() const { return normals_; }
+  const Covariances& covariances() const { return covariances_; }
+  double voxel_size() const { return voxel_size_; }
+  int num_neighbors() const { return num_neighbors_; }
+
+ private:
+  void estimate_local_geometry() {
+    detail::check_neighbourhood(points_, *tree_, num_neighbors_);
+    const int k = num_neighbors_;
+    normals_.resize(points_.size());
+    covariances_.resize(points_.size());
+#pragma omp parallel num_threads(max_threads())
+    {
+      std::vector<int> idx(k);
+      std::vector<double> d2(k);
+      Eigen::SelfAdjointEigenSolver<Eigen::Matrix3d> eig;
+#pragma omp for schedule(static)
+      for (int64_t i = 0; i < static_cast<int64_t>(points_.size()); ++i) {
+        const size_t found = tree_->knn(points_[i], k, idx.data(), d2.data());
+        eig.computeDirect(detail::covariance_of(points_, idx.data(), found));
+        const Eigen::Matrix3d& u = eig.eigenvectors();
+        normals_[i] = u.col(0).normalized();
+        covariances_[i] = u * Eigen::Vector3d(1e-3, 1.0, 1.0).asDiagonal() * u.transpose();
+      }
+    }
+  }
+
+  double voxel_size_;
+  int num_neighbors_;
+  Points points_;
+  std::unique_ptr<KdTree> tree_;
+  Points normals_;
+  Covariances covariances_;
+};
+
+}  // namespace twin
