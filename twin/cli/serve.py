@@ -1,0 +1,51 @@
+"""`twin serve`: stream twins to browsers over one port (HTTP + WebSocket)."""
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from twin.server import DEFAULT_DB, DEFAULT_PORT, ServeInfo, serve_twins
+
+COMMAND = "serve"
+HELP = "serve scan folders' twins to the browser viewer (HTTP and WebSocket on one port)"
+DESCRIPTION = """Serve one or more twins (scan folders with a twin.json from `twin export`).
+
+The viewer, the twins' files and the live protocol (docs/protocol.md) share one port. Edits are
+stored in a SQLite file (--db) and survive restarts. Twins are private unless published with
+--publish; give people tokens made with `twin token create`. Stop with Ctrl-C.
+
+example:
+  twin serve scans/sample --publish sample
+"""
+
+
+def add_arguments(parser) -> None:
+    parser.add_argument("folders", nargs="+", type=Path, metavar="SCAN_FOLDER",
+                        help="scan folders to serve (each holds twin.json, twin.glb, tiles/)")
+    parser.add_argument("--port", type=int, default=DEFAULT_PORT, help=f"TCP port (default {DEFAULT_PORT}; 0 picks a free one)")
+    parser.add_argument("--host", default="127.0.0.1",
+                        help="address to listen on (default 127.0.0.1; 0.0.0.0 to reach it from phones on the LAN)")
+    parser.add_argument("--db", type=Path, default=DEFAULT_DB, help=f"the SQLite file of edits and tokens (default {DEFAULT_DB})")
+    parser.add_argument("--publish", action="append", default=[], metavar="NAME",
+                        help="let anonymous visitors read this twin (public tours only); repeatable")
+    parser.add_argument("--no-admin-link", action="store_true",
+                        help="do not mint and print an admin link for this run")
+
+
+def print_ready(info: ServeInfo) -> None:
+    print(f"serving {', '.join(info.twins)} (edits in {info.db_path})")
+    print(f"open {info.url}")
+    if info.published:
+        print(f"published for anyone with the link: {', '.join(info.published)}")
+    if info.admin_url:
+        print(f"admin link for this run (keep it private): {info.admin_url}")
+    print("stop with Ctrl-C", flush=True)
+
+
+def run(args) -> int:
+    if not 0 <= args.port <= 65535:
+        raise ValueError(f"--port {args.port} is not a TCP port (0 .. 65535)")
+    serve_twins(args.folders, host=args.host, port=args.port, db_path=args.db, published=tuple(args.publish),
+                admin_link=not args.no_admin_link, on_ready=print_ready)
+    print("stopped", file=sys.stderr)
+    return 0

@@ -1,0 +1,46 @@
+"""`twin token`: make access tokens for `twin serve`."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from twin.access import ALL_TWINS, Role, new_token
+from twin.server import DEFAULT_DB
+from twin.store import Store
+
+COMMAND = "token"
+HELP = "create access tokens for twin serve (viewer, artisan, planner, admin)"
+DESCRIPTION = """Create a token that gives one role on one twin (or on every twin with --twin '*').
+
+The token is printed once; the server keeps only its hash. Roles: viewer (read), artisan
+(+ instruction progress, machine notes and state), planner (+ layouts, anchors, procedures,
+tours, machine poses), admin (everything).
+
+example:
+  twin token create --twin sample --role planner --name maria
+"""
+
+
+def add_arguments(parser) -> None:
+    actions = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
+    create = actions.add_parser("create", help="make a new token and print it once")
+    create.add_argument("--twin", required=True, help="the twin (scan folder name) it is for, or '*' for all")
+    create.add_argument("--role", required=True, choices=[r.label for r in Role if r is not Role.VISITOR])
+    create.add_argument("--name", help="who holds it (shown to others as the author of edits; default: the role)")
+    create.add_argument("--db", type=Path, default=DEFAULT_DB, help=f"the server's SQLite file (default {DEFAULT_DB})")
+    listing = actions.add_parser("list", help="list who holds tokens (the tokens themselves are not stored)")
+    listing.add_argument("--db", type=Path, default=DEFAULT_DB, help=f"the server's SQLite file (default {DEFAULT_DB})")
+
+
+def run(args) -> int:
+    store = Store(args.db)
+    try:
+        if args.action == "list":
+            for name, role, twin in store.token_names():
+                print(f"{name}\t{role}\t{'every twin' if twin == ALL_TWINS else twin}")
+            return 0
+        token = new_token()
+        store.add_token(token, args.name or args.role, Role.parse(args.role), args.twin)
+    finally:
+        store.close()
+    print(token)
+    return 0

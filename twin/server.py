@@ -1,0 +1,549 @@
+"""`twin serve`: the asyncio shell around the protocol, on one port.
+
+HTTP (websockets' `process_request` hook) serves the viewer's built files and the twins' assets;
+the WebSocket at `/ws` runs one `protocol.Connection` per client. The shell only does I/O:
+it asks the store (in a thread of its own, so fsyncs never stall the clients), reads files,
+and hands frames to the fan-out. Every protocol decision is in `twin.protocol`.
+"""
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import contextlib
+import hashlib
+import http
+import itertools
+import json
+import logging
+import mimetypes
+import signal
+import urllib.parse
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+from websockets.asyncio.server import ServerConnection, serve
+from websockets.datastructures import Headers
+from websockets.exceptions import ConnectionClosed
+from websockets.http11 import Request, Response
+
+from twin import access, protocol
+from twin.access import ALL_TWINS, Grant, Role
+from twin.fanout import ClientQueue, Fanout, Latest, LocalFanout
+from twin.json_patch import JsonPatchError, apply_patch
+from twin.store import StaleRevision, Store
+
+log = logging.getLogger(__name__)
+
+DEFAULT_PORT = 8765
+DEFAULT_DB = Path("scans") / "twin.db"
+DEFAULT_QUEUE_LIMIT = 1024
+SESSION_TOKEN_NAME = "serve-session"
+VIEWER_DIST = Path(__file__).resolve().parent.parent / "viewer-web" / "dist"
+CLOSE_TOO_SLOW = 4008
+# What of a scan folder clients may fetch (twin.json comes from the store, at its revision).
+_ASSET_ROOTS = ("twin.glb", "tiles")
+_MIME = {".glb": "model/gltf-binary", ".gltf": "model/gltf+json", ".json": "application/json",
+         ".js": "text/javascript", ".mjs": "text/javascript", ".wasm": "application/wasm",
+         ".ktx2": "image/ktx2", ".bin": "application/octet-stream", ".html": "text/html; charset=utf-8",
+         ".css": "text/css", ".svg": "image/svg+xml", ".png": "image/png", ".jpg": "image/jpeg",
+         ".webp": "image/webp", ".map": "application/json"}
+
+DocumentCheck = Callable[[dict], None]
+
+
+def _twin_document_check() -> DocumentCheck:
+    """Validation of a whole twin document, from `twin.document`."""
+    from twin.document import validate
+    return validate
+
+
+@dataclass(frozen=True)
+class ServeInfo:
+    """Where a running server can be reached (given to `serve_twins`' `on_ready`)."""
+
+    url: str
+    admin_url: str | None
+    twins: tuple[str, ...]
+    published: tuple[str, ...]
+    db_path: Path
+
+
+def read_twin_folder(folder: Path) -> dict:
+    """The twin document of a scan folder (its `twin.json`)."""
+    path = Path(folder) / "twin.json"
+    if not Path(folder).is_dir():
+        raise ValueError(f"{folder} is not a folder: give scan folders such as scans/NAME")
+    if not path.is_file():
+        raise ValueError(f"{folder} has no twin.json: run `twin export {folder}` first")
+    try:
+        document = json.loads(path.read_text(encoding="utf-8"))
+    except (ValueError, UnicodeDecodeError) as error:
+        raise ValueError(f"{path} is not valid JSON ({error}); re-run `twin export {folder}`") from None
+    if not isinstance(document, dict):
+        raise ValueError(f"{path} must hold a JSON object (the twin document)")
+    return document
+
+
+def safe_file(root: Path, relative: str) -> Path | None:
+    """The file `relative` names inside `root`, or None if it is absent or would leave `root`."""
+    if not relative or "\x00" in relative or "\\" in relative:
+        return None
+    if any(part in ("", ".", "..") for part in relative.split("/")):
+        return None
+    root = root.resolve()
+    candidate = (root / relative).resolve()
+    if not candidate.is_relative_to(root) or not candidate.is_file():
+        return None
+    return candidate
+
+
+def asset_file(folder: Path, relative: str) -> Path | None:
+    """A fetchable asset of a scan folder (`twin.glb`, `tiles/...`), or None."""
+    if relative.split("/", 1)[0] not in _ASSET_ROOTS:
+        return None
+    return safe_file(folder, relative)
+
+
+@dataclass
+class _Client:
+    id: int
+    connection: protocol.Connection
+    queue: ClientQueue
+    socket: ServerConnection
+
+
+class TwinServer:
+    """The twins being served, their live state, and the connections to them."""
+
+    def __init__(self, folders: list[Path], store: Store, *, published: tuple[str, ...] = (),
+                 viewer_dir: Path | None = VIEWER_DIST, limits: protocol.Limits = protocol.Limits(),
+                 queue_limit: int = DEFAULT_QUEUE_LIMIT, fanout: Fanout | None = None,
+                 check_document: DocumentCheck | None = None):
+        if not folders:
+            raise ValueError("give at least one scan folder to serve, e.g. scans/sample")
+        self.folders: dict[str, Path] = {}
+        for folder in map(Path, folders):
+            name = folder.resolve().name
+            if name in self.folders:
+                raise ValueError(f"two scan folders are named {name!r}; twins are named by their folder, so rename one")
+            self.folders[name] = folder
+        unknown = sorted(set(published) - set(self.folders))
+        if unknown:
+            raise ValueError(f"cannot publish {', '.join(unknown)}: not among the served twins {sorted(self.folders)}")
+        self.published = frozenset(published)
+        self.store = store
+        self.viewer_dir = viewer_dir
+        self.limits = limits
+        self.queue_limit = queue_limit
+        self.fanout = fanout or LocalFanout()
+        self.check_document = check_document or _twin_document_check()
+        self.heads: dict[str, tuple[int, dict]] = {}
+        for name, folder in self.folders.items():
+            document = read_twin_folder(folder)
+            self.check_document(document)
+            store.import_twin(name, document)
+            self.heads[name] = store.head(name)
+        self._machine_states: dict[str, dict[str, dict]] = {name: {} for name in self.folders}
+        self._presence: dict[str, dict[int, dict]] = {name: {} for name in self.folders}
+        self._locks = {name: asyncio.Lock() for name in self.folders}
+        self._clients: dict[int, _Client] = {}
+        self._ids = itertools.count(1)
+        self._db_thread = concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="twin-store")
+
+    def close(self) -> None:
+        self._db_thread.shutdown(wait=True)
+
+    async def _db(self, function, *args):
+        return await asyncio.get_running_loop().run_in_executor(self._db_thread, function, *args)
+
+    def twin_infos(self) -> list[protocol.TwinInfo]:
+        return [protocol.TwinInfo(name, self.heads[name][0], name in self.published) for name in self.folders]
+
+    def listen(self, host: str, port: int):
+        """The websockets server (an async context manager) for this twin server."""
+        return serve(self._serve_connection, host, port, process_request=self._process_request,
+                     max_size=self.limits.max_message_bytes, compression=None)
+
+    # WebSocket connections.
+
+    async def _serve_connection(self, socket: ServerConnection) -> None:
+        wake = asyncio.Event()
+        client_id = next(self._ids)
+        queue = ClientQueue(self.queue_limit, on_ready=wake.set,
+                            on_overflow=lambda reason: self._drop_slow(client_id, reason))
+        client = _Client(client_id, protocol.Connection(client_id, self.limits), queue, socket)
+        self._clients[client_id] = client
+        self.fanout.attach(client_id, queue)
+        writer = asyncio.create_task(self._write(client, wake))
+        loop = asyncio.get_running_loop()
+        try:
+            async for message in socket:
+                if isinstance(message, str):
+                    client.connection.receive_text(message, loop.time())
+                else:
+                    client.connection.receive_bytes(message, loop.time())
+                for event in client.connection.events_received():
+                    await self._dispatch(client, event)
+                self._flush(client)
+        except ConnectionClosed:
+            pass
+        finally:
+            self._leave(client)
+            writer.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await writer
+
+    async def _write(self, client: _Client, wake: asyncio.Event) -> None:
+        queue = client.queue
+        try:
+            while queue.closed_reason is None:
+                await wake.wait()
+                wake.clear()
+                for frame in queue.pop_all():
+                    await client.socket.send(frame)
+        except ConnectionClosed:
+            pass
+
+    def _drop_slow(self, client_id: int, reason: str) -> None:
+        client = self._clients.get(client_id)
+        if client is None:
+            return
+        log.warning("closing client %d: %s", client_id, reason)
+        self.fanout.detach(client_id)
+        asyncio.get_running_loop().create_task(client.socket.close(CLOSE_TOO_SLOW, reason))
+
+    def _leave(self, client: _Client) -> None:
+        self._clients.pop(client.id, None)
+        self.fanout.detach(client.id)
+        for twin in client.connection.subscriptions:
+            self._end_presence(twin, client.id)
+
+    def _flush(self, client: _Client) -> None:
+        for frame in client.connection.data_to_send():
+            self.fanout.send(client.id, frame)
+
+    @staticmethod
+    def _topic(twin: str, role: Role) -> str:
+        # Visitors get their own topic: their view of the document hides non-public tours.
+        return f"{twin}/visitor" if role is Role.VISITOR else twin
+
+    def _publish_all(self, twin: str, frame, exclude: int | None = None) -> None:
+        self.fanout.publish(twin, frame, exclude)
+        self.fanout.publish(f"{twin}/visitor", frame, exclude)
+
+    async def _dispatch(self, client: _Client, event) -> None:
+        conn = client.connection
+        if isinstance(event, protocol.Hello):
+            await self._hello(client, event)
+        elif isinstance(event, protocol.Subscribe):
+            self._subscribe(client, event)
+        elif isinstance(event, protocol.Unsubscribe):
+            self._unsubscribe(client, event.twin)
+            conn.ack(event.id)
+        elif isinstance(event, protocol.Edit):
+            await self._edit(client, event)
+        elif isinstance(event, protocol.Presence):
+            self._presence_update(client, event)
+        elif isinstance(event, protocol.MachineState):
+            self._machine_state(client, event)
+        elif isinstance(event, protocol.Step):
+            await self._step(client, event)
+        elif isinstance(event, protocol.GetAsset):
+            await self._get_asset(client, event)
+        elif isinstance(event, protocol.Close):
+            self._flush(client)
+            await client.socket.close(event.code, event.reason)
+        self._flush(client)
+
+    async def _hello(self, client: _Client, event: protocol.Hello) -> None:
+        grant = None
+        if event.token is not None:
+            grant = await self._db(self.store.grant, event.token)
+            if grant is None:
+                client.connection.error(event.id, "bad_token", "this token is not known to the server; ask for a new one")
+                return
+        for twin in list(client.connection.subscriptions):
+            self._unsubscribe(client, twin)
+        client.connection.welcome(event.id, grant, self.twin_infos())
+
+    def _subscribe(self, client: _Client, event: protocol.Subscribe) -> None:
+        # No await in here: the snapshot and the subscription happen between two revisions.
+        twin, role = event.twin, event.role
+        self.fanout.unsubscribe(client.id, self._topic(twin, Role.VISITOR))
+        self.fanout.unsubscribe(client.id, self._topic(twin, Role.VIEWER))
+        revision, document = self.heads[twin]
+        if role is Role.VISITOR:
+            document = access.visitor_view(document)
+        client.connection.snapshot(event.id, twin, revision, document)
+        self._flush(client)
+        self.fanout.subscribe(client.id, self._topic(twin, role))
+        for machine, properties in self._machine_states[twin].items():
+            self.fanout.send(client.id, Latest(("machine", twin, machine),
+                                               protocol.machine_state_message(twin, machine, properties, 0),
+                                               merge_field="properties"))
+        for other, payload in self._presence[twin].items():
+            if other != client.id:
+                self.fanout.send(client.id, Latest(("presence", twin, other), payload))
+
+    def _unsubscribe(self, client: _Client, twin: str) -> None:
+        client.connection.subscriptions.discard(twin)
+        self.fanout.unsubscribe(client.id, self._topic(twin, Role.VISITOR))
+        self.fanout.unsubscribe(client.id, self._topic(twin, Role.VIEWER))
+        self._end_presence(twin, client.id)
+
+    async def _edit(self, client: _Client, event: protocol.Edit) -> None:
+        conn, twin = client.connection, event.twin
+        async with self._locks[twin]:
+            revision, document = self.heads[twin]
+            if event.base_revision != revision:
+                conn.error(event.id, "stale_revision",
+                           f"twin {twin!r} is at revision {revision}, not {event.base_revision}: rebase and resend",
+                           revision=revision)
+                return
+            try:
+                edited = apply_patch(document, event.patch)
+            except JsonPatchError as error:
+                conn.error(event.id, "invalid_patch", str(error))
+                return
+            if not isinstance(edited, dict):
+                conn.error(event.id, "invalid_document", "the patch must leave the document a JSON object")
+                return
+            try:
+                self.check_document(edited)
+            except ValueError as error:
+                conn.error(event.id, "invalid_document", f"the edit would make the document invalid: {error}")
+                return
+            author = conn.grant.name
+            try:
+                revision = await self._db(self.store.commit_edit, twin, revision, event.patch, edited, author)
+            except StaleRevision as error:
+                conn.error(event.id, "stale_revision", str(error), revision=error.current)
+                return
+            self.heads[twin] = (revision, edited)
+            self.fanout.publish(twin, protocol.encode_delta(twin, revision, event.patch, author, client.id))
+            if access.touches(event.patch, "tours"):
+                visitor_frame = protocol.encode_snapshot(twin, revision, access.visitor_view(edited), Role.VISITOR)
+            else:
+                visitor_frame = protocol.encode_delta(twin, revision, event.patch, author, client.id)
+            self.fanout.publish(self._topic(twin, Role.VISITOR), visitor_frame)
+        conn.ack(event.id, twin=twin, revision=revision)
+
+    def _presence_update(self, client: _Client, event: protocol.Presence) -> None:
+        payload = protocol.presence_message(event.twin, client.id, client.connection.grant.name, event.pose, event.mode)
+        self._presence[event.twin][client.id] = payload
+        self._publish_all(event.twin, Latest(("presence", event.twin, client.id), payload), exclude=client.id)
+
+    def _end_presence(self, twin: str, client_id: int) -> None:
+        if self._presence[twin].pop(client_id, None) is not None:
+            self._publish_all(twin, Latest(("presence", twin, client_id), protocol.presence_left_message(twin, client_id)))
+
+    def _machine_state(self, client: _Client, event: protocol.MachineState) -> None:
+        machines = {m.get("id") for m in self.heads[event.twin][1].get("machines", []) if isinstance(m, dict)}
+        if event.machine not in machines:
+            client.connection.error(event.id, "bad_message",
+                                    f"twin {event.twin!r} has no machine {event.machine!r}; use a machine id of its document")
+            return
+        latest = self._machine_states[event.twin].setdefault(event.machine, {})
+        latest.update(event.properties)
+        self._publish_all(event.twin, Latest(("machine", event.twin, event.machine),
+                                             protocol.machine_state_message(event.twin, event.machine,
+                                                                            event.properties, client.id),
+                                             merge_field="properties"))
+        client.connection.ack(event.id)
+
+    async def _step(self, client: _Client, event: protocol.Step) -> None:
+        conn, twin = client.connection, event.twin
+        revision, document = self.heads[twin]
+        procedure = next((p for p in document.get("procedures", [])
+                          if isinstance(p, dict) and p.get("id") == event.procedure), None)
+        if procedure is None:
+            conn.error(event.id, "bad_message", f"twin {twin!r} has no procedure {event.procedure!r}")
+            return
+        steps = procedure.get("steps", [])
+        known = (0 <= event.step < len(steps) if isinstance(event.step, int)
+                 else any(isinstance(s, dict) and s.get("id") == event.step for s in steps))
+        if not known:
+            conn.error(event.id, "bad_message", f"procedure {event.procedure!r} has no step {event.step!r}")
+            return
+        author = conn.grant.name
+        await self._db(self.store.record_step, twin, event.procedure, str(event.step), event.done, author, revision)
+        self._publish_all(twin, protocol.encode_step(twin, event.procedure, event.step, event.done, author,
+                                                     client.id, revision))
+        conn.ack(event.id, twin=twin)
+
+    async def _get_asset(self, client: _Client, event: protocol.GetAsset) -> None:
+        path = asset_file(self.folders[event.twin], event.path)
+        if path is None:
+            client.connection.error(event.id, "not_found",
+                                    f"twin {event.twin!r} has no asset {event.path!r} (assets: twin.glb, tiles/...)")
+            return
+        client.connection.asset(event.id, await asyncio.to_thread(path.read_bytes))
+
+    # HTTP.
+
+    async def _process_request(self, socket: ServerConnection, request: Request) -> Response | None:
+        url = urllib.parse.urlsplit(request.path)
+        if url.path == "/ws":
+            return None
+        if request.method not in ("GET", "HEAD"):
+            return _text_response(http.HTTPStatus.METHOD_NOT_ALLOWED, "only GET and HEAD are served\n")
+        path = urllib.parse.unquote(url.path)
+        if path == "/twins" or path.startswith("/twins/"):
+            response = await self._twin_http(request, url, path)
+        else:
+            response = self._viewer_http(request, path)
+        if request.method == "HEAD":
+            response.body = b""
+        return response
+
+    async def _http_grant(self, request: Request, url) -> Grant | None:
+        token = None
+        authorization = request.headers.get("Authorization", "")
+        if authorization.startswith("Bearer "):
+            token = authorization[len("Bearer "):].strip()
+        else:
+            token = urllib.parse.parse_qs(url.query).get("token", [None])[0]
+        return None if token is None else await self._db(self.store.grant, token)
+
+    async def _twin_http(self, request: Request, url, path: str) -> Response:
+        grant = await self._http_grant(request, url) or access.VISITOR
+        readable = {info.name: grant.role_on(info.name, info.published) for info in self.twin_infos()}
+        if path in ("/twins", "/twins/"):
+            listing = [{"name": n, "revision": self.heads[n][0], "published": n in self.published}
+                       for n, role in readable.items() if role is not None]
+            return _bytes_response(request, json.dumps(listing).encode(), "application/json", etag=False)
+        name, _, relative = path[len("/twins/"):].partition("/")
+        if name not in self.folders:
+            return _text_response(http.HTTPStatus.NOT_FOUND, f"no twin named {name!r}\n")
+        role = readable[name]
+        if role is None:
+            return _text_response(http.HTTPStatus.FORBIDDEN,
+                                  f"twin {name!r} is not published: send a token (Authorization: Bearer ...)\n")
+        if relative == "twin.json":
+            revision, document = self.heads[name]
+            if role is Role.VISITOR:
+                document = access.visitor_view(document)
+            response = _bytes_response(request, json.dumps(document).encode(), "application/json")
+            response.headers["X-Twin-Revision"] = str(revision)
+            return response
+        file = asset_file(self.folders[name], relative)
+        if file is None:
+            return _text_response(http.HTTPStatus.NOT_FOUND, f"twin {name!r} has no file {relative!r}\n")
+        return await _file_response(request, file)
+
+    def _viewer_http(self, request: Request, path: str) -> Response:
+        if self.viewer_dir is None or not (self.viewer_dir / "index.html").is_file():
+            links = "".join(f'<li>{n}: <a href="/twins/{n}/twin.json">twin.json</a></li>' for n in self.folders)
+            page = (f"<!doctype html><title>twin serve</title><p>The viewer is not built: run "
+                    f"<code>npm run build</code> in viewer-web/.</p><ul>{links}</ul>")
+            return _bytes_response(request, page.encode(), _MIME[".html"], etag=False)
+        file = safe_file(self.viewer_dir, "index.html" if path == "/" else path.lstrip("/"))
+        if file is None:
+            return _text_response(http.HTTPStatus.NOT_FOUND, f"no such file: {path}\n")
+        return _file_response_sync(request, file)
+
+
+def _headers(content_type: str, length: int) -> Headers:
+    return Headers([("Content-Type", content_type), ("Content-Length", str(length)),
+                    ("Cache-Control", "no-cache"), ("Connection", "close")])
+
+
+def _text_response(status: http.HTTPStatus, text: str) -> Response:
+    body = text.encode("utf-8")
+    return Response(status.value, status.phrase, _headers("text/plain; charset=utf-8", len(body)), body)
+
+
+def _not_modified(request: Request, etag: str) -> Response | None:
+    if etag in [tag.strip() for tag in request.headers.get("If-None-Match", "").split(",")]:
+        headers = Headers([("ETag", etag), ("Cache-Control", "no-cache"), ("Connection", "close"),
+                           ("Content-Length", "0")])
+        return Response(304, "Not Modified", headers, b"")
+    return None
+
+
+def _bytes_response(request: Request, body: bytes, content_type: str, etag: bool = True) -> Response:
+    headers = _headers(content_type, len(body))
+    if etag:
+        tag = '"' + hashlib.sha256(body).hexdigest()[:32] + '"'
+        cached = _not_modified(request, tag)
+        if cached is not None:
+            return cached
+        headers["ETag"] = tag
+    return Response(200, "OK", headers, body)
+
+
+def _file_etag(file: Path) -> str:
+    stat = file.stat()
+    return f'"{stat.st_size:x}-{stat.st_mtime_ns:x}-{stat.st_ino:x}"'
+
+
+def _content_type(file: Path) -> str:
+    return _MIME.get(file.suffix.lower()) or mimetypes.guess_type(file.name)[0] or "application/octet-stream"
+
+
+def _file_response_sync(request: Request, file: Path, body: bytes | None = None) -> Response:
+    etag = _file_etag(file)
+    cached = _not_modified(request, etag)
+    if cached is not None:
+        return cached
+    body = file.read_bytes() if body is None else body
+    headers = _headers(_content_type(file), len(body))
+    headers["ETag"] = etag
+    return Response(200, "OK", headers, body)
+
+
+async def _file_response(request: Request, file: Path) -> Response:
+    etag = _file_etag(file)
+    cached = _not_modified(request, etag)
+    if cached is not None:
+        return cached
+    return _file_response_sync(request, file, await asyncio.to_thread(file.read_bytes))
+
+
+def mint_session_token(store: Store) -> str:
+    """A fresh admin token for this run of the server; the previous run's one stops working."""
+    store.remove_tokens(SESSION_TOKEN_NAME)
+    token = access.new_token()
+    store.add_token(token, SESSION_TOKEN_NAME, Role.ADMIN, ALL_TWINS)
+    return token
+
+
+async def run_server(server: TwinServer, host: str, port: int, *, admin_token: str | None = None,
+                     on_ready: Callable[[ServeInfo], None] | None = None,
+                     stop: asyncio.Event | None = None) -> None:
+    """Serve until `stop` is set (or forever), calling `on_ready` once listening."""
+    stop = stop or asyncio.Event()
+    async with server.listen(host, port) as listening:
+        bound_port = listening.sockets[0].getsockname()[1]
+        url_host = f"[{host}]" if ":" in host else host
+        url = f"http://{url_host}:{bound_port}/"
+        if on_ready is not None:
+            on_ready(ServeInfo(url=url, admin_url=f"{url}#token={admin_token}" if admin_token else None,
+                               twins=tuple(server.folders), published=tuple(sorted(server.published)),
+                               db_path=server.store.path))
+        await stop.wait()
+
+
+def serve_twins(folders: list[Path], *, host: str = "127.0.0.1", port: int = DEFAULT_PORT,
+                db_path: Path = DEFAULT_DB, published: tuple[str, ...] = (), admin_link: bool = True,
+                viewer_dir: Path | None = VIEWER_DIST, on_ready: Callable[[ServeInfo], None] | None = None) -> None:
+    """Serve scan folders until interrupted (Ctrl-C or SIGTERM). `on_ready` gets the URLs."""
+    store = Store(db_path)
+    try:
+        server = TwinServer(folders, store, published=published, viewer_dir=viewer_dir)
+        admin_token = mint_session_token(store) if admin_link else None
+
+        async def main():
+            stop = asyncio.Event()
+            loop = asyncio.get_running_loop()
+            with contextlib.suppress(NotImplementedError):
+                loop.add_signal_handler(signal.SIGTERM, stop.set)
+            await run_server(server, host, port, admin_token=admin_token, on_ready=on_ready, stop=stop)
+
+        try:
+            asyncio.run(main())
+        finally:
+            server.close()
+    finally:
+        store.close()
