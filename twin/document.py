@@ -1,0 +1,476 @@
+"""The twin document: machines, anchors, procedures, tours, layout variants and measurements.
+
+Plain dataclasses with validation. The structure is defined once, by the published JSON schema
+`schema/twin-document.schema.json` (the viewer and the server read it too); this module checks a
+document against it and then checks what a schema cannot say: unique ids, references between
+lists (procedure -> machine, step -> anchor, anchor -> machine, tour stop -> anchor, layout ->
+machines), unit quaternions, finite numbers, a text for every language. Errors name the file, the
+field path and what was expected.
+
+Frames: everything is in the twin's z-up world frame, in metres, except an anchor attached to a
+machine, whose position and normal are in that machine's frame (so it moves with the machine).
+"""
+from __future__ import annotations
+
+import dataclasses
+import functools
+import json
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import yaml
+
+SCHEMA_PATH = Path(__file__).resolve().parents[1] / "schema" / "twin-document.schema.json"
+SCHEMA_VERSION = 1
+_MAX_PROBLEMS_SHOWN = 10
+_QUATERNION_NORM_TOLERANCE = 1e-3
+
+Vec3 = tuple[float, float, float]
+Text = dict[str, str]
+"""A text per language code, e.g. {"it": "Accendi", "en": "Switch on"}."""
+
+
+class DocumentError(ValueError):
+    """A twin document that is not valid. `problems` lists (JSON pointer, message) pairs."""
+
+    def __init__(self, source: str, problems: list[tuple[str, str]]):
+        self.source = source
+        self.problems = problems
+        shown = [f"{source}: {_dotted(pointer) or 'the document'}: {message}"
+                 for pointer, message in problems[:_MAX_PROBLEMS_SHOWN]]
+        more = len(problems) - len(shown)
+        if more:
+            shown.append(f"... and {more} more problem(s)")
+        super().__init__("the twin document is not valid; fix these and try again:\n  " + "\n  ".join(shown))
+
+
+@dataclass(frozen=True)
+class Pose:
+    """A rigid pose: translation in metres and a unit quaternion [qx, qy, qz, qw] (glTF order)."""
+
+    translation: Vec3 = (0.0, 0.0, 0.0)
+    rotation: tuple[float, float, float, float] = (0.0, 0.0, 0.0, 1.0)
+
+    def matrix(self) -> np.ndarray:
+        """The 4x4 transform (e.g. T_world_machine)."""
+        x, y, z, w = np.asarray(self.rotation, dtype=np.float64) / np.linalg.norm(self.rotation)
+        T = np.eye(4)
+        T[:3, :3] = [[1 - 2 * (y * y + z * z), 2 * (x * y - z * w), 2 * (x * z + y * w)],
+                     [2 * (x * y + z * w), 1 - 2 * (x * x + z * z), 2 * (y * z - x * w)],
+                     [2 * (x * z - y * w), 2 * (y * z + x * w), 1 - 2 * (x * x + y * y)]]
+        T[:3, 3] = self.translation
+        return T
+
+    @classmethod
+    def from_matrix(cls, T: np.ndarray) -> Pose:
+        """The pose of a 4x4 rigid transform (its rotation part must be a rotation)."""
+        T = np.asarray(T, dtype=np.float64)
+        if T.shape != (4, 4) or not np.all(np.isfinite(T)):
+            raise ValueError(f"a pose needs a finite 4x4 matrix, got shape {T.shape}; pass T_world_machine as 4x4")
+        R = T[:3, :3]
+        if not np.allclose(R @ R.T, np.eye(3), atol=1e-6) or np.linalg.det(R) <= 0:
+            raise ValueError("the matrix's upper-left 3x3 is not a rotation; pass a rigid transform (no scale or mirror)")
+        # Shepperd's method: pick the largest diagonal term for a well-conditioned square root.
+        trace = np.trace(R)
+        if trace > 0:
+            s = 2 * math.sqrt(1 + trace)
+            q = [(R[2, 1] - R[1, 2]) / s, (R[0, 2] - R[2, 0]) / s, (R[1, 0] - R[0, 1]) / s, s / 4]
+        else:
+            i = int(np.argmax(np.diag(R)))
+            j, k = (i + 1) % 3, (i + 2) % 3
+            s = 2 * math.sqrt(1 + R[i, i] - R[j, j] - R[k, k])
+            q = [0.0, 0.0, 0.0, (R[k, j] - R[j, k]) / s]
+            q[i] = s / 4
+            q[j] = (R[j, i] + R[i, j]) / s
+            q[k] = (R[k, i] + R[i, k]) / s
+        if q[3] < 0:  # one canonical sign, so the same rotation always serialises the same
+            q = [-c for c in q]
+        return cls(tuple(float(v) for v in T[:3, 3]), tuple(float(c) for c in q))
+
+
+@dataclass(frozen=True)
+class Box:
+    """An axis-aligned box in a machine's own frame."""
+
+    min: Vec3
+    max: Vec3
+
+
+@dataclass(frozen=True)
+class Model:
+    """Where a machine's geometry came from: 'scan' (cut out of the scan mesh by its box),
+    'file' (a manufacturer's glTF/GLB/OBJ/STL at `uri`, `scale` metres per unit) or 'none'."""
+
+    source: str = "scan"
+    uri: str | None = None
+    scale: float = 1.0
+
+
+@dataclass(frozen=True)
+class Machine:
+    id: str
+    name: str
+    kind: str
+    pose: Pose
+    """T_world_machine; the machine frame has its origin at the centre of its footprint, z up."""
+    bounds: Box
+    node: str | None = None
+    model: Model = field(default_factory=Model)
+    properties: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def node_name(self) -> str:
+        """The glTF node that shows the machine."""
+        return self.node or self.id
+
+
+@dataclass(frozen=True)
+class Anchor:
+    id: str
+    position: Vec3
+    machine: str | None = None
+    """The machine it is attached to (position and normal then in its frame); None for the room."""
+    normal: Vec3 = (0.0, 0.0, 1.0)
+    name: str | None = None
+
+
+@dataclass(frozen=True)
+class Highlight:
+    kind: str
+    """'arrow', 'outline' or 'label'."""
+    color: str = "#ff8800"
+    label: Text | None = None
+
+
+@dataclass(frozen=True)
+class Media:
+    uri: str
+    type: str
+    caption: Text | None = None
+
+
+@dataclass(frozen=True)
+class Step:
+    id: str
+    text: Text
+    anchor: str
+    highlight: Highlight | None = None
+    media: tuple[Media, ...] = ()
+
+
+@dataclass(frozen=True)
+class Procedure:
+    id: str
+    machine: str
+    title: Text
+    steps: tuple[Step, ...]
+
+
+@dataclass(frozen=True)
+class Viewpoint:
+    position: Vec3
+    target: Vec3
+
+
+@dataclass(frozen=True)
+class Stop:
+    id: str
+    anchor: str
+    viewpoint: Viewpoint
+    title: Text
+    description: Text
+
+
+@dataclass(frozen=True)
+class Tour:
+    id: str
+    title: Text
+    public: bool
+    stops: tuple[Stop, ...]
+
+
+@dataclass(frozen=True)
+class Layout:
+    """A named variant of the room: new poses for some machines, some taken out, some added."""
+
+    id: str
+    name: str
+    poses: dict[str, Pose] = field(default_factory=dict)
+    remove: tuple[str, ...] = ()
+    add: tuple[Machine, ...] = ()
+
+
+@dataclass(frozen=True)
+class Measurement:
+    id: str
+    name: str
+    points: tuple[Vec3, ...]
+    """Two points for a distance, more for a polyline, in the world frame."""
+
+    def length_m(self) -> float:
+        return float(np.linalg.norm(np.diff(np.asarray(self.points), axis=0), axis=1).sum())
+
+
+@dataclass(frozen=True)
+class TwinDocument:
+    name: str
+    version: int = SCHEMA_VERSION
+    languages: tuple[str, ...] = ("it", "en")
+    machines: tuple[Machine, ...] = ()
+    anchors: tuple[Anchor, ...] = ()
+    procedures: tuple[Procedure, ...] = ()
+    tours: tuple[Tour, ...] = ()
+    layouts: tuple[Layout, ...] = ()
+    measurements: tuple[Measurement, ...] = ()
+
+    def machine(self, machine_id: str) -> Machine:
+        for machine in self.machines:
+            if machine.id == machine_id:
+                return machine
+        raise KeyError(machine_id)
+
+    def anchor_in_world(self, anchor: Anchor) -> tuple[np.ndarray, np.ndarray]:
+        """The anchor's position and unit normal in the world frame (through its machine's pose)."""
+        position = np.asarray(anchor.position, dtype=np.float64)
+        normal = np.asarray(anchor.normal, dtype=np.float64)
+        if anchor.machine is not None:
+            T = self.machine(anchor.machine).pose.matrix()
+            position = T[:3, :3] @ position + T[:3, 3]
+            normal = T[:3, :3] @ normal
+        return position, normal / np.linalg.norm(normal)
+
+
+# --- (de)serialising --------------------------------------------------------------------------
+
+def load(path: str | Path) -> TwinDocument:
+    """Reads and validates a twin document from a YAML (.yaml, .yml) or JSON (.json) file."""
+    path = Path(path)
+    if path.suffix.lower() not in (".yaml", ".yml", ".json"):
+        raise ValueError(f"{path}: a twin document must be a .yaml, .yml or .json file")
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as error:
+        raise ValueError(f"{path}: cannot read the twin document ({error.strerror}); check the path") from error
+    try:
+        data = json.loads(text) if path.suffix.lower() == ".json" else yaml.safe_load(text)
+    except (json.JSONDecodeError, yaml.YAMLError) as error:
+        raise ValueError(f"{path}: not valid {'JSON' if path.suffix.lower() == '.json' else 'YAML'}: {error}") from error
+    return from_dict(data, source=str(path))
+
+
+def from_dict(data: Any, source: str = "<twin document>") -> TwinDocument:
+    """Validates the JSON form of a document (as loaded from YAML/JSON) and builds it."""
+    validate(data, source)
+    return TwinDocument(
+        version=data["version"], name=data["name"],
+        languages=tuple(data.get("languages", ("it", "en"))),
+        machines=tuple(_machine(m) for m in data.get("machines", ())),
+        anchors=tuple(Anchor(id=a["id"], position=_vec3(a["position"]), machine=a.get("machine"),
+                             normal=_vec3(a.get("normal", (0, 0, 1))), name=a.get("name"))
+                      for a in data.get("anchors", ())),
+        procedures=tuple(Procedure(id=p["id"], machine=p["machine"], title=dict(p["title"]),
+                                   steps=tuple(_step(s) for s in p["steps"]))
+                         for p in data.get("procedures", ())),
+        tours=tuple(Tour(id=t["id"], title=dict(t["title"]), public=t["public"],
+                         stops=tuple(Stop(id=s["id"], anchor=s["anchor"],
+                                          viewpoint=Viewpoint(_vec3(s["viewpoint"]["position"]),
+                                                              _vec3(s["viewpoint"]["target"])),
+                                          title=dict(s["title"]), description=dict(s["description"]))
+                                     for s in t["stops"]))
+                    for t in data.get("tours", ())),
+        layouts=tuple(Layout(id=lay["id"], name=lay["name"],
+                             poses={k: _pose(v) for k, v in lay.get("poses", {}).items()},
+                             remove=tuple(lay.get("remove", ())),
+                             add=tuple(_machine(m) for m in lay.get("add", ())))
+                      for lay in data.get("layouts", ())),
+        measurements=tuple(Measurement(id=m["id"], name=m["name"], points=tuple(_vec3(p) for p in m["points"]))
+                           for m in data.get("measurements", ())),
+    )
+
+
+def to_dict(document: TwinDocument) -> dict[str, Any]:
+    """The JSON form of a document (what `from_dict` reads back); optional fields left unset are omitted."""
+    return _plain(document)
+
+
+def to_json(document: TwinDocument) -> str:
+    return json.dumps(to_dict(document), ensure_ascii=False, indent=1)
+
+
+def _plain(value: Any) -> Any:
+    if dataclasses.is_dataclass(value):
+        return {f.name: _plain(getattr(value, f.name)) for f in dataclasses.fields(value)
+                if getattr(value, f.name) is not None}
+    if isinstance(value, (tuple, list)):
+        return [_plain(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    return value
+
+
+def _vec3(value) -> Vec3:
+    return tuple(float(v) for v in value)
+
+
+def _pose(value) -> Pose:
+    return Pose(_vec3(value["translation"]), tuple(float(v) for v in value["rotation"]))
+
+
+def _machine(m: dict) -> Machine:
+    model = m.get("model", {"source": "scan"})
+    return Machine(id=m["id"], name=m["name"], kind=m["kind"], pose=_pose(m["pose"]),
+                   bounds=Box(_vec3(m["bounds"]["min"]), _vec3(m["bounds"]["max"])), node=m.get("node"),
+                   model=Model(model["source"], model.get("uri"), float(model.get("scale", 1.0))),
+                   properties=dict(m.get("properties", {})))
+
+
+def _step(s: dict) -> Step:
+    h = s.get("highlight")
+    return Step(id=s["id"], text=dict(s["text"]), anchor=s["anchor"],
+                highlight=None if h is None else Highlight(h["kind"], h.get("color", "#ff8800"), h.get("label")),
+                media=tuple(Media(m["uri"], m["type"], m.get("caption")) for m in s.get("media", ())))
+
+
+# --- validation -------------------------------------------------------------------------------
+
+@functools.cache
+def schema() -> dict[str, Any]:
+    """The published JSON schema (version 1)."""
+    return json.loads(SCHEMA_PATH.read_text(encoding="utf-8"))
+
+
+@functools.cache
+def _validator():
+    import jsonschema
+
+    return jsonschema.Draft202012Validator(schema())
+
+
+def validate(data: Any, source: str = "<twin document>") -> None:
+    """Raises DocumentError naming every problem (field path and what was expected); returns None if valid."""
+    problems = [(_pointer(error.absolute_path), _explain(error))
+                for error in sorted(_validator().iter_errors(data), key=lambda e: list(map(str, e.absolute_path)))]
+    problems += _non_finite_numbers(data, "")
+    if not problems:
+        problems = _semantic_problems(data)
+    if problems:
+        raise DocumentError(source, problems)
+
+
+def _explain(error) -> str:
+    description = error.schema.get("description") if isinstance(error.schema, dict) else None
+    if error.validator in ("type", "minItems", "maxItems", "pattern", "const", "enum") and description:
+        return f"{error.message}; expected {description}"
+    return error.message
+
+
+def _non_finite_numbers(value: Any, pointer: str) -> list[tuple[str, str]]:
+    if isinstance(value, float) and not math.isfinite(value):
+        return [(pointer, f"{value} is not a finite number; write a real number of metres")]
+    if isinstance(value, dict):
+        return [p for k, v in value.items() for p in _non_finite_numbers(v, f"{pointer}/{k}")]
+    if isinstance(value, list):
+        return [p for i, v in enumerate(value) for p in _non_finite_numbers(v, f"{pointer}/{i}")]
+    return []
+
+
+def _semantic_problems(data: dict) -> list[tuple[str, str]]:
+    problems: list[tuple[str, str]] = []
+    languages = data.get("languages", ["it", "en"])
+    machines = data.get("machines", [])
+    anchors = data.get("anchors", [])
+    machine_ids = _unique_ids(machines, "/machines", problems)
+    anchor_ids = _unique_ids(anchors, "/anchors", problems)
+    for name in ("procedures", "tours", "layouts", "measurements"):
+        _unique_ids(data.get(name, []), f"/{name}", problems)
+
+    def needs(ids: set[str], value: str, pointer: str, what: str) -> None:
+        if value not in ids:
+            known = ", ".join(sorted(ids)) or "none"
+            problems.append((pointer, f"names the {what} {value!r}, which the document does not have "
+                                      f"(its {what}s: {known})"))
+
+    def texts(value: dict, pointer: str) -> None:
+        missing = [lang for lang in languages if lang not in value]
+        if missing:
+            problems.append((pointer, f"has no text in {', '.join(missing)}; every text needs the document's "
+                                      f"languages {languages}"))
+
+    nodes: dict[str, int] = {}
+    for i, machine in enumerate(machines):
+        _machine_problems(machine, f"/machines/{i}", problems)
+        node = machine.get("node", machine["id"])
+        if node in nodes:
+            problems.append((f"/machines/{i}/node", f"the glTF node {node!r} already shows machines/{nodes[node]}; "
+                                                    "give each machine its own node"))
+        nodes.setdefault(node, i)
+    for i, anchor in enumerate(anchors):
+        if "machine" in anchor:
+            needs(machine_ids, anchor["machine"], f"/anchors/{i}/machine", "machine")
+        if not any(anchor.get("normal", [0, 0, 1])):
+            problems.append((f"/anchors/{i}/normal", "is the zero vector; give the surface's outward direction"))
+    for i, procedure in enumerate(data.get("procedures", [])):
+        needs(machine_ids, procedure["machine"], f"/procedures/{i}/machine", "machine")
+        texts(procedure["title"], f"/procedures/{i}/title")
+        _unique_ids(procedure["steps"], f"/procedures/{i}/steps", problems)
+        for j, step in enumerate(procedure["steps"]):
+            needs(anchor_ids, step["anchor"], f"/procedures/{i}/steps/{j}/anchor", "anchor")
+            texts(step["text"], f"/procedures/{i}/steps/{j}/text")
+    for i, tour in enumerate(data.get("tours", [])):
+        texts(tour["title"], f"/tours/{i}/title")
+        _unique_ids(tour["stops"], f"/tours/{i}/stops", problems)
+        for j, stop in enumerate(tour["stops"]):
+            needs(anchor_ids, stop["anchor"], f"/tours/{i}/stops/{j}/anchor", "anchor")
+            texts(stop["title"], f"/tours/{i}/stops/{j}/title")
+            texts(stop["description"], f"/tours/{i}/stops/{j}/description")
+    for i, layout in enumerate(data.get("layouts", [])):
+        for machine_id, pose in layout.get("poses", {}).items():
+            needs(machine_ids, machine_id, f"/layouts/{i}/poses/{machine_id}", "machine")
+            _quaternion_problem(pose, f"/layouts/{i}/poses/{machine_id}", problems)
+        for j, machine_id in enumerate(layout.get("remove", [])):
+            needs(machine_ids, machine_id, f"/layouts/{i}/remove/{j}", "machine")
+        added = _unique_ids(layout.get("add", []), f"/layouts/{i}/add", problems)
+        for j, machine in enumerate(layout.get("add", [])):
+            _machine_problems(machine, f"/layouts/{i}/add/{j}", problems)
+        for machine_id in sorted(added & machine_ids):
+            problems.append((f"/layouts/{i}/add", f"adds a machine with the id {machine_id!r}, which the as-is "
+                                                  "layout already has; give the added machine a new id"))
+    return problems
+
+
+def _unique_ids(items: list[dict], pointer: str, problems: list) -> set[str]:
+    seen: dict[str, int] = {}
+    for i, item in enumerate(items):
+        if item["id"] in seen:
+            problems.append((f"{pointer}/{i}/id", f"the id {item['id']!r} is already used by {pointer[1:]}"
+                                                  f"[{seen[item['id']]}]; ids must be unique"))
+        seen.setdefault(item["id"], i)
+    return set(seen)
+
+
+def _machine_problems(machine: dict, pointer: str, problems: list) -> None:
+    _quaternion_problem(machine["pose"], f"{pointer}/pose", problems)
+    lo, hi = machine["bounds"]["min"], machine["bounds"]["max"]
+    if not all(a < b for a, b in zip(lo, hi)):
+        problems.append((f"{pointer}/bounds", f"min {lo} must be below max {hi} on every axis"))
+
+
+def _quaternion_problem(pose: dict, pointer: str, problems: list) -> None:
+    norm = math.sqrt(sum(c * c for c in pose["rotation"]))
+    if abs(norm - 1) > _QUATERNION_NORM_TOLERANCE:
+        problems.append((f"{pointer}/rotation", f"has length {norm:.4g}; expected a unit quaternion [qx, qy, qz, qw]"))
+
+
+def _pointer(path) -> str:
+    return "".join(f"/{part}" for part in path)
+
+
+def _dotted(pointer: str) -> str:
+    """'/machines/2/pose' -> 'machines[2].pose', the way people read field paths."""
+    out = ""
+    for part in pointer.split("/")[1:]:
+        out += f"[{part}]" if part.isdigit() else (f".{part}" if out else part)
+    return out

@@ -1,0 +1,143 @@
+"""Export of a scan folder: `twin.glb`, `tiles/` (3D Tiles 1.1) and `twin.json` (the twin document).
+
+Everything is read and checked before anything is written; outputs are built under temporary
+names in the scan folder and renamed into place at the end, so a failed export leaves the previous
+outputs as they were.
+"""
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+
+from twin import document as twin_document
+from twin.document import TwinDocument
+from twin.export.glb import meshopt_available
+from twin.export.machine_split import split_machines
+from twin.export.model_import import import_model
+from twin.export.scan_files import read_cloud, read_mesh
+from twin.export.tiles import Octree, TilesetSummary, build_octree, write_tileset
+from twin.export.twin_glb import build_twin_glb
+
+log = logging.getLogger(__name__)
+
+Progress = Callable[[str, int, int], None]
+GLB_FILE, TILES_DIR, DOCUMENT_FILE = "twin.glb", "tiles", "twin.json"
+
+
+@dataclass(frozen=True)
+class ExportResult:
+    glb_path: Path
+    tiles_dir: Path
+    document_path: Path
+    glb_bytes: int
+    glb_cloud_points: int
+    tiles: TilesetSummary
+    machine_triangles: dict[str, int]
+    """Triangles of each machine's mesh (cut from the scan or imported)."""
+
+
+def export_scan(scan_dir: str | Path, document: TwinDocument | str | Path | None = None, *,
+                progress: Progress | None = None, max_points_per_tile: int = 50_000, precision_m: float = 0.001,
+                glb_cloud_points: int = 1_000_000, compress: bool | None = None) -> ExportResult:
+    """Exports `scan_dir` (with `cloud.ply` and/or `mesh.ply`).
+
+    `document`: a TwinDocument, a path to one, or None to use `<scan_dir>.twin.yaml` or
+    `<scan_dir>/twin.yaml` where present (else a document with no machines). The cloud goes
+    whole into the tiles and, thinned to `glb_cloud_points` by the octree's coarse levels, into the
+    GLB. `compress`: meshopt-compress vertex data (default: where the encoder is installed).
+    """
+    report = progress or (lambda stage, done, total: None)
+    scan_dir = Path(scan_dir)
+    if not scan_dir.is_dir():
+        raise ValueError(f"{scan_dir}: no such scan folder; give the folder that reconstruction wrote (e.g. scans/NAME)")
+    if not precision_m > 0 or max_points_per_tile < 1 or glb_cloud_points < 0:
+        raise ValueError("precision_m must be positive, max_points_per_tile at least 1 and glb_cloud_points not negative")
+    compress = meshopt_available() if compress is None else compress
+    if compress and not meshopt_available():
+        raise ValueError("compression needs the meshopt package; install it (pip install meshopt) or export uncompressed")
+
+    report("read", 0, 3)
+    doc, doc_dir = _resolve_document(scan_dir, document)
+    report("read", 1, 3)
+    mesh = read_mesh(scan_dir / "mesh.ply") if (scan_dir / "mesh.ply").is_file() else None
+    if (scan_dir / "cloud.ply").is_file():
+        points, colors = read_cloud(scan_dir / "cloud.ply")
+    elif mesh is not None:
+        points, colors = mesh.vertices, mesh.colors
+    else:
+        raise ValueError(f"{scan_dir}: has neither cloud.ply nor mesh.ply; run the reconstruction first")
+    models = {m.id: import_model(doc_dir / m.model.uri, m.model.scale) for m in doc.machines if m.model.source == "file"}
+    report("read", 3, 3)
+
+    room, machine_meshes = mesh, dict(models)
+    if mesh is not None:
+        cut_from_scan = [m for m in doc.machines if m.model.source != "none"]
+        room, cut = split_machines(mesh, cut_from_scan)
+        machine_meshes.update({k: v for k, v in cut.items() if k not in models})
+        for machine_id, part in cut.items():
+            if machine_id not in models and len(part.triangles) == 0:
+                log.warning("machine %s: no scan triangles inside its box; check its pose and bounds", machine_id)
+
+    report("octree", 0, 1)
+    octree = build_octree(points, max_points_per_tile=max_points_per_tile)
+    report("octree", 1, 1)
+    staging = Path(tempfile.mkdtemp(prefix=".export-", dir=scan_dir))
+    try:
+        (staging / TILES_DIR).mkdir()
+        tiles = write_tileset(octree, points, colors, staging / TILES_DIR, precision_m=precision_m,
+                              compress=compress, progress=report)
+        report("glb", 0, 1)
+        coarse = _coarse_sample(octree, glb_cloud_points)
+        glb = build_twin_glb(doc, room=room, machine_meshes=machine_meshes,
+                             cloud_points=points[coarse], cloud_colors=None if colors is None else colors[coarse],
+                             precision_m=precision_m, compress=compress)
+        (staging / GLB_FILE).write_bytes(glb)
+        (staging / DOCUMENT_FILE).write_text(twin_document.to_json(doc), encoding="utf-8")
+        report("glb", 1, 1)
+        _move_into_place(staging, scan_dir)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return ExportResult(glb_path=scan_dir / GLB_FILE, tiles_dir=scan_dir / TILES_DIR, document_path=scan_dir / DOCUMENT_FILE,
+                        glb_bytes=len(glb), glb_cloud_points=int(coarse.size), tiles=tiles,
+                        machine_triangles={k: int(len(v.triangles)) for k, v in machine_meshes.items()})
+
+
+def _resolve_document(scan_dir: Path, document) -> tuple[TwinDocument, Path]:
+    """The document and the folder its relative model paths start from."""
+    if isinstance(document, TwinDocument):
+        return document, scan_dir
+    if document is not None:
+        return twin_document.load(document), Path(document).parent
+    for candidate in (scan_dir.parent / f"{scan_dir.name}.twin.yaml", scan_dir.parent / f"{scan_dir.name}.twin.json",
+                      scan_dir / "twin.yaml"):
+        if candidate.is_file():
+            return twin_document.load(candidate), candidate.parent
+    return TwinDocument(name=scan_dir.resolve().name), scan_dir
+
+
+def _coarse_sample(octree: Octree, budget: int) -> np.ndarray:
+    """Indices (into the input cloud, in spatial order) of the octree's whole coarse levels within the budget;
+    the root's points at least, unless the budget is 0."""
+    if budget == 0:
+        return np.zeros(0, dtype=np.int64)
+    per_level = np.bincount([n.level for n in octree.nodes], weights=[n.indices.size for n in octree.nodes])
+    levels = max(1, int(np.searchsorted(np.cumsum(per_level), budget, side="right")))
+    chosen = np.sort(np.concatenate([n.indices for n in octree.nodes if n.level < levels]))
+    return octree.order[chosen]
+
+
+def _move_into_place(staging: Path, scan_dir: Path) -> None:
+    """Replaces the outputs with the staged ones: a rename each (the tiles folder through a side name)."""
+    old_tiles = staging / "previous-tiles"
+    if (scan_dir / TILES_DIR).exists():
+        os.replace(scan_dir / TILES_DIR, old_tiles)
+    os.replace(staging / TILES_DIR, scan_dir / TILES_DIR)
+    os.replace(staging / GLB_FILE, scan_dir / GLB_FILE)
+    os.replace(staging / DOCUMENT_FILE, scan_dir / DOCUMENT_FILE)

@@ -1,0 +1,40 @@
+"""Manufacturers' models (glTF, GLB, OBJ, STL) as machine meshes in the machine's own frame.
+
+The model's own origin and axes are taken as the machine frame (origin at the centre of the
+footprint, z up); `scale` converts its units to metres (0.001 for a model in millimetres). Place
+the machine with its pose in the document, e.g. as `twin locate` found it.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from twin.export.mesh import TriangleMesh
+
+SUFFIXES = (".gltf", ".glb", ".obj", ".stl", ".ply")
+
+
+def import_model(path: str | Path, scale: float = 1.0) -> TriangleMesh:
+    """Reads a model file into a TriangleMesh in metres."""
+    import open3d as o3d
+
+    path = Path(path)
+    if path.suffix.lower() not in SUFFIXES:
+        raise ValueError(f"{path}: a machine model must be one of {', '.join(SUFFIXES)}; convert it first")
+    if not path.is_file():
+        raise ValueError(f"{path}: the machine model file does not exist; check the model's uri in the document")
+    if not scale > 0:
+        raise ValueError(f"{path}: the model scale must be positive (metres per model unit), got {scale}")
+    mesh = o3d.io.read_triangle_mesh(str(path))
+    vertices = np.asarray(mesh.vertices, dtype=np.float64) * scale
+    triangles = np.asarray(mesh.triangles, dtype=np.int64)
+    if len(triangles) == 0:
+        raise ValueError(f"{path}: the model has no triangles (or its format could not be read); "
+                         "export it again as STL, OBJ or GLB")
+    colors = None
+    if mesh.has_vertex_colors():
+        colors = np.rint(np.clip(np.asarray(mesh.vertex_colors), 0, 1) * 255).astype(np.uint8)
+    model = TriangleMesh(vertices, triangles, colors)
+    model.check(str(path))
+    return model

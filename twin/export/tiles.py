@@ -1,0 +1,230 @@
+"""Level-of-detail tiles for large clouds: an octree with additive refinement, written as
+3D Tiles 1.1 (`tileset.json` plus one GLB per tile), in the manner of Potree.
+
+Each octree node keeps a spatially even sample of the points that reach it (one random point per
+cell of a grid 2**sampling_depth cells across the node, at most `max_points_per_tile`) and passes
+the rest down to its children; a node with few enough points keeps them all and is a leaf. A
+viewer draws a node and adds its children's points as it gets closer ("refine": "ADD"). A tile's
+geometric error is the spacing of its sample (0 for a leaf). The build is vectorised numpy over
+Morton-sorted points: every node's points are one contiguous run.
+
+Frames: tileset bounding volumes are in the twin's z-up world frame (3D Tiles is z-up); each tile's
+glTF content hangs under a node that turns z-up into glTF's y-up, which 3D Tiles runtimes undo.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import math
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+
+from twin.export import morton
+from twin.export.glb import GENERATOR, Z_UP_TO_Y_UP, GlbBuilder
+from twin.export.point_cloud import add_points
+
+log = logging.getLogger(__name__)
+
+Progress = Callable[[str, int, int], None]
+TILESET_FILE = "tileset.json"
+
+
+@dataclass(frozen=True)
+class OctreeNode:
+    level: int
+    key: int
+    """The node's Morton prefix: the top 3 * level bits of its points' codes."""
+    indices: np.ndarray
+    """Its own points, as indices into the Morton-sorted cloud, ascending."""
+    spacing_m: float
+    """The distance between its points that its sample leaves (0 for a leaf, which keeps all)."""
+
+    @property
+    def name(self) -> str:
+        """'r' then one octant digit per level, e.g. 'r' (the root), 'r0', 'r07'."""
+        return "r" + "".join(str((self.key >> 3 * (self.level - i)) & 7) for i in range(1, self.level + 1))
+
+    @property
+    def parent_key(self) -> tuple[int, int]:
+        return self.level - 1, self.key >> 3
+
+
+@dataclass(frozen=True)
+class Octree:
+    cube: morton.Cube
+    order: np.ndarray
+    """The permutation that sorts the input points along the z-order curve."""
+    codes: np.ndarray
+    """The sorted Morton codes."""
+    nodes: list[OctreeNode]
+    """In breadth-first order: every parent before its children."""
+    dropped: int
+    """Points beyond the budget of a deepest node (coincident to within cube / 2**21)."""
+
+
+@dataclass(frozen=True)
+class TilesetSummary:
+    points: int
+    tiles: int
+    depth: int
+    max_points_in_tile: int
+    content_bytes: int
+    """The bytes of all tile GLBs together."""
+    compressed: bool
+
+    @property
+    def bytes_per_point(self) -> float:
+        return self.content_bytes / max(self.points, 1)
+
+
+def build_octree(points: np.ndarray, *, max_points_per_tile: int = 50_000, sampling_depth: int = 7,
+                 seed: int = 0) -> Octree:
+    """The octree of a cloud (n, 3); each node holds at most `max_points_per_tile` points."""
+    if max_points_per_tile < 1 or not 1 <= sampling_depth <= 10:
+        raise ValueError("max_points_per_tile must be at least 1 and sampling_depth between 1 and 10")
+    cube = morton.Cube.around(points)
+    order, codes = morton.spatial_order(points, cube)
+    rng = np.random.default_rng(seed)
+    nodes: list[OctreeNode] = []
+    dropped = 0
+    active = np.arange(len(codes))
+    for level in range(morton.LEVELS + 1):
+        if active.size == 0:
+            break
+        shift = np.uint64(3 * (morton.LEVELS - level))
+        keys = codes[active] >> shift
+        starts, counts = _runs(keys)
+        leaf = (counts <= max_points_per_tile) | (level == morton.LEVELS)
+        for start, count in zip(starts[leaf], counts[leaf]):
+            dropped += max(0, count - max_points_per_tile)
+            nodes.append(OctreeNode(level, int(keys[start]), active[start:start + min(count, max_points_per_tile)], 0.0))
+        candidates = active[np.repeat(~leaf, counts)]
+        if candidates.size == 0:
+            break
+        cell_level = min(level + sampling_depth, morton.LEVELS)
+        cell_size = cube.size_m / (1 << cell_level)
+        picked, node_keys, node_starts, occupied = _sample(codes, candidates, shift, cell_level, max_points_per_tile, rng)
+        node_counts = np.diff(np.r_[node_starts, picked.size])
+        for key, start, count, cells in zip(node_keys, node_starts, node_counts, occupied):
+            # A sample thinned below one point per occupied cell is sparser, as on a surface.
+            spacing = cell_size * math.sqrt(cells / count)
+            nodes.append(OctreeNode(level, int(key), picked[start:start + count], spacing))
+        taken = np.zeros(len(codes), dtype=bool)
+        taken[picked] = True
+        active = candidates[~taken[candidates]]
+    if dropped:
+        log.warning("dropped %d points that coincide with others beyond the tile budget", dropped)
+    return Octree(cube, order, codes, nodes, dropped)
+
+
+def _runs(sorted_keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(starts, lengths) of the runs of equal values."""
+    starts = np.flatnonzero(np.r_[True, sorted_keys[1:] != sorted_keys[:-1]])
+    return starts, np.diff(np.r_[starts, sorted_keys.size])
+
+
+def _sample(codes, candidates, shift, cell_level, budget, rng):
+    """One random candidate per occupied cell, then at most `budget` per node (a random subset).
+    Returns (picked indices ascending, node keys, start of each node in picked, occupied cells per node)."""
+    cell_keys = codes[candidates] >> np.uint64(3 * (morton.LEVELS - cell_level))
+    cell_starts, cell_lengths = _runs(cell_keys)
+    picked = candidates[cell_starts + (rng.random(cell_starts.size) * cell_lengths).astype(np.int64)]
+    node_of = codes[picked] >> shift
+    node_starts, occupied = _runs(node_of)
+    if (occupied > budget).any():
+        # Rank each pick within its node by a random priority and keep the first `budget`.
+        by_node_then_priority = np.lexsort((rng.random(picked.size), node_of))
+        rank = np.empty(picked.size, dtype=np.int64)
+        rank[by_node_then_priority] = np.arange(picked.size) - np.repeat(node_starts, occupied)
+        picked = picked[rank < budget]
+        node_of = codes[picked] >> shift
+        node_starts, _ = _runs(node_of)
+    return picked, node_of[node_starts], node_starts, occupied
+
+
+def write_tileset(octree: Octree, points: np.ndarray, colors: np.ndarray | None, out_dir: Path, *,
+                  precision_m: float = 0.001, compress: bool = False, progress: Progress | None = None,
+                  workers: int = 2) -> TilesetSummary:
+    """Writes `tileset.json` and one GLB per octree node into `out_dir` (which must exist)."""
+    sorted_points = points[octree.order]
+    sorted_colors = None if colors is None else colors[octree.order]
+    boxes = _subtree_boxes(octree, sorted_points, precision_m)
+    total = len(octree.nodes)
+
+    def write(node: OctreeNode) -> int:
+        builder = GlbBuilder(compress=compress)
+        material = builder.material("points", unlit=True)
+        # Inner nodes are sparse samples: storing them finer than a tenth of their spacing wastes bytes.
+        precision = max(precision_m, node.spacing_m / 10)
+        content = add_points(builder, "points", sorted_points[node.indices],
+                             None if sorted_colors is None else sorted_colors[node.indices],
+                             precision_m=precision, material=material)
+        root = builder.node("tile", rotation=Z_UP_TO_Y_UP, children=[content])
+        builder.scene([root])
+        data = builder.to_bytes()
+        (out_dir / f"{node.name}.glb").write_bytes(data)
+        return len(data)
+
+    sizes = []
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        for done, size in enumerate(pool.map(write, octree.nodes), start=1):
+            sizes.append(size)
+            if progress and (done == total or done % 16 == 0):
+                progress("tiles", done, total)
+    (out_dir / TILESET_FILE).write_text(json.dumps(_tileset_json(octree, boxes, len(points), precision_m)), encoding="utf-8")
+    return TilesetSummary(points=int(sum(n.indices.size for n in octree.nodes)), tiles=total,
+                          depth=max(n.level for n in octree.nodes),
+                          max_points_in_tile=max(n.indices.size for n in octree.nodes),
+                          content_bytes=int(sum(sizes)), compressed=compress)
+
+
+def _subtree_boxes(octree: Octree, sorted_points: np.ndarray, pad_m: float) -> list[np.ndarray]:
+    """Each node's tight (min, max) over its own and all its descendants' points (one run of the sorted cloud)."""
+    boxes = []
+    for node in octree.nodes:
+        shift = 3 * (morton.LEVELS - node.level)
+        lo = np.searchsorted(octree.codes, np.uint64(node.key << shift), side="left")
+        hi = np.searchsorted(octree.codes, np.uint64(((node.key + 1) << shift) - 1), side="right")
+        run = sorted_points[lo:hi]
+        # Half the quantisation step of padding keeps flat content inside a box of non-zero volume.
+        boxes.append(np.stack([run.min(axis=0) - pad_m, run.max(axis=0) + pad_m]))
+    return boxes
+
+
+def _tileset_json(octree: Octree, boxes: list[np.ndarray], input_points: int, precision_m: float) -> dict:
+    tiles: dict[tuple[int, int], dict] = {}
+    root = None
+    for node, (lo, hi) in zip(octree.nodes, boxes):
+        center, half = (lo + hi) / 2, (hi - lo) / 2
+        tile = {"boundingVolume": {"box": [*center, half[0], 0, 0, 0, half[1], 0, 0, 0, half[2]]},
+                "geometricError": node.spacing_m, "refine": "ADD", "content": {"uri": f"{node.name}.glb"}}
+        if node.level == 0:
+            root = tile
+        else:
+            parent = tiles[node.parent_key]
+            tile["geometricError"] = min(tile["geometricError"], parent["geometricError"])
+            parent.setdefault("children", []).append(tile)
+        tiles[(node.level, node.key)] = tile
+    root_lo, root_hi = boxes[0]
+    return {
+        "asset": {"version": "1.1", "generator": GENERATOR,
+                  "extras": {"points": input_points, "precision_m": precision_m, "up": "z"}},
+        # Showing nothing at all misses the whole cloud: its diagonal is the error of the empty view.
+        "geometricError": float(np.linalg.norm(root_hi - root_lo)),
+        "root": root,
+    }
+
+
+def tile_cloud(points: np.ndarray, colors: np.ndarray | None, out_dir: Path, *, max_points_per_tile: int = 50_000,
+               precision_m: float = 0.001, compress: bool = False, progress: Progress | None = None) -> TilesetSummary:
+    """Builds the octree of a cloud and writes its tileset into `out_dir` (which must exist)."""
+    if progress:
+        progress("octree", 0, 1)
+    octree = build_octree(points, max_points_per_tile=max_points_per_tile)
+    if progress:
+        progress("octree", 1, 1)
+    return write_tileset(octree, points, colors, out_dir, precision_m=precision_m, compress=compress, progress=progress)

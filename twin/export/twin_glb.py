@@ -1,0 +1,51 @@
+"""The twin's GLB: room mesh, point cloud, machines (as movable nodes) and anchors, with the document.
+
+Layout: one root node `twin` turns the z-up world into glTF's y-up; under it, in world
+coordinates, the room mesh (the scan without the machines), the cloud, one node per machine named
+by its id (pose as its transform, its document fields in `extras`, its mesh in its own frame) with
+its anchors as empty child nodes, and the room's anchors. The scene's `extras.twin` carries the
+document's procedures, tours, layouts and measurements.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from twin.document import TwinDocument, to_dict
+from twin.export.glb import Z_UP_TO_Y_UP, GlbBuilder
+from twin.export.mesh import TriangleMesh, add_mesh
+from twin.export.point_cloud import add_points
+
+ROOT_NODE = "twin"
+ROOM_NODE = "room"
+CLOUD_NODE = "cloud"
+
+
+def build_twin_glb(document: TwinDocument, *, room: TriangleMesh | None, machine_meshes: dict[str, TriangleMesh],
+                   cloud_points: np.ndarray | None, cloud_colors: np.ndarray | None,
+                   precision_m: float, compress: bool) -> bytes:
+    """The GLB bytes; `machine_meshes` are in each machine's own frame, `cloud_points` spatially sorted."""
+    builder = GlbBuilder(compress=compress)
+    surface = builder.material("vertex-colour", unlit=False)
+    root = builder.node(ROOT_NODE, rotation=Z_UP_TO_Y_UP)
+    if room is not None and len(room.triangles):
+        builder.add_child(root, builder.node(ROOM_NODE, mesh=add_mesh(builder, ROOM_NODE, room, surface)))
+    if cloud_points is not None and len(cloud_points):
+        points = builder.material("points", unlit=True)
+        builder.add_child(root, add_points(builder, CLOUD_NODE, cloud_points, cloud_colors,
+                                           precision_m=precision_m, material=points))
+    machine_nodes = {}
+    for machine in document.machines:
+        mesh = machine_meshes.get(machine.id)
+        fields = to_dict(machine)
+        node = builder.node(machine.node_name, translation=machine.pose.translation, rotation=machine.pose.rotation,
+                            extras={"machine": fields},
+                            mesh=add_mesh(builder, machine.id, mesh, surface) if mesh is not None and len(mesh.triangles) else None)
+        machine_nodes[machine.id] = node
+        builder.add_child(root, node)
+    for anchor in document.anchors:
+        node = builder.node(anchor.id, translation=anchor.position, extras={"anchor": to_dict(anchor)})
+        builder.add_child(machine_nodes[anchor.machine] if anchor.machine else root, node)
+    data = to_dict(document)
+    builder.scene([root], extras={"twin": {key: data[key] for key in
+                                           ("version", "name", "languages", "procedures", "tours", "layouts", "measurements")}})
+    return builder.to_bytes()
