@@ -1,0 +1,161 @@
+// WebXR immersive-ar: the twin's labels and highlights over the real machines. The user taps
+// three known anchors in the room (hit-test points from the screen centre); the rigid fit of
+// the twin onto those taps places it, with its residual shown, and an XR anchor keeps it there.
+// Where immersive-ar is missing (iOS Safari, desktops) the viewer says so and stays in 3D.
+
+import * as THREE from 'three';
+import { fitRigid } from './align.js';
+
+const Z_UP_TO_Y_UP = new THREE.Matrix4().makeRotationX(-Math.PI / 2);
+
+/** Three anchors far apart (the biggest triangle found greedily): taps on them fix the pose best. */
+export function alignmentAnchors(anchorsWithPositions) {
+  if (anchorsWithPositions.length < 3) return anchorsWithPositions;
+  const d = (a, b) => a.world.distanceTo(b.world);
+  const [first] = anchorsWithPositions;
+  const second = anchorsWithPositions.reduce((best, a) => (d(a, first) > d(best, first) ? a : best));
+  const area = (a) => new THREE.Vector3().crossVectors(a.world.clone().sub(first.world), second.world.clone().sub(first.world)).length();
+  const third = anchorsWithPositions.reduce((best, a) => (area(a) > area(best) ? a : best));
+  return [first, second, third];
+}
+
+export class ArSession {
+  constructor(app) {
+    this.app = app;
+    this.session = null;
+    this.taps = [];
+    this.alignment = null;
+    this.xrAnchor = null;
+    this.hidden = [];
+    this.reticle = new THREE.Mesh(new THREE.RingGeometry(0.05, 0.07, 32).rotateX(-Math.PI / 2), new THREE.MeshBasicMaterial({ color: 0xffffff }));
+    this.reticle.visible = false;
+    this.reticle.matrixAutoUpdate = false;
+    this.reticle.userData.notPickable = true;
+  }
+
+  static async supported() {
+    try {
+      return Boolean(navigator.xr && (await navigator.xr.isSessionSupported('immersive-ar')));
+    } catch {
+      return false;
+    }
+  }
+
+  get targets() {
+    const { placement } = this.app;
+    const withPositions = (this.app.document.anchors || []).map((a) => ({ anchor: a, world: placement.anchorPosition(a.id).world }));
+    return alignmentAnchors(withPositions);
+  }
+
+  /** What the user should do now, in words. */
+  prompt() {
+    const { app } = this;
+    if (this.alignment) return app.t('aligned', { r: (this.alignment.rmsResidual * 100).toFixed(1) });
+    const target = this.targets[this.taps.length];
+    return target ? app.t('alignHint', { n: this.taps.length + 1, name: target.anchor.name || target.anchor.id }) : '';
+  }
+
+  async start(overlay) {
+    const { app } = this;
+    const session = await navigator.xr.requestSession('immersive-ar', {
+      requiredFeatures: ['hit-test'],
+      optionalFeatures: ['anchors', 'local-floor', 'dom-overlay'],
+      ...(overlay ? { domOverlay: { root: overlay } } : {}),
+    });
+    this.session = session;
+    this.taps = [];
+    this.alignment = null;
+    this.savedBackground = app.scene.background;
+    const root = app.twin.root;
+    this.savedRoot = { position: root.position.clone(), quaternion: root.quaternion.clone() };
+    app.scene.background = null;
+    app.renderer.xr.setReferenceSpaceType(session.enabledFeatures?.includes('local-floor') === false ? 'local' : 'local-floor');
+    await app.renderer.xr.setSession(session);
+    this.referenceSpace = app.renderer.xr.getReferenceSpace();
+    const viewerSpace = await session.requestReferenceSpace('viewer');
+    this.hitTestSource = await session.requestHitTestSource({ space: viewerSpace });
+    app.scene.add(this.reticle);
+    this.hideScan();
+    app.placement.showNameLabels(true);
+    session.addEventListener('select', () => this.tap());
+    session.addEventListener('end', () => this.ended());
+    this.stopFrames = app.viewer.onFrame((dt, frame) => frame && this.frame(frame));
+    app.onArChange?.();
+  }
+
+  // The real room is there to see: only what we add to it is drawn.
+  hideScan() {
+    this.app.twin.root.traverse((o) => {
+      if (!(o.isMesh || o.isPoints) || !o.visible) return;
+      for (let p = o; p; p = p.parent) if (p.name === 'highlight' || p.name === 'clearance' || p.name === 'selected') return;
+      o.visible = false;
+      this.hidden.push(o);
+    });
+  }
+
+  frame(frame) {
+    const results = this.hitTestSource ? frame.getHitTestResults(this.hitTestSource) : [];
+    const pose = results[0]?.getPose(this.referenceSpace);
+    this.reticle.visible = Boolean(pose);
+    if (pose) {
+      this.reticle.matrix.fromArray(pose.transform.matrix);
+      this.lastHit = new THREE.Vector3().setFromMatrixPosition(this.reticle.matrix);
+    }
+    if (this.pendingAnchor && frame.createAnchor) {
+      const { position, quaternion } = this.pendingAnchor;
+      this.pendingAnchor = null;
+      frame.createAnchor(new XRRigidTransform(position, quaternion), this.referenceSpace)
+        .then((anchor) => { this.xrAnchor = anchor; })
+        .catch(() => { this.xrAnchor = null; });
+    }
+    if (this.xrAnchor && frame.trackedAnchors?.has(this.xrAnchor)) {
+      const anchorPose = frame.getPose(this.xrAnchor.anchorSpace, this.referenceSpace);
+      if (anchorPose) this.placeRoot(new THREE.Matrix4().fromArray(anchorPose.transform.matrix));
+    }
+  }
+
+  tap() {
+    if (this.alignment || !this.lastHit) return;
+    this.taps.push(this.lastHit.clone());
+    if (this.taps.length === 3) this.align();
+    this.app.onArChange?.();
+  }
+
+  align() {
+    const targets = this.targets;
+    // Model points in the twin's y-up frame before any placement: the root's own turn.
+    const source = targets.map((t) => t.world.clone().applyMatrix4(Z_UP_TO_Y_UP).toArray());
+    const fit = fitRigid(source, this.taps.map((p) => p.toArray()));
+    const position = new THREE.Vector3(...fit.translation);
+    const quaternion = new THREE.Quaternion(...fit.quaternion);
+    this.placeRoot(new THREE.Matrix4().compose(position, quaternion, new THREE.Vector3(1, 1, 1)));
+    this.alignment = { ...fit, anchors: targets.map((t) => t.anchor.id), taps: this.taps.map((p) => p.toArray()) };
+    this.pendingAnchor = { position: { ...position }, quaternion: { x: quaternion.x, y: quaternion.y, z: quaternion.z, w: quaternion.w } };
+  }
+
+  placeRoot(T_xr_model) {
+    const root = this.app.twin.root;
+    new THREE.Matrix4().multiplyMatrices(T_xr_model, Z_UP_TO_Y_UP).decompose(root.position, root.quaternion, root.scale);
+    root.updateMatrixWorld(true);
+  }
+
+  async end() {
+    await this.session?.end();
+  }
+
+  ended() {
+    const { app } = this;
+    this.stopFrames?.();
+    this.hitTestSource?.cancel?.();
+    this.reticle.removeFromParent();
+    for (const o of this.hidden) o.visible = true;
+    this.hidden = [];
+    app.scene.background = this.savedBackground;
+    app.twin.root.position.copy(this.savedRoot.position);
+    app.twin.root.quaternion.copy(this.savedRoot.quaternion);
+    app.twin.root.updateMatrixWorld(true);
+    app.placement.showNameLabels(app.mode?.name === 'planner');
+    Object.assign(this, { session: null, xrAnchor: null, hitTestSource: null, pendingAnchor: null });
+    app.onArChange?.();
+  }
+}

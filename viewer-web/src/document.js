@@ -1,0 +1,80 @@
+// Read-only views of the twin document (schema/twin-document.schema.json) that the modes
+// need: machines as placed by a layout, anchors, procedures, tours. The document itself
+// changes only through JSON patches (json-patch.js).
+
+import { pointer } from './json-patch.js';
+
+export const AS_IS = ''; // the scan's own layout, not listed in `layouts`
+
+export function findLayout(document, layoutId) {
+  return (document.layouts || []).find((l) => l.id === layoutId) || null;
+}
+
+/** The machines of a layout: the scan's machines with the layout's poses, removals and additions. */
+export function machinesIn(document, layoutId = AS_IS) {
+  const machines = document.machines || [];
+  const layout = findLayout(document, layoutId);
+  if (!layout) return machines.map((m) => ({ ...m, added: false }));
+  const removed = new Set(layout.remove || []);
+  const poses = layout.poses || {};
+  return machines
+    .filter((m) => !removed.has(m.id))
+    .map((m) => ({ ...m, pose: poses[m.id] || m.pose, added: false }))
+    .concat((layout.add || []).map((m) => ({ ...m, added: true })));
+}
+
+export function anchorById(document, anchorId) {
+  return (document.anchors || []).find((a) => a.id === anchorId) || null;
+}
+
+export function proceduresFor(document, machineId) {
+  return (document.procedures || []).filter((p) => p.machine === machineId);
+}
+
+/**
+ * The JSON patch that sets a machine's pose in a layout: the machine's own pose for the
+ * as-is layout (a correction of the scan), else the layout's override (or its added machine).
+ */
+export function setPosePatch(document, layoutId, machineId, pose) {
+  const value = { translation: pose.translation.slice(), rotation: pose.rotation.slice() };
+  if (layoutId === AS_IS) {
+    const index = (document.machines || []).findIndex((m) => m.id === machineId);
+    if (index < 0) throw new Error(`the document has no machine "${machineId}".`);
+    return [{ op: 'replace', path: pointer('machines', index, 'pose'), value }];
+  }
+  const layoutIndex = (document.layouts || []).findIndex((l) => l.id === layoutId);
+  if (layoutIndex < 0) throw new Error(`the document has no layout "${layoutId}".`);
+  const layout = document.layouts[layoutIndex];
+  const addedIndex = (layout.add || []).findIndex((m) => m.id === machineId);
+  if (addedIndex >= 0) {
+    return [{ op: 'replace', path: pointer('layouts', layoutIndex, 'add', addedIndex, 'pose'), value }];
+  }
+  if (!layout.poses) {
+    return [{ op: 'add', path: pointer('layouts', layoutIndex, 'poses'), value: { [machineId]: value } }];
+  }
+  return [{ op: 'add', path: pointer('layouts', layoutIndex, 'poses', machineId), value }];
+}
+
+/** A layout id not yet used, made from a name a person typed. */
+export function newLayoutId(document, name) {
+  const base = String(name).toLowerCase().normalize('NFKD').replace(/[^a-z0-9_.-]+/g, '-').replace(/^[-_.]+|-+$/g, '').slice(0, 48) || 'layout';
+  const taken = new Set((document.layouts || []).map((l) => l.id));
+  let id = base;
+  for (let n = 2; taken.has(id); n++) id = `${base}-${n}`;
+  return id;
+}
+
+/** The patch that saves the machines' current poses of a layout as a new named layout. */
+export function saveLayoutPatch(document, fromLayoutId, name) {
+  const placed = machinesIn(document, fromLayoutId);
+  const source = findLayout(document, fromLayoutId);
+  const layout = {
+    id: newLayoutId(document, name),
+    name: String(name),
+    poses: Object.fromEntries(placed.filter((m) => !m.added).map((m) => [m.id, m.pose])),
+    remove: source ? (source.remove || []).slice() : [],
+    add: placed.filter((m) => m.added).map(({ added, ...m }) => m),
+  };
+  const path = document.layouts ? pointer('layouts', '-') : pointer('layouts');
+  return { id: layout.id, patch: [{ op: 'add', path, value: document.layouts ? layout : [layout] }] };
+}

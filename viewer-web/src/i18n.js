@@ -1,0 +1,116 @@
+// The viewer's own words in Italian and English, and the pick of a document text
+// ({"it": ..., "en": ...}) in the chosen language.
+
+export const LANGUAGES = ['it', 'en'];
+
+const WORDS = {
+  en: {
+    loading: 'Loading the twin…',
+    loaded: 'Twin loaded',
+    points: 'points',
+    instructions: 'Instructions',
+    tour: 'Tour',
+    planner: 'Planner',
+    machine: 'Machine',
+    procedure: 'Procedure',
+    step: 'Step',
+    of: 'of',
+    previous: 'Previous',
+    next: 'Next',
+    done: 'Done',
+    undo: 'Undo',
+    stepDone: 'done',
+    noProcedures: 'This machine has no procedures.',
+    noTours: 'This twin has no tour you can see.',
+    stop: 'Stop',
+    visitors: 'other visitors here',
+    layout: 'Layout',
+    asIs: 'As scanned',
+    saveAs: 'Save as…',
+    layoutName: 'Name of the new layout',
+    move: 'Move',
+    rotate: 'Rotate',
+    measure: 'Measure',
+    clearance: 'Clearance',
+    selectMachine: 'Click a machine to select it.',
+    measureHint: 'Click two points to measure.',
+    tooClose: 'too close to',
+    wall: 'a wall',
+    clearanceOk: 'All machines have their clearance.',
+    readOnly: 'You may look but not edit (ask for a planner token).',
+    enterAR: 'Enter AR',
+    arUnavailable: 'AR is not available on this device or browser (WebXR immersive-ar is missing): staying in 3D.',
+    align: 'Align',
+    alignHint: 'Point at anchor {n} ({name}) in the room and tap.',
+    aligned: 'Aligned: residual {r} cm',
+    exitAR: 'Exit AR',
+    disconnected: 'Connection lost, retrying…',
+    connected: 'Connected',
+    error: 'Error',
+  },
+  it: {
+    loading: 'Caricamento del gemello…',
+    loaded: 'Gemello caricato',
+    points: 'punti',
+    instructions: 'Istruzioni',
+    tour: 'Visita',
+    planner: 'Progetto',
+    machine: 'Macchina',
+    procedure: 'Procedura',
+    step: 'Passo',
+    of: 'di',
+    previous: 'Indietro',
+    next: 'Avanti',
+    done: 'Fatto',
+    undo: 'Annulla',
+    stepDone: 'fatto',
+    noProcedures: 'Questa macchina non ha procedure.',
+    noTours: 'Questo gemello non ha visite che puoi vedere.',
+    stop: 'Tappa',
+    visitors: 'altri visitatori presenti',
+    layout: 'Disposizione',
+    asIs: 'Come scansionato',
+    saveAs: 'Salva come…',
+    layoutName: 'Nome della nuova disposizione',
+    move: 'Sposta',
+    rotate: 'Ruota',
+    measure: 'Misura',
+    clearance: 'Spazio libero',
+    selectMachine: 'Clicca una macchina per selezionarla.',
+    measureHint: 'Clicca due punti per misurare.',
+    tooClose: 'troppo vicina a',
+    wall: 'una parete',
+    clearanceOk: 'Tutte le macchine hanno il loro spazio.',
+    readOnly: 'Puoi guardare ma non modificare (chiedi un token da progettista).',
+    enterAR: 'Entra in AR',
+    arUnavailable: 'La AR non è disponibile su questo dispositivo o browser (manca WebXR immersive-ar): resto in 3D.',
+    align: 'Allinea',
+    alignHint: 'Punta all\'ancora {n} ({name}) nella stanza e tocca.',
+    aligned: 'Allineato: residuo {r} cm',
+    exitAR: 'Esci dalla AR',
+    disconnected: 'Connessione persa, riprovo…',
+    connected: 'Connesso',
+    error: 'Errore',
+  },
+};
+
+export function pickLanguage(requested, navigatorLanguages = []) {
+  for (const candidate of [requested, ...navigatorLanguages]) {
+    const code = String(candidate || '').slice(0, 2).toLowerCase();
+    if (LANGUAGES.includes(code)) return code;
+  }
+  return 'en';
+}
+
+/** The viewer's word for `key` in `lang`, with {name} placeholders filled from `values`. */
+export function t(lang, key, values = {}) {
+  const template = (WORDS[lang] && WORDS[lang][key]) ?? WORDS.en[key] ?? key;
+  return template.replace(/\{(\w+)\}/g, (_, name) => String(values[name] ?? ''));
+}
+
+/** A document text in `lang`, else in English, else in whichever language it has. */
+export function localized(text, lang) {
+  if (text == null) return '';
+  if (typeof text === 'string') return text;
+  return text[lang] ?? text.en ?? Object.values(text)[0] ?? '';
+}

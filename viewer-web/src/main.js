@@ -1,0 +1,285 @@
+// The viewer app: connects with the twin protocol, loads the twin's GLB, streams its tiled
+// cloud, places the document's machines, and runs the Instructions, Tour and Planner modes
+// and WebXR AR. URL: `?twin=NAME&mode=tour&lang=it&budget=500000`, token in `#token=...`.
+
+import * as THREE from 'three';
+import { Viewer } from './viewer.js';
+import { Connection } from './connection.js';
+import { makeGltfLoader, installTwin, positionsInRoot } from './twin-loader.js';
+import { TileStreamer, defaultPointBudget } from './tiles.js';
+import { Placement } from './placement.js';
+import { Presence } from './presence.js';
+import { InstructionsMode } from './modes/instructions.js';
+import { TourMode } from './modes/tour.js';
+import { PlannerMode } from './modes/planner.js';
+import { ArSession } from './ar.js';
+import { wallPoints, footprint } from './clearance.js';
+import { pickLanguage, t } from './i18n.js';
+import { el, button } from './ui.js';
+
+const EDITOR_ROLES = ['planner', 'admin'];
+const $ = (id) => document.getElementById(id);
+
+function readToken() {
+  const hash = new URLSearchParams(location.hash.slice(1));
+  return hash.get('token') || new URLSearchParams(location.search).get('token');
+}
+
+async function fetchWithProgress(url, headers, onBytes) {
+  const response = await fetch(url, { headers });
+  if (!response.ok) throw new Error(`${url} answered ${response.status} ${response.statusText}.`);
+  const total = Number(response.headers.get('content-length')) || 0;
+  if (!response.body?.getReader) return new Uint8Array(await response.arrayBuffer()).buffer;
+  const reader = response.body.getReader();
+  const chunks = [];
+  let received = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    chunks.push(value);
+    received += value.length;
+    onBytes(received, total);
+  }
+  const bytes = new Uint8Array(received);
+  let offset = 0;
+  for (const chunk of chunks) { bytes.set(chunk, offset); offset += chunk.length; }
+  return bytes.buffer;
+}
+
+class App {
+  constructor() {
+    this.params = new URLSearchParams(location.search);
+    this.token = readToken();
+    this.lang = pickLanguage(this.params.get('lang'), navigator.languages || []);
+    this.timings = { start: performance.now() };
+    this.progress = { glb: 0, tiles: null, fraction: 0, complete: false, points: 0 };
+    this.mode = null;
+    this.errors = [];
+  }
+
+  t(key, values) {
+    return t(this.lang, key, values);
+  }
+
+  get document() {
+    return this.connection.document(this.twinName);
+  }
+
+  get role() {
+    return this.connection.role(this.twinName);
+  }
+
+  get canEdit() {
+    return EDITOR_ROLES.includes(this.role);
+  }
+
+  get scene() {
+    return this.viewer.scene;
+  }
+
+  get renderer() {
+    return this.viewer.renderer;
+  }
+
+  notify(message, kind = 'info') {
+    const notice = $('notice');
+    notice.textContent = message;
+    notice.className = kind;
+    notice.hidden = false;
+    if (kind === 'error') this.errors.push(message);
+    clearTimeout(this.noticeTimer);
+    this.noticeTimer = setTimeout(() => { notice.hidden = true; }, kind === 'error' ? 8000 : 4000);
+  }
+
+  async start() {
+    this.viewer = new Viewer($('stage'));
+    $('language').value = this.lang;
+    $('language').addEventListener('change', (e) => this.setLanguage(e.target.value));
+    const wsUrl = `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/ws`;
+    this.connection = new Connection(wsUrl, { token: this.token });
+    const welcome = await this.connection.open();
+    const twins = welcome.twins || [];
+    this.twinName = this.params.get('twin') || twins[0]?.name;
+    if (!this.twinName) throw new Error('this server offers no twin you may see: ask for a token, or check the twins "twin serve" was given.');
+    $('twin-name').textContent = this.twinName;
+    await this.connection.subscribe(this.twinName);
+    this.connection.on('close', (event) => !event.byUser && this.reconnect());
+    this.connection.on('error', (m) => m.id == null && this.notify(m.message, 'error'));
+    await this.loadTwin();
+    this.placement = new Placement(this.twin.root);
+    this.placement.apply(this.document, this.params.get('layout') || '');
+    this.connection.on('document', (event) => event.twin === this.twinName && this.documentChanged(event));
+    this.presence = new Presence({ viewer: this.viewer, root: this.twin.root, connection: this.connection, twin: this.twinName, mode: () => this.mode?.name ?? '' });
+    this.modes = { instructions: new InstructionsMode(this), tour: new TourMode(this), planner: new PlannerMode(this) };
+    this.renderModeButtons();
+    const wanted = this.params.get('mode');
+    this.setMode(this.modes[wanted] ? wanted : this.role === 'visitor' ? 'tour' : 'instructions');
+    await this.setUpAr();
+    await this.startTiles();
+  }
+
+  async loadTwin() {
+    const headers = this.token ? { Authorization: `Bearer ${this.token}` } : {};
+    this.headers = headers;
+    this.gltfLoader = makeGltfLoader();
+    this.gltfLoader.setRequestHeader(headers);
+    this.updateProgress();
+    const bytes = await fetchWithProgress(`/twins/${encodeURIComponent(this.twinName)}/twin.glb`, headers, (received, total) => {
+      this.progress.glb = total ? received / total : 0;
+      this.updateProgress();
+    });
+    const gltf = await this.gltfLoader.parseAsync(bytes, '');
+    this.twin = installTwin(this.scene, gltf);
+    this.progress.glb = 1;
+    this.viewer.frame(new THREE.Box3().setFromObject(this.twin.root));
+    const stopWatching = this.viewer.onFrame(() => {
+      // This frame draws the GLB: the first visible geometry.
+      this.timings.firstGeometry = performance.now();
+      stopWatching();
+    });
+    this.updateProgress();
+  }
+
+  // The cloud streams tile by tile; the GLB's own copy of it stays hidden while tiles exist.
+  async startTiles() {
+    const base = `/twins/${encodeURIComponent(this.twinName)}/`;
+    const fetchBytes = this.connection.has('assets')
+      ? (path) => this.connection.getAsset(this.twinName, path)
+      : (path) => fetchWithProgress(base + path, this.headers, () => {});
+    const budget = Number(this.params.get('budget')) || defaultPointBudget();
+    this.tiles = new TileStreamer({
+      parent: this.twin.root,
+      fetchBytes,
+      parse: async (bytes) => (await this.gltfLoader.parseAsync(bytes, '')).scene,
+      pointBudget: budget,
+      onProgress: (progress) => {
+        this.progress.tiles = progress;
+        if (progress.complete && !this.timings.fullBudget) this.timings.fullBudget = performance.now();
+        this.updateProgress();
+      },
+      onError: (error) => this.notify(error.message, 'error'),
+    });
+    try {
+      await this.tiles.open('tiles/tileset.json');
+    } catch (error) {
+      this.tiles = null;
+      this.progress.tiles = { complete: true, fraction: 1, points: 0, loadedTiles: 0, wantedTiles: 0, missing: error.message };
+      this.timings.fullBudget = performance.now();
+      this.updateProgress();
+      return;
+    }
+    for (const cloud of this.twin.clouds) cloud.visible = false;
+    this.viewer.onFrame(() => {
+      if (this.ar?.session) return;
+      this.tiles.update(this.viewer.camera, this.viewer.renderer.domElement.clientHeight || 600);
+    });
+  }
+
+  updateProgress() {
+    const tiles = this.progress.tiles;
+    const fraction = 0.25 * this.progress.glb + 0.75 * (tiles ? tiles.fraction : 0);
+    const complete = this.progress.glb === 1 && Boolean(tiles?.complete);
+    Object.assign(this.progress, { fraction: complete ? 1 : Math.min(fraction, 0.99), complete, points: tiles?.points ?? 0 });
+    const percent = Math.round(this.progress.fraction * 100);
+    const bar = $('progress');
+    bar.setAttribute('aria-valuenow', String(percent));
+    bar.classList.toggle('complete', complete);
+    $('progress-fill').style.width = `${percent}%`;
+    const points = this.progress.points ? ` · ${this.progress.points.toLocaleString()} ${this.t('points')}` : '';
+    $('progress-text').textContent = `${complete ? this.t('loaded') : this.t('loading')} ${percent} %${points}`;
+  }
+
+  documentChanged(event) {
+    this.placement.apply(event.document);
+    this.mode?.documentChanged(event);
+  }
+
+  async reconnect() {
+    this.notify(this.t('disconnected'), 'error');
+    for (let attempt = 0; attempt < 30; attempt++) {
+      await new Promise((r) => setTimeout(r, 2000));
+      try {
+        await this.connection.open();
+        await this.connection.subscribe(this.twinName);
+        this.notify(this.t('connected'));
+        return;
+      } catch { /* the server is still away: try again */ }
+    }
+  }
+
+  renderModeButtons() {
+    $('modes').replaceChildren(...Object.keys(this.modes).map((name) =>
+      button(this.t(name), () => this.setMode(name), { role: 'tab', 'aria-selected': String(this.mode?.name === name), 'data-testid': `mode-${name}` })));
+  }
+
+  setMode(name) {
+    this.mode?.exit();
+    this.mode = this.modes[name];
+    this.renderModeButtons();
+    this.mode.enter($('panel'));
+  }
+
+  setLayout(layoutId) {
+    this.placement.apply(this.document, layoutId);
+    this.mode?.documentChanged({ cause: 'layout' });
+  }
+
+  setLanguage(lang) {
+    this.lang = pickLanguage(lang);
+    document.documentElement.lang = this.lang;
+    this.renderModeButtons();
+    this.mode?.documentChanged({ cause: 'language' });
+    this.updateProgress();
+    this.renderArControls();
+  }
+
+  /** Scanned wall samples for the clearance check, from the room's mesh and cloud. */
+  wallPoints() {
+    if (this.walls) return this.walls;
+    const rigs = new Set(this.placement.rigs.values());
+    const insideRig = (o) => { for (let p = o; p; p = p.parent) if (rigs.has(p)) return true; return false; };
+    const scanned = [...this.twin.meshes, ...this.twin.clouds].filter((o) => !insideRig(o));
+    const tilePoints = [];
+    this.tiles?.group.traverse((o) => o.isPoints && tilePoints.push(o));
+    this.twin.root.updateMatrixWorld(true);
+    const positions = positionsInRoot(this.twin.root, [...scanned, ...tilePoints]);
+    const asScanned = (this.document.machines || []).map((m) => footprint(m.bounds, m.pose));
+    this.walls = wallPoints(positions, asScanned);
+    return this.walls;
+  }
+
+  async setUpAr() {
+    this.ar = new ArSession(this);
+    this.arSupported = await ArSession.supported();
+    this.onArChange = () => this.renderArControls();
+    $('ar-button').addEventListener('click', async () => {
+      try {
+        await this.ar.start($('ar-overlay'));
+      } catch (error) {
+        this.notify(`AR: ${error.message}`, 'error');
+      }
+    });
+    $('ar-exit').addEventListener('click', () => this.ar.end());
+    this.renderArControls();
+  }
+
+  renderArControls() {
+    if (!this.ar) return;
+    const arButton = $('ar-button');
+    arButton.hidden = !this.arSupported || Boolean(this.ar.session);
+    arButton.textContent = this.t('enterAR');
+    $('ar-status').hidden = this.arSupported;
+    $('ar-status').textContent = this.t('arUnavailable');
+    $('ar-overlay').hidden = !this.ar.session;
+    $('ar-prompt').textContent = this.ar.session ? this.ar.prompt() : '';
+    $('ar-exit').textContent = this.t('exitAR');
+  }
+}
+
+const app = new App();
+window.twinViewer = app; // for people debugging in the console, and for the browser tests
+app.start().then(() => { app.ready = true; }).catch((error) => {
+  app.failed = error.message;
+  app.notify(error.message, 'error');
+  $('panel').replaceChildren(el('p', { class: 'error' }, `${t(app.lang, 'error')}: ${error.message}`));
+});

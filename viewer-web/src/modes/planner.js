@@ -1,0 +1,224 @@
+// Planner mode: select, move (on the floor) and rotate machines, measure point to point,
+// check clearances (default 60 cm to the scanned walls and to other machines), save and
+// switch named layouts. Moves are edits to the document, so every open viewer sees them.
+
+import * as THREE from 'three';
+import { el, select, button } from '../ui.js';
+import { AS_IS, setPosePatch, saveLayoutPatch } from '../document.js';
+import { clearance, footprint, DEFAULT_CLEARANCE_M } from '../clearance.js';
+import { makeLabel } from '../labels.js';
+
+const ROTATE_STEP_RAD = Math.PI / 12;
+const Z = new THREE.Vector3(0, 0, 1);
+
+function yawOf(quaternion) {
+  const x = new THREE.Vector3(1, 0, 0).applyQuaternion(quaternion);
+  return Math.atan2(x.y, x.x);
+}
+
+/** An upright pose on the floor (z-up world) from a rig's position and heading. */
+function floorPose(rig, yaw = yawOf(rig.quaternion)) {
+  const q = new THREE.Quaternion().setFromAxisAngle(Z, yaw);
+  const z = -rig.userData.machine.bounds.min[2];
+  return { translation: [rig.position.x, rig.position.y, z].map((v) => +v.toFixed(4)), rotation: q.toArray().map((v) => +v.toFixed(6)) };
+}
+
+export class PlannerMode {
+  constructor(app) {
+    this.app = app;
+    this.name = 'planner';
+    this.tool = 'move';
+    this.selectedId = null;
+    this.clearanceM = DEFAULT_CLEARANCE_M;
+    this.result = new Map();
+    this.measureGroup = new THREE.Group();
+    this.measureGroup.name = 'measurements';
+    this.measureGroup.userData.notPickable = true;
+    this.measurePoints = [];
+    this.measurements = []; // metres, newest last
+    this.listeners = {
+      pointerdown: (e) => this.pointerDown(e),
+      pointermove: (e) => this.pointerMove(e),
+      pointerup: (e) => this.pointerUp(e),
+    };
+  }
+
+  enter(panel) {
+    this.panel = panel;
+    const target = this.app.viewer.container;
+    for (const [type, handler] of Object.entries(this.listeners)) target.addEventListener(type, handler, { capture: true });
+    this.app.scene.add(this.measureGroup);
+    this.app.placement.showNameLabels(true);
+    this.checkClearance();
+    this.render();
+  }
+
+  exit() {
+    const target = this.app.viewer.container;
+    for (const [type, handler] of Object.entries(this.listeners)) target.removeEventListener(type, handler, { capture: true });
+    this.measureGroup.removeFromParent();
+    this.app.placement.showNameLabels(false);
+    this.app.placement.setSelected(null);
+    for (const id of this.app.placement.rigs.keys()) this.app.placement.setClearance(id, false);
+    this.panel = null;
+  }
+
+  documentChanged() {
+    if (!this.panel) return;
+    if (!this.drag) this.checkClearance();
+    this.render();
+  }
+
+  render() {
+    const { app } = this;
+    const doc = app.document;
+    const layouts = [[AS_IS, app.t('asIs')], ...(doc.layouts || []).map((l) => [l.id, l.name])];
+    const nameInput = el('input', { type: 'text', placeholder: app.t('layoutName'), 'data-testid': 'layout-name', size: 14 });
+    const selected = this.selectedId ? app.placement.rigs.get(this.selectedId) : null;
+    const violations = [...this.result].filter(([, r]) => r.violates);
+    this.panel.replaceChildren(
+      el('label', {}, app.t('layout'), select(layouts, app.placement.layoutId, (id) => app.setLayout(id), { 'data-testid': 'layout-choice' })),
+      app.canEdit ? el('div', { class: 'row' }, nameInput, button(app.t('saveAs'), () => this.saveLayout(nameInput.value), { 'data-testid': 'layout-save' })) : el('p', { class: 'muted' }, app.t('readOnly')),
+      el('div', { class: 'row' },
+        button(app.t('move'), () => this.setTool('move'), { class: this.tool === 'move' ? 'active' : '', 'data-testid': 'tool-move' }),
+        button(app.t('measure'), () => this.setTool('measure'), { class: this.tool === 'measure' ? 'active' : '', 'data-testid': 'tool-measure' }),
+        button(`⟲ ${app.t('rotate')}`, () => this.rotateSelected(ROTATE_STEP_RAD), { disabled: !selected || !app.canEdit, 'data-testid': 'rotate-left' }),
+        button('⟳', () => this.rotateSelected(-ROTATE_STEP_RAD), { disabled: !selected || !app.canEdit, 'data-testid': 'rotate-right' })),
+      el('p', { class: 'muted', 'data-testid': 'planner-hint' },
+        this.tool === 'measure'
+          ? (this.measurements.length ? `${app.t('measure')}: ${this.measurements.at(-1).toFixed(2)} m` : app.t('measureHint'))
+          : (selected ? selected.userData.machine.name : app.t('selectMachine'))),
+      el('label', {}, `${app.t('clearance')} (m)`, el('input', {
+        type: 'number', min: 0, step: 0.05, value: this.clearanceM, 'data-testid': 'clearance-distance',
+        onChange: (e) => { const v = Number(e.target.value); if (v >= 0) { this.clearanceM = v; this.checkClearance(); this.render(); } },
+      })),
+      el('ul', { class: 'clearance', 'data-testid': 'clearance-list' },
+        violations.length
+          ? violations.map(([id, r]) => el('li', { class: 'violation' }, `${this.nameOf(id)} ${app.t('tooClose')} ${r.against === 'wall' ? app.t('wall') : this.nameOf(r.against)} (${r.distance.toFixed(2)} m)`))
+          : el('li', {}, app.t('clearanceOk'))),
+    );
+  }
+
+  nameOf(id) {
+    return this.app.placement.rigs.get(id)?.userData.machine?.name || id;
+  }
+
+  setTool(tool) {
+    this.tool = tool;
+    this.measurePoints = [];
+    this.render();
+  }
+
+  checkClearance() {
+    const { placement } = this.app;
+    const footprints = new Map();
+    for (const [id, rig] of placement.rigs) {
+      if (!rig.visible) continue;
+      const pose = { translation: rig.position.toArray(), rotation: rig.quaternion.toArray() };
+      footprints.set(id, footprint(rig.userData.machine.bounds, pose));
+    }
+    this.result = clearance(footprints, this.app.wallPoints(), this.clearanceM);
+    for (const id of placement.rigs.keys()) placement.setClearance(id, this.result.get(id)?.violates ?? false);
+  }
+
+  floorPoint(event) {
+    const { viewer, twin } = this.app;
+    twin.root.updateWorldMatrix(true, false);
+    const normal = Z.clone().transformDirection(twin.root.matrixWorld);
+    const plane = new THREE.Plane().setFromNormalAndCoplanarPoint(normal, twin.root.getWorldPosition(new THREE.Vector3()));
+    viewer.raycaster.setFromCamera(viewer.toNdc(event), viewer.camera);
+    const hit = viewer.raycaster.ray.intersectPlane(plane, new THREE.Vector3());
+    return hit ? twin.root.worldToLocal(hit) : null;
+  }
+
+  pointerDown(event) {
+    if (event.button !== 0) return;
+    const { app } = this;
+    if (this.tool === 'measure') return this.measureAt(event);
+    const hit = app.viewer.pick(event, [...app.placement.rigs.values()]);
+    const rig = hit ? app.placement.rigOf(hit.object) : null;
+    this.selectedId = rig?.userData.machineId ?? null;
+    app.placement.setSelected(this.selectedId);
+    this.render();
+    if (!rig || !app.canEdit) return;
+    const start = this.floorPoint(event);
+    if (!start) return;
+    app.viewer.controls.enabled = false;
+    this.drag = { rig, offset: rig.position.clone().sub(start), moved: false, pointerId: event.pointerId };
+    event.stopPropagation();
+  }
+
+  pointerMove(event) {
+    if (!this.drag) return;
+    const point = this.floorPoint(event);
+    if (!point) return;
+    const { rig, offset } = this.drag;
+    rig.position.set(point.x + offset.x, point.y + offset.y, -rig.userData.machine.bounds.min[2]);
+    rig.updateMatrixWorld(true);
+    this.drag.moved = true;
+    this.checkClearance();
+    event.stopPropagation();
+  }
+
+  async pointerUp() {
+    if (!this.drag) return;
+    const { rig, moved } = this.drag;
+    this.drag = null;
+    this.app.viewer.controls.enabled = true;
+    if (moved) await this.sendPose(rig, floorPose(rig));
+  }
+
+  async rotateSelected(angle) {
+    const rig = this.app.placement.rigs.get(this.selectedId);
+    if (!rig) return;
+    await this.sendPose(rig, floorPose(rig, yawOf(rig.quaternion) + angle));
+  }
+
+  async sendPose(rig, pose) {
+    const { app } = this;
+    const id = rig.userData.machineId;
+    const layoutId = app.placement.layoutId;
+    try {
+      await app.connection.edit(app.twinName, (doc) => setPosePatch(doc, layoutId, id, pose));
+    } catch (error) {
+      app.notify(error.message, 'error');
+      app.placement.apply(app.document); // back to what the server holds
+      this.checkClearance();
+    }
+  }
+
+  async saveLayout(name) {
+    const { app } = this;
+    if (!name.trim()) return app.notify(app.t('layoutName'), 'error');
+    try {
+      let savedId = null;
+      await app.connection.edit(app.twinName, (doc) => { const { id, patch } = saveLayoutPatch(doc, app.placement.layoutId, name.trim()); savedId = id; return patch; });
+      app.setLayout(savedId);
+    } catch (error) {
+      app.notify(error.message, 'error');
+    }
+  }
+
+  measureAt(event) {
+    const { app } = this;
+    const hit = app.viewer.pick(event, [app.twin.root]);
+    if (!hit) return;
+    if (this.measurePoints.length === 2) this.measurePoints = [];
+    this.measurePoints.push(hit.point.clone());
+    const dot = new THREE.Mesh(new THREE.SphereGeometry(0.025, 10, 8), new THREE.MeshBasicMaterial({ color: 0x00e0ff, depthTest: false }));
+    dot.position.copy(hit.point);
+    dot.renderOrder = 7;
+    this.measureGroup.add(dot);
+    if (this.measurePoints.length === 2) {
+      const [a, b] = this.measurePoints;
+      const line = new THREE.Line(new THREE.BufferGeometry().setFromPoints([a, b]), new THREE.LineBasicMaterial({ color: 0x00e0ff, depthTest: false }));
+      line.renderOrder = 7;
+      const metres = a.distanceTo(b) / app.twin.root.getWorldScale(new THREE.Vector3()).x;
+      const label = makeLabel(`${metres.toFixed(2)} m`, { border: '#00e0ff' });
+      label.position.copy(a).add(b).multiplyScalar(0.5);
+      this.measureGroup.add(line, label);
+      this.measurements.push(metres);
+    }
+    this.render();
+  }
+}

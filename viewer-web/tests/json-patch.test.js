@@ -1,0 +1,28 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { applyPatch, pointer } from '../src/json-patch.js';
+
+test('add, replace, remove, move, copy and test follow RFC 6902', () => {
+  const doc = { machines: [{ id: 'a', pose: { translation: [0, 0, 0] } }], layouts: {} };
+  const out = applyPatch(doc, [
+    { op: 'replace', path: '/machines/0/pose/translation', value: [1, 2, 0] },
+    { op: 'add', path: '/machines/-', value: { id: 'b' } },
+    { op: 'add', path: pointer('layouts', 'a/b~c'), value: { poses: {} } },
+    { op: 'copy', from: '/machines/0/pose', path: '/machines/1/pose' },
+    { op: 'move', from: '/machines/1/pose', path: '/spare' },
+    { op: 'test', path: '/spare/translation', value: [1, 2, 0] },
+    { op: 'remove', path: '/machines/1' },
+  ]);
+  assert.deepEqual(out.machines, [{ id: 'a', pose: { translation: [1, 2, 0] } }]);
+  assert.deepEqual(Object.keys(out.layouts), ['a/b~c']);
+  assert.deepEqual(out.spare, { translation: [1, 2, 0] });
+  assert.deepEqual(doc.machines[0].pose.translation, [0, 0, 0], 'the input is untouched');
+});
+
+test('a failing operation leaves the document untouched and says why', () => {
+  const doc = { a: [1, 2] };
+  assert.throws(() => applyPatch(doc, [{ op: 'add', path: '/a/-', value: 3 }, { op: 'remove', path: '/b' }]), /does not exist/);
+  assert.deepEqual(doc, { a: [1, 2] });
+  assert.throws(() => applyPatch(doc, [{ op: 'test', path: '/a', value: [2, 1] }]), /test failed/);
+  assert.throws(() => applyPatch(doc, [{ op: 'replace', path: '/a/5', value: 0 }]), /out of range/);
+});
