@@ -423,7 +423,9 @@ class Connection:
     # Answers from the shell.
 
     def welcome(self, request_id: int, grant: Grant | None, twins: list[TwinInfo]) -> None:
-        """Accept a hello: `grant` from the token (None: anonymous visitor); `twins`: all twins served."""
+        """Accept a hello: `grant` from the token (None: anonymous visitor); `twins`: all twins served.
+
+        The shell ends the client's subscriptions in the fan-out before calling this."""
         self.grant = grant or VISITOR
         self.known_twins = frozenset(t.name for t in twins)
         self.roles = {}
@@ -434,9 +436,8 @@ class Connection:
                 self.roles[info.name] = role
                 visible.append({"name": info.name, "role": role.label, "revision": info.revision,
                                 "published": info.published})
-        for twin in sorted(self.subscriptions - set(self.roles)):
-            self.subscriptions.discard(twin)
-            self.error(None, "forbidden", f"your new token may not read twin {twin!r}; unsubscribed", twin=twin)
+        # New rights may change what a subscription shows (visitors see less): subscribe again.
+        self.subscriptions.clear()
         self._send({"op": "welcome", "id": request_id, "protocol": PROTOCOL_VERSION, "server": f"twin/{__version__}",
                     "client": self.client, "name": self.grant.name, "capabilities": list(CAPABILITIES),
                     "twins": visible,

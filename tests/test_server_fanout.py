@@ -1,0 +1,104 @@
+"""Fan-out: ordered delivery, latest-value-wins coalescing, and slow clients cut off alone."""
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from twin.fanout import ClientQueue, Latest, LocalFanout
+
+
+def texts(queue: ClientQueue) -> list:
+    return [json.loads(f) if isinstance(f, str) and f.startswith("{") else f for f in queue.pop_all()]
+
+
+def test_published_frames_arrive_in_order_to_subscribers_only():
+    fanout = LocalFanout()
+    queues = {client: ClientQueue(100) for client in (1, 2, 3)}
+    for client, queue in queues.items():
+        fanout.attach(client, queue)
+    fanout.subscribe(1, "shop")
+    fanout.subscribe(2, "shop")
+    fanout.subscribe(3, "shop/visitor")
+    for revision in range(5):
+        fanout.publish("shop", f"delta {revision}", exclude=2 if revision == 4 else None)
+    assert queues[1].pop_all() == [f"delta {r}" for r in range(5)]
+    assert queues[2].pop_all() == [f"delta {r}" for r in range(4)]
+    assert queues[3].pop_all() == []
+    assert fanout.subscribers("shop") == 2
+    fanout.detach(1)
+    fanout.unsubscribe(2, "shop")
+    assert fanout.subscribers("shop") == 0
+    fanout.publish("shop", "nobody hears this")
+    assert queues[1].pop_all() == [] and queues[2].pop_all() == []
+
+
+def test_presence_is_latest_value_wins_in_place():
+    queue = ClientQueue(10)
+    queue.put("delta 1")
+    queue.put(Latest(("presence", "shop", 5), {"op": "presence", "client": 5, "x": 1}))
+    queue.put("delta 2")
+    queue.put(Latest(("presence", "shop", 5), {"op": "presence", "client": 5, "x": 2}))
+    queue.put(Latest(("presence", "shop", 6), {"op": "presence", "client": 6, "x": 9}))
+    assert len(queue) == 4
+    assert texts(queue) == ["delta 1", {"op": "presence", "client": 5, "x": 2}, "delta 2",
+                            {"op": "presence", "client": 6, "x": 9}]
+    # Once sent, a new value is queued anew.
+    queue.put(Latest(("presence", "shop", 5), {"op": "presence", "client": 5, "x": 3}))
+    assert texts(queue) == [{"op": "presence", "client": 5, "x": 3}]
+
+
+def test_machine_state_merges_properties_while_pending():
+    queue = ClientQueue(10)
+    key = ("machine", "shop", "cnc-1")
+    queue.put(Latest(key, {"op": "machine_state", "properties": {"spindle": True, "temp": 20}}, "properties"))
+    queue.put(Latest(key, {"op": "machine_state", "properties": {"temp": 25}}, "properties"))
+    queue.put(Latest(key, {"op": "machine_state", "properties": {"door": "open"}}, "properties"))
+    assert texts(queue) == [{"op": "machine_state", "properties": {"spindle": True, "temp": 25, "door": "open"}}]
+
+
+def test_a_shared_latest_is_encoded_once_and_not_changed_by_merges():
+    first = Latest(("m",), {"op": "machine_state", "properties": {"a": 1}}, "properties")
+    slow, fast = ClientQueue(10), ClientQueue(10)
+    slow.put(first)
+    fast.put(first)
+    assert fast.pop_all() == [first.text]
+    slow.put(Latest(("m",), {"op": "machine_state", "properties": {"b": 2}}, "properties"))
+    assert texts(slow) == [{"op": "machine_state", "properties": {"a": 1, "b": 2}}]
+    assert first.payload["properties"] == {"a": 1}
+
+
+def test_a_slow_client_is_cut_off_with_a_reason_and_others_keep_going():
+    reasons = []
+    fanout = LocalFanout()
+    slow = ClientQueue(3, on_overflow=reasons.append)
+    fast = ClientQueue(3)
+    fanout.attach(1, slow)
+    fanout.attach(2, fast)
+    fanout.subscribe(1, "shop")
+    fanout.subscribe(2, "shop")
+    for revision in range(10):
+        fanout.publish("shop", f"delta {revision}")
+        fanout.publish("shop", Latest(("presence", "shop", 9), {"op": "presence", "n": revision}))
+        assert len(fast.pop_all()) == 2
+    assert reasons == ["too slow: send queue full (3 messages)"]
+    assert slow.closed_reason == reasons[0] and len(slow) == 0
+    slow.put("late")
+    assert slow.pop_all() == []
+
+
+def test_ready_is_signalled_when_the_queue_stops_being_empty():
+    ready = []
+    queue = ClientQueue(5, on_ready=lambda: ready.append(len(queue)))
+    queue.put("a")
+    queue.put("b")
+    queue.pop_all()
+    queue.put("c")
+    assert ready == [1, 1]
+
+
+def test_bad_queue_size_and_unattached_subscribe_are_value_errors():
+    with pytest.raises(ValueError, match="at least one"):
+        ClientQueue(0)
+    with pytest.raises(ValueError, match="not attached"):
+        LocalFanout().subscribe(42, "shop")

@@ -1,0 +1,109 @@
+"""The SQLite store: revisions, the append-only edit log, re-imports, steps and hashed tokens."""
+from __future__ import annotations
+
+import sqlite3
+
+import pytest
+
+from twin.access import ALL_TWINS, Role, hash_token, new_token
+from twin.json_patch import apply_patch
+from twin.store import IMPORT_AUTHOR, StaleRevision, Store
+
+
+@pytest.fixture
+def store(tmp_path):
+    store = Store(tmp_path / "twin.db")
+    yield store
+    store.close()
+
+
+def edit(store, name, base, patch, author="maria"):
+    _, document = store.head(name)
+    return store.commit_edit(name, base, patch, apply_patch(document, patch), author)
+
+
+def test_a_new_twin_starts_at_revision_zero_in_wal_mode(store):
+    assert store.import_twin("shop", {"name": "shop", "layouts": []}) == 0
+    assert store.head("shop") == (0, {"name": "shop", "layouts": []})
+    assert store.twin_names() == ["shop"]
+    mode = sqlite3.connect(store.path).execute("PRAGMA journal_mode").fetchone()[0]
+    assert mode == "wal"
+
+
+def test_edits_advance_one_revision_each_and_are_logged_with_their_author(store):
+    store.import_twin("shop", {"layouts": []})
+    for i in range(3):
+        assert edit(store, "shop", i, [{"op": "add", "path": "/layouts/-", "value": i}], author=f"p{i}") == i + 1
+    assert store.head("shop") == (3, {"layouts": [0, 1, 2]})
+    log = store.edits("shop")
+    assert [(e.revision, e.author) for e in log] == [(1, "p0"), (2, "p1"), (3, "p2")]
+    assert [e.revision for e in store.edits("shop", after=2)] == [3]
+    # The log rebuilds the head from the base document.
+    document = store.base_document("shop")
+    for logged in log:
+        document = apply_patch(document, logged.patch)
+    assert document == store.head("shop")[1]
+
+
+def test_a_stale_base_is_refused_with_the_current_revision_and_changes_nothing(store):
+    store.import_twin("shop", {"layouts": []})
+    edit(store, "shop", 0, [{"op": "add", "path": "/layouts/-", "value": "a"}])
+    with pytest.raises(StaleRevision) as refused:
+        store.commit_edit("shop", 0, [{"op": "add", "path": "/x", "value": 1}], {"x": 1}, "late")
+    assert refused.value.current == 1
+    assert store.head("shop") == (1, {"layouts": ["a"]})
+    assert len(store.edits("shop")) == 1
+
+
+def test_unknown_twins_are_key_errors(store):
+    with pytest.raises(KeyError):
+        store.head("nowhere")
+    with pytest.raises(KeyError):
+        store.commit_edit("nowhere", 0, [], {}, "x")
+
+
+def test_reopening_keeps_edits_and_a_changed_source_becomes_a_new_revision(tmp_path):
+    path = tmp_path / "twin.db"
+    store = Store(path)
+    store.import_twin("shop", {"v": 1})
+    edit(store, "shop", 0, [{"op": "add", "path": "/note", "value": "kept"}])
+    store.close()
+    store = Store(path)
+    assert store.import_twin("shop", {"v": 1}) == 1, "same source: the edits stay"
+    assert store.head("shop") == (1, {"v": 1, "note": "kept"})
+    assert store.import_twin("shop", {"v": 2}) == 2, "re-export: a new revision replacing the document"
+    assert store.head("shop") == (2, {"v": 2})
+    last = store.edits("shop", after=1)[0]
+    assert last.author == IMPORT_AUTHOR and last.patch == [{"op": "replace", "path": "", "value": {"v": 2}}]
+    store.close()
+
+
+def test_steps_are_recorded_in_order(store):
+    store.import_twin("shop", {})
+    store.record_step("shop", "load-filament", "0", True, "luca", 0)
+    store.record_step("shop", "load-filament", "0", False, "luca", 0)
+    assert [(s.step, s.done, s.author) for s in store.steps("shop")] == [("0", True, "luca"), ("0", False, "luca")]
+
+
+def test_tokens_are_stored_only_as_hashes(store):
+    token = new_token()
+    store.add_token(token, "maria", Role.PLANNER, "shop")
+    grant = store.grant(token)
+    assert (grant.name, grant.role, grant.twin) == ("maria", Role.PLANNER, "shop")
+    assert store.grant(token + "x") is None
+    rows = sqlite3.connect(store.path).execute("SELECT * FROM tokens").fetchall()
+    assert token not in repr(rows) and hash_token(token) in repr(rows)
+    store.add_token(new_token(), "root", Role.ADMIN, ALL_TWINS)
+    assert [n for n, _, _ in store.token_names()] == ["maria", "root"]
+    assert store.remove_tokens("maria") == 1 and store.grant(token) is None
+    with pytest.raises(ValueError, match="name"):
+        store.add_token(new_token(), " ", Role.VIEWER, "shop")
+
+
+def test_bad_database_paths_are_value_errors(tmp_path):
+    with pytest.raises(ValueError, match="folder"):
+        Store(tmp_path)
+    junk = tmp_path / "junk.db"
+    junk.write_bytes(b"this is not sqlite" * 100)
+    with pytest.raises(ValueError, match="not a usable SQLite"):
+        Store(junk)
