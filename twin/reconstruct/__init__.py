@@ -1,0 +1,30 @@
+"""Reconstruction: from a capture to cameras, a coloured cloud and a mesh in a scan folder.
+
+    from twin.reconstruct import reconstruct
+    report = reconstruct("captures/bench.r3d", "scans/bench", progress=lambda stage, done, total: ...)
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+from twin.capture import detect, open_capture
+from twin.capture.intrinsics import Intrinsics
+from twin.reconstruct.stages import Progress
+
+
+def reconstruct(capture_path: Path, out_dir: Path, *, progress: Progress | None = None,
+                intrinsics: Intrinsics | None = None, depth_scale: float | None = None, **options) -> dict:
+    """Detects the kind of capture at `capture_path` and reconstructs it into `out_dir`.
+
+    RGB-D captures go through `twin.reconstruct.rgbd` (`intrinsics` and `depth_scale` override
+    what a folder capture carries); folders of plain photos through `twin.reconstruct.photos`.
+    `options` are the pipeline's own (see `RgbdOptions` for RGB-D). Returns the run's report.
+    """
+    if detect(capture_path) == "photos":
+        if intrinsics is not None or depth_scale is not None:
+            raise ValueError(f"{capture_path} is a folder of photos; intrinsics and depth scale apply to RGB-D captures only")
+        from twin.reconstruct.photos import reconstruct_photos
+        return reconstruct_photos(Path(capture_path), Path(out_dir), progress=progress, **options)
+    from twin.reconstruct.rgbd import reconstruct_rgbd
+    capture = open_capture(capture_path, intrinsics=intrinsics, depth_scale=depth_scale)
+    return reconstruct_rgbd(capture, Path(out_dir), progress=progress, **options)

@@ -88,10 +88,18 @@ class StageRunner:
         return state if isinstance(state, dict) else {}
 
     def _save_state(self) -> None:
-        path = self.out_dir / STATE_FILE
-        partial = _partial_path(path)
-        partial.write_text(json.dumps(self._state, indent=2))
-        os.replace(partial, path)
+        publish(self.out_dir / STATE_FILE, lambda partial: partial.write_text(json.dumps(self._state, indent=2)))
+
+
+def publish(path: Path, write: Callable[[Path], Any]) -> None:
+    """Writes a file that is not a stage's output (e.g. a report) under a partial name, then renames it."""
+    partial = _partial_path(Path(path))
+    try:
+        write(partial)
+    except BaseException:
+        partial.unlink(missing_ok=True)
+        raise
+    os.replace(partial, path)
 
 
 def _partial_path(path: Path) -> Path:

@@ -1,0 +1,178 @@
+"""RGB-D reconstruction: frame-to-model tracking with the registration core, fragments, then
+fusion of every tracked frame into a TSDF, written as the scan folder's outputs.
+
+Stages (each skipped on rerun when done with the same settings, see `stages.py`):
+  track      -> work/odometry.json, work/fragments.npz
+  poses      -> cameras.json, work/poses.json
+  integrate  -> mesh.ply, cloud.ply
+and report.json at the end of every run.
+"""
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import asdict, dataclass, fields, replace
+from pathlib import Path
+
+import numpy as np
+
+from twin.capture import Capture
+from twin.reconstruct.depth_points import DepthLimits, usable_depth
+from twin.reconstruct.integration import TsdfVolume
+from twin.reconstruct.odometry import TrackingSettings
+from twin.reconstruct.outputs import CameraPose, read_cameras_json, write_cameras_json, write_json, \
+    write_mesh_ply, write_point_cloud_ply
+from twin.reconstruct.stages import Progress, StageRunner, publish
+from twin.reconstruct.tracking_stage import FrameRecord, Fragment, track_capture
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class RgbdOptions:
+    """What a user may tune; every field is also a keyword of `reconstruct_rgbd`."""
+
+    voxel_size_m: float = 0.01            # TSDF voxel: the detail of the mesh
+    depth_min_m: float = 0.1
+    depth_max_m: float = 4.0              # farther depth is too noisy to fuse
+    min_confidence: int = 1               # ARKit levels: 0 low, 1 medium, 2 high
+    fragment_frames: int = 40             # frames per fragment for loop closure
+    tracking_voxel_m: float = 0.02
+    tracking_max_correspondence_m: float = 0.07
+    loop_closure: bool = True
+
+    @classmethod
+    def from_kwargs(cls, **options) -> "RgbdOptions":
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(options) - known)
+        if unknown:
+            raise ValueError(f"unknown RGB-D option(s) {', '.join(unknown)}; known options: {', '.join(sorted(known))}")
+        chosen = replace(cls(), **options)
+        for name in ("voxel_size_m", "depth_max_m", "tracking_voxel_m", "tracking_max_correspondence_m"):
+            if not getattr(chosen, name) > 0:
+                raise ValueError(f"{name} must be positive, got {getattr(chosen, name)}")
+        if not 0 <= chosen.depth_min_m < chosen.depth_max_m:
+            raise ValueError(f"depth range {chosen.depth_min_m}-{chosen.depth_max_m} m is empty")
+        if chosen.fragment_frames < 2:
+            raise ValueError(f"fragment_frames must be at least 2, got {chosen.fragment_frames}")
+        return chosen
+
+    @property
+    def depth_limits(self) -> DepthLimits:
+        return DepthLimits(self.depth_min_m, self.depth_max_m, self.min_confidence)
+
+    @property
+    def tracking(self) -> TrackingSettings:
+        return TrackingSettings(voxel_size_m=self.tracking_voxel_m,
+                                max_correspondence_m=self.tracking_max_correspondence_m)
+
+
+def reconstruct_rgbd(capture: Capture, out_dir: Path, *, progress: Progress | None = None, **options) -> dict:
+    """Reconstructs `capture` into `out_dir`; returns the report (also written as report.json)."""
+    opts = RgbdOptions.from_kwargs(**options)
+    out_dir = Path(out_dir)
+    runner = StageRunner(out_dir, progress=progress)
+    source = {"capture": str(Path(capture.path).resolve()), "kind": capture.kind, "frames": len(capture.frames)}
+
+    def track(paths, report):
+        records, fragments = track_capture(capture, opts.depth_limits, opts.tracking, opts.fragment_frames, report)
+        write_json(paths["work/odometry.json"], {"frames": [r.to_json() for r in records]})
+        np.savez(paths["work/fragments.npz"], **_fragments_to_arrays(fragments))
+
+    runner.run("track", ["work/odometry.json", "work/fragments.npz"],
+               {**source, **_subset(opts, "depth_min_m", "depth_max_m", "min_confidence", "fragment_frames",
+                                    "tracking_voxel_m", "tracking_max_correspondence_m")}, track)
+    records = _read_records(out_dir / "work/odometry.json")
+
+    def poses(paths, report):
+        tracked = [r for r in records if r.status == "tracked"]
+        summary = {"loop_closure": {"enabled": False, "reason": "global registration and pose graph not wired in"}}
+        cameras = [CameraPose(r.name, capture.frames[r.index].K, capture.frames[r.index].width,
+                              capture.frames[r.index].height, r.T_world_camera) for r in tracked]
+        write_cameras_json(paths["cameras.json"], cameras)
+        write_json(paths["work/poses.json"], summary)
+        report(1, 1)
+
+    runner.run("poses", ["cameras.json", "work/poses.json"], {**source, **_subset(opts, "loop_closure")}, poses)
+    cameras = read_cameras_json(out_dir / "cameras.json")
+
+    def integrate(paths, report):
+        surface = _fuse(capture, cameras, opts, report)
+        write_mesh_ply(paths["mesh.ply"], surface.mesh_vertices, surface.mesh_triangles, surface.mesh_colors)
+        write_point_cloud_ply(paths["cloud.ply"], surface.cloud_points, surface.cloud_colors, surface.cloud_normals)
+
+    runner.run("integrate", ["mesh.ply", "cloud.ply"], {**source, **_subset(opts, "voxel_size_m", "depth_min_m",
+                                                                            "depth_max_m", "min_confidence")}, integrate)
+
+    report = _report(capture, opts, records, cameras, json.loads((out_dir / "work/poses.json").read_text()),
+                     runner.timings)
+    publish(out_dir / "report.json", lambda path: write_json(path, report))
+    return report
+
+
+def _fuse(capture: Capture, cameras: list[CameraPose], opts: RgbdOptions, report):
+    by_name = {frame.name: frame for frame in capture.frames}
+    volume = TsdfVolume(opts.voxel_size_m, opts.depth_max_m)
+    for done, camera in enumerate(cameras):
+        report(done, len(cameras))
+        frame = by_name[camera.name]
+        data = frame.load()
+        volume.integrate(usable_depth(frame, data, opts.depth_limits), data.color, frame.K, camera.T_world_camera)
+    report(len(cameras), len(cameras))
+    return volume.extract()
+
+
+def _report(capture: Capture, opts: RgbdOptions, records: list[FrameRecord], cameras: list[CameraPose],
+            poses_summary: dict, timings: dict) -> dict:
+    dropped = [{"name": r.name, "reason": r.reason} for r in records if r.status == "dropped"]
+    reasons: dict[str, int] = {}
+    for item in dropped:
+        key = item["reason"].split(" (")[0]
+        reasons[key] = reasons.get(key, 0) + 1
+    tracked = [r for r in records if r.status == "tracked"]
+    report = {
+        "capture": {"path": str(capture.path), "kind": capture.kind, "frames": len(capture.frames),
+                    "device_poses": capture.has_device_poses},
+        "world_frame": "device" if capture.has_device_poses else "first camera",
+        "options": asdict(opts),
+        "frames": {"used": len(cameras), "dropped": len(dropped), "dropped_by_reason": reasons,
+                   "dropped_frames": dropped},
+        "tracking": {"keyframes": sum(r.keyframe for r in tracked),
+                     "mean_fitness": float(np.mean([r.fitness for r in tracked])) if tracked else 0.0,
+                     "mean_inlier_rmse_m": float(np.mean([r.inlier_rmse for r in tracked])) if tracked else 0.0},
+        **poses_summary,
+        "stages": {name: {"seconds": round(t["seconds"], 3), "reused": t["reused"]} for name, t in timings.items()},
+        "seconds_this_run": round(sum(t["seconds"] for t in timings.values() if not t["reused"]), 3),
+        "seconds_all_stages": round(sum(t["seconds"] for t in timings.values()), 3),
+    }
+    if capture.has_device_poses:
+        report["drift"] = _device_drift(capture, cameras)
+    return report
+
+
+def _device_drift(capture: Capture, cameras: list[CameraPose]) -> dict:
+    """How far the device's own trajectory is from ours: at the last frame, and over the run."""
+    by_name = {frame.name: frame for frame in capture.frames}
+    device = [by_name[c.name].T_world_camera for c in cameras]
+    ours = [c.T_world_camera for c in cameras]
+    gaps = [float(np.linalg.norm(d[:3, 3] - o[:3, 3])) for d, o in zip(device, ours)]
+    return {"device_vs_reconstruction_last_frame_m": round(gaps[-1], 4),
+            "device_vs_reconstruction_max_m": round(max(gaps), 4),
+            "device_vs_reconstruction_mean_m": round(float(np.mean(gaps)), 4)}
+
+
+def _subset(opts: RgbdOptions, *names: str) -> dict:
+    return {name: getattr(opts, name) for name in names}
+
+
+def _read_records(path: Path) -> list[FrameRecord]:
+    return [FrameRecord.from_json(item) for item in json.loads(path.read_text())["frames"]]
+
+
+def _fragments_to_arrays(fragments: list[Fragment]) -> dict[str, np.ndarray]:
+    arrays = {}
+    for fragment in fragments:
+        arrays[f"anchor_{fragment.index}"] = fragment.T_world_anchor
+        arrays[f"points_{fragment.index}"] = fragment.points
+        arrays[f"frames_{fragment.index}"] = np.array(fragment.frame_indices)
+    return arrays
