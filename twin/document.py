@@ -51,8 +51,8 @@ class DocumentError(ValueError):
 class Pose:
     """A rigid pose: translation in metres and a unit quaternion [qx, qy, qz, qw] (glTF order)."""
 
-    translation: Vec3 = (0.0, 0.0, 0.0)
-    rotation: tuple[float, float, float, float] = (0.0, 0.0, 0.0, 1.0)
+    translation: Vec3
+    rotation: tuple[float, float, float, float]
 
     def matrix(self) -> np.ndarray:
         """The 4x4 transform (e.g. T_world_machine)."""
@@ -104,7 +104,7 @@ class Model:
     """Where a machine's geometry came from: 'scan' (cut out of the scan mesh by its box),
     'file' (a manufacturer's glTF/GLB/OBJ/STL at `uri`, `scale` metres per unit) or 'none'."""
 
-    source: str = "scan"
+    source: str
     uri: str | None = None
     scale: float = 1.0
 
@@ -118,7 +118,7 @@ class Machine:
     """T_world_machine; the machine frame has its origin at the centre of its footprint, z up."""
     bounds: Box
     node: str | None = None
-    model: Model = field(default_factory=Model)
+    model: Model = field(default_factory=lambda: Model("scan"))
     properties: dict[str, Any] = field(default_factory=dict)
 
     @property
