@@ -141,7 +141,10 @@ class TwinServer:
         self.heads: dict[str, tuple[int, dict]] = {}
         for name, folder in self.folders.items():
             document = read_twin_folder(folder)
-            self.check_document(document)
+            try:
+                self.check_document(document)
+            except ValueError as error:
+                raise ValueError(f"{folder / 'twin.json'}: {error}") from None
             store.import_twin(name, document)
             self.heads[name] = store.head(name)
         self._machine_states: dict[str, dict[str, dict]] = {name: {} for name in self.folders}

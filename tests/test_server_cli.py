@@ -1,0 +1,41 @@
+"""`twin serve` and `twin token` from the command line: clear errors, tokens printed once."""
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from twin.access import Role
+from twin.cli import main
+from twin.store import Store
+
+sys.path.insert(0, str(Path(__file__).parent))
+from twin_folder import write_twin_folder  # noqa: E402
+
+
+def test_token_create_prints_a_token_the_store_knows_by_hash_only(tmp_path, capsys):
+    db = tmp_path / "twin.db"
+    assert main(["token", "create", "--twin", "shop", "--role", "planner", "--name", "maria", "--db", str(db)]) == 0
+    token = capsys.readouterr().out.strip()
+    store = Store(db)
+    grant = store.grant(token)
+    assert (grant.name, grant.role, grant.twin) == ("maria", Role.PLANNER, "shop")
+    store.close()
+    assert token.encode() not in db.read_bytes()
+    assert main(["token", "list", "--db", str(db)]) == 0
+    assert capsys.readouterr().out == "maria\tplanner\tshop\n"
+
+
+def test_serve_refuses_bad_folders_and_publishing_unknown_twins(tmp_path, capsys):
+    db = str(tmp_path / "twin.db")
+    assert main(["serve", str(tmp_path / "missing"), "--db", db]) == 2
+    assert "is not a folder" in capsys.readouterr().err
+    (tmp_path / "empty").mkdir()
+    assert main(["serve", str(tmp_path / "empty"), "--db", db]) == 2
+    assert "twin export" in capsys.readouterr().err
+    folder = write_twin_folder(tmp_path / "shop")
+    assert main(["serve", str(folder), "--db", db, "--publish", "other"]) == 2
+    assert "cannot publish other" in capsys.readouterr().err
+    assert main(["serve", str(folder), "--db", db, "--port", "70000"]) == 2
+    (folder / "twin.json").write_text('{"version": 1}')
+    assert main(["serve", str(folder), "--db", db]) == 2
+    assert "name" in capsys.readouterr().err
