@@ -1,0 +1,309 @@
+"""A folder of photos to calibrated cameras, a dense coloured cloud and a mesh, in metres, z up.
+
+Stages (each skipped on rerun when done with the same settings, see `stages.py`):
+  sfm      pycolmap SIFT structure from motion            -> work/photos/sparse.npz
+  markers  ArUco/AprilTag corners triangulated            -> work/photos/markers.json
+  depth    SGBM depth map per photo, streamed to disk     -> work/photos/depth/*.npy
+  fusion   multi-view consistent points                   -> work/photos/fused.npz
+  world    scale (markers / known distance), floor up     -> cloud.ply, cameras.json, anchors.json
+  mesh     screened Poisson, trimmed                      -> mesh.ply
+and `report.json` (what registered and why not, errors, scale, timings), also when a stage fails.
+"""
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+import open3d as o3d
+
+from twin.document import Pose
+from twin.reconstruct.dense_stereo import View, combine_pair_depths, depth_from_pair
+from twin.reconstruct.depth_fusion import fuse_view, select_neighbours
+from twin.reconstruct.levelling import level, transform_points, transform_pose
+from twin.reconstruct.markers import (DEFAULT_DICTIONARIES, Marker, detect_markers, marker_pose,
+                                      scale_from_known_distance, scale_from_marker_size, triangulate_markers)
+from twin.reconstruct.outputs import CameraPose, write_cameras_json, write_json, write_mesh_ply, write_point_cloud_ply
+from twin.reconstruct.photo_folder import open_photo_folder
+from twin.reconstruct.sfm import (SparseModel, load_sparse_model, run_sfm, save_sparse_model,
+                                  sparse_model_from_colmap)
+from twin.reconstruct.stages import StageRunner
+from twin.reconstruct.surface_mesh import poisson_mesh
+
+log = logging.getLogger(__name__)
+
+Progress = Callable[[str, int, int], None]
+WORK = "work/photos"
+DENSE_METHOD = "OpenCV semi-global matching on rectified pairs, multi-view consistency fusion"
+
+
+@dataclass
+class PhotoReconstruction:
+    out_dir: Path
+    report: dict  # the content of report.json
+
+    @property
+    def cloud_path(self) -> Path:
+        return self.out_dir / "cloud.ply"
+
+    @property
+    def mesh_path(self) -> Path:
+        return self.out_dir / "mesh.ply"
+
+    @property
+    def cameras_path(self) -> Path:
+        return self.out_dir / "cameras.json"
+
+
+def _working_view(image_dir: Path, camera, max_size: int) -> View:
+    """The photo undistorted and resized so that its longer side is at most `max_size` pixels."""
+    image = cv2.imread(str(image_dir / camera.name), cv2.IMREAD_COLOR)
+    if image is None:
+        raise ValueError(f"photo {camera.name} could not be read again for dense stereo; was it changed?")
+    image = cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
+    if np.any(camera.distortion != 0):
+        image = cv2.undistort(image, camera.K, camera.distortion)
+    factor = min(1.0, max_size / max(camera.width, camera.height))
+    width, height = round(camera.width * factor), round(camera.height * factor)
+    image = cv2.resize(image, (width, height), interpolation=cv2.INTER_AREA)
+    S = np.diag([width / camera.width, height / camera.height, 1.0])
+    # Pixel centres: x_scaled + 0.5 = s (x + 0.5).
+    S[0, 2], S[1, 2] = 0.5 * S[0, 0] - 0.5, 0.5 * S[1, 1] - 0.5
+    return View(image, S @ camera.K, np.linalg.inv(camera.T_world_camera))
+
+
+def _save_view(path: Path, view: View) -> None:
+    with open(path, "wb") as file:
+        np.savez(file, image=view.image, K=view.K, T_camera_world=view.T_camera_world)
+
+
+def _load_view(path: Path) -> View:
+    data = np.load(path)
+    return View(data["image"], data["K"], data["T_camera_world"])
+
+
+class _Pipeline:
+    def __init__(self, photo_dir: Path, out_dir: Path, progress: Progress | None, options: dict):
+        self.photo_dir, self.out_dir, self.options = Path(photo_dir), Path(out_dir), options
+        self.work = self.out_dir / WORK
+        self.runner = StageRunner(self.out_dir, progress=progress)
+        self.report: dict = {"pipeline": "photos", "input": str(self.photo_dir), "status": "running"}
+
+    # --- stages -------------------------------------------------------------------------
+    def sfm(self, folder) -> SparseModel:
+        o = self.options
+        settings = {"photos": folder.sizes, "K": folder.K, "max_image_size": o["max_image_size"],
+                    "matcher": o["matcher"], "mapper": o["mapper"]}
+
+        def work(paths, report):
+            model, not_registered = run_sfm(folder, self.work / "colmap", max_image_size=o["max_image_size"],
+                                            matcher=o["matcher"], mapper=o["mapper"],
+                                            progress=lambda stage, done, total: report(done, total))
+            save_sparse_model(paths[f"{WORK}/sparse.npz"], sparse_model_from_colmap(model, not_registered))
+
+        self.runner.run("sfm", [f"{WORK}/sparse.npz"], settings, work)
+        return load_sparse_model(self.work / "sparse.npz")
+
+    def markers(self, folder, sparse: SparseModel) -> list[Marker]:
+        dictionaries = list(self.options["marker_dictionaries"])
+
+        def work(paths, report):
+            detections = []
+            for index, camera in enumerate(sparse.cameras):
+                gray = cv2.imread(str(folder.image_dir / camera.name), cv2.IMREAD_GRAYSCALE)
+                detections.append(detect_markers(gray, dictionaries))
+                report(index + 1, len(sparse.cameras))
+            found = triangulate_markers(sparse.cameras, detections)
+            Path(paths[f"{WORK}/markers.json"]).write_text(json.dumps(
+                [{"key": m.key, "corners": m.corners.tolist(), "views": m.views,
+                  "reprojection_px": m.reprojection_px} for m in found]))
+
+        self.runner.run("markers", [f"{WORK}/markers.json"], {"dictionaries": dictionaries}, work)
+        return [Marker(m["key"], np.array(m["corners"]), m["views"], m["reprojection_px"])
+                for m in json.loads((self.work / "markers.json").read_text())]
+
+    def depth(self, folder, sparse: SparseModel) -> list[list[int]]:
+        o = self.options
+        centres = np.array([c.T_world_camera[:3, 3] for c in sparse.cameras])
+        neighbours = select_neighbours(centres, sparse.visible, sparse.points, o["fusion_views"])
+        settings = {"dense_max_size": o["dense_max_size"], "pairs_per_photo": o["pairs_per_photo"]}
+        depth_dir = self.work / "depth"
+
+        def work(paths, report):
+            depth_dir.mkdir(parents=True, exist_ok=True)
+            for index, camera in enumerate(sparse.cameras):
+                _save_view(depth_dir / f"view_{index:04d}.npz", _working_view(folder.image_dir, camera,
+                                                                              o["dense_max_size"]))
+            total = len(sparse.cameras)
+            for i in range(total):
+                ref = _load_view(depth_dir / f"view_{i:04d}.npz")
+                pair_depths = []
+                for j in neighbours[i][:o["pairs_per_photo"]]:
+                    shared = np.intersect1d(sparse.visible[i], sparse.visible[j])
+                    src = _load_view(depth_dir / f"view_{j:04d}.npz")
+                    pair_depths.append(depth_from_pair(ref, src, sparse.points[shared]))
+                depth = combine_pair_depths(pair_depths) if pair_depths else np.zeros(ref.image.shape[:2], np.float32)
+                np.save(depth_dir / f"depth_{i:04d}.npy", depth)
+                report(i + 1, total)
+            Path(paths[f"{WORK}/depth/index.json"]).write_text(json.dumps(
+                {"photos": [c.name for c in sparse.cameras], "neighbours": [list(map(int, n)) for n in neighbours]}))
+
+        self.runner.run("depth", [f"{WORK}/depth/index.json"], settings, work)
+        return neighbours
+
+    def fusion(self, sparse: SparseModel, neighbours: list[list[int]]) -> None:
+        o = self.options
+        depth_dir = self.work / "depth"
+        settings = {"min_consistent_views": o["min_consistent_views"], "fusion_views": o["fusion_views"]}
+
+        def work(paths, report):
+            points, colors, sources = [], [], []
+            total = len(sparse.cameras)
+            for i in range(total):
+                others = [(_load_view(depth_dir / f"view_{j:04d}.npz"), np.load(depth_dir / f"depth_{j:04d}.npy"))
+                          for j in neighbours[i]]
+                p, c = fuse_view(_load_view(depth_dir / f"view_{i:04d}.npz"), np.load(depth_dir / f"depth_{i:04d}.npy"),
+                                 others, min_views=min(o["min_consistent_views"], max(len(others), 1)))
+                points.append(p.astype(np.float32))
+                colors.append(c)
+                sources.append(np.full(len(p), i, np.uint32))
+                report(i + 1, total)
+            with open(paths[f"{WORK}/fused.npz"], "wb") as file:
+                np.savez(file, points=np.concatenate(points), colors=np.concatenate(colors),
+                         sources=np.concatenate(sources))
+
+        self.runner.run("fusion", [f"{WORK}/fused.npz"], settings, work)
+
+    def world(self, sparse: SparseModel, markers: list[Marker]) -> dict:
+        o = self.options
+        outputs = ["cloud.ply", "cameras.json", "anchors.json", f"{WORK}/world.json"]
+        settings = {"marker_size_m": o["marker_size_m"], "known_distance": o["known_distance"]}
+
+        def work(paths, report):
+            fused = np.load(self.work / "fused.npz")
+            points = fused["points"].astype(np.float64)
+            if len(points) == 0:
+                raise ValueError("no dense point passed the multi-view consistency check: the photos overlap too "
+                                 "little, are blurred, or show only textureless surfaces; see report.json")
+            scale, status, note = self._scale(markers)
+            levelling = level(points, [c.T_world_camera for c in sparse.cameras], scale)
+            T = levelling.T_world_model
+            write_point_cloud_ply(paths["cloud.ply"], transform_points(T, points), fused["colors"])
+            write_cameras_json(paths["cameras.json"], [
+                CameraPose(c.name, c.K, c.width, c.height, transform_pose(T, c.T_world_camera, scale))
+                for c in sparse.cameras])
+            anchors = [_anchor(m, T, scale) for m in markers] if status != "arbitrary" else []
+            write_json(paths["anchors.json"], {"anchors": anchors})
+            write_json(paths[f"{WORK}/world.json"], {
+                "T_world_model": T, "scale_m_per_unit": scale if status != "arbitrary" else None,
+                "scale_status": status, "scale_note": note, "up": levelling.up_source, "points": len(points)})
+
+        self.runner.run("world", outputs, settings, work)
+        return json.loads((self.work / "world.json").read_text())
+
+    def mesh(self, sparse: SparseModel, world: dict) -> dict:
+        o = self.options
+        settings = {"poisson_depth": o["poisson_depth"]}
+
+        def work(paths, report):
+            fused = np.load(self.work / "fused.npz")
+            T = np.array(world["T_world_model"])
+            centres = transform_points(T, np.array([c.T_world_camera[:3, 3] for c in sparse.cameras]))
+            vertices, triangles, colors = poisson_mesh(transform_points(T, fused["points"].astype(np.float64)),
+                                                       fused["colors"], centres[fused["sources"]],
+                                                       depth=o["poisson_depth"])
+            write_mesh_ply(paths["mesh.ply"], vertices, triangles, colors)
+
+        self.runner.run("mesh", ["mesh.ply"], settings, work)
+        mesh = o3d.io.read_triangle_mesh(str(self.out_dir / "mesh.ply"))
+        return {"vertices": len(mesh.vertices), "triangles": len(mesh.triangles)}
+
+    def _scale(self, markers: list[Marker]) -> tuple[float, str, str]:
+        o = self.options
+        if o["known_distance"] is not None:
+            first, second, metres = o["known_distance"]
+            return scale_from_known_distance(markers, str(first), str(second), float(metres)), \
+                "metric (known distance)", f"{metres} m between markers {first} and {second}"
+        if o["marker_size_m"] is not None and markers:
+            return scale_from_marker_size(markers, float(o["marker_size_m"])), "metric (markers)", \
+                f"{len(markers)} marker(s) of {o['marker_size_m']} m: " + ", ".join(m.key for m in markers)
+        if o["marker_size_m"] is not None:
+            return 1.0, "arbitrary", ("a marker size was given but no marker was seen in two or more registered "
+                                      "photos; units are arbitrary")
+        note = "no marker size or known distance was given; units are arbitrary"
+        if markers:
+            note += f" (markers seen: {', '.join(m.key for m in markers)}; give their size for metres)"
+        return 1.0, "arbitrary", note
+
+    # --- the whole run ------------------------------------------------------------------
+    def run(self) -> PhotoReconstruction:
+        try:
+            folder = open_photo_folder(self.photo_dir)
+            self.report["photos"] = {"total": len(folder.sizes) + len(folder.unreadable), "registered": [],
+                                     "not_registered": dict(folder.unreadable)}
+            self.report["intrinsics"] = "K.txt" if folder.K is not None else "estimated (EXIF focal length as prior)"
+            sparse = self.sfm(folder)
+            self.report["photos"]["registered"] = [c.name for c in sparse.cameras]
+            self.report["photos"]["not_registered"].update(sparse.not_registered)
+            self.report["sfm"] = {"mean_reprojection_error_px": sparse.mean_reprojection_error_px,
+                                  "sparse_points": len(sparse.points),
+                                  "matcher": self.options["matcher"], "mapper": self.options["mapper"]}
+            markers = self.markers(folder, sparse)
+            neighbours = self.depth(folder, sparse)
+            self.fusion(sparse, neighbours)
+            world = self.world(sparse, markers)
+            self.report["dense"] = {"method": DENSE_METHOD, "points": world["points"],
+                                    "max_working_size_px": self.options["dense_max_size"]}
+            self.report["scale"] = {"status": world["scale_status"], "metres_per_unit": world["scale_m_per_unit"],
+                                    "note": world["scale_note"], "markers": [
+                                        {"key": m.key, "views": m.views, "reprojection_px": m.reprojection_px}
+                                        for m in markers]}
+            self.report["up"] = world["up"]
+            if self.options["mesh"]:
+                self.report["mesh"] = self.mesh(sparse, world)
+            self.report["status"] = "ok"
+        except ValueError as error:
+            self.report["status"] = "failed"
+            self.report["error"] = str(error)
+            raise
+        finally:
+            self.report["timings"] = self.runner.timings
+            self.out_dir.mkdir(parents=True, exist_ok=True)
+            write_json(self.out_dir / "report.json", self.report)
+        return PhotoReconstruction(self.out_dir, self.report)
+
+
+def _anchor(marker: Marker, T_world_model: np.ndarray, scale: float) -> dict:
+    pose = Pose.from_matrix(transform_pose(T_world_model, marker_pose(marker), scale))
+    return {"name": f"marker {marker.key}", "kind": "marker", "marker": marker.key,
+            "size_m": marker.side * scale,
+            "pose": {"translation": list(pose.translation), "rotation": list(pose.rotation)}}
+
+
+def reconstruct_photos(photo_dir: str | Path, out_dir: str | Path, *, progress: Progress | None = None,
+                       max_image_size: int = 1600, matcher: str = "auto", mapper: str = "incremental",
+                       dense_max_size: int = 1024, pairs_per_photo: int = 3, fusion_views: int = 4,
+                       min_consistent_views: int = 2, marker_size_m: float | None = None,
+                       marker_dictionaries=DEFAULT_DICTIONARIES,
+                       known_distance: tuple[str, str, float] | None = None,
+                       mesh: bool = True, poisson_depth: int = 9) -> PhotoReconstruction:
+    """Reconstructs the photos in `photo_dir` into the scan folder `out_dir` (see the module doc).
+
+    `marker_size_m`: printed side of the ArUco/AprilTag markers in the photos (gives metres);
+    `known_distance`: (marker, marker, metres) instead; `max_image_size` bounds SIFT's input and
+    `dense_max_size` the depth maps' longer side. Raises ValueError, after writing report.json,
+    when the photos cannot make a reconstruction (too few, not overlapping, no dense points)."""
+    if dense_max_size < 64 or max_image_size < 64:
+        raise ValueError("dense_max_size and max_image_size must be at least 64 pixels")
+    if pairs_per_photo < 1 or fusion_views < 1 or min_consistent_views < 1:
+        raise ValueError("pairs_per_photo, fusion_views and min_consistent_views must be at least 1")
+    options = dict(max_image_size=max_image_size, matcher=matcher, mapper=mapper, dense_max_size=dense_max_size,
+                   pairs_per_photo=pairs_per_photo, fusion_views=max(fusion_views, pairs_per_photo),
+                   min_consistent_views=min_consistent_views, marker_size_m=marker_size_m,
+                   marker_dictionaries=tuple(marker_dictionaries), known_distance=known_distance,
+                   mesh=mesh, poisson_depth=poisson_depth)
+    return _Pipeline(Path(photo_dir), Path(out_dir), progress, options).run()
