@@ -4,10 +4,9 @@ from __future__ import annotations
 import argparse
 import json
 import time
-from contextlib import ExitStack
 from pathlib import Path
 
-from twin.cli.progress import stage_progress
+from twin.cli.progress import stage_bars
 
 COMMAND = "export"
 HELP = "write twin.glb, tiles/ (3D Tiles) and twin.json into a scan folder"
@@ -46,17 +45,7 @@ def run(args: argparse.Namespace) -> int:
     from twin.export import export_scan  # imports numpy, pygltflib: only when exporting
 
     started = time.perf_counter()
-    with ExitStack() as bars:
-        current: dict[str, object] = {}
-
-        def progress(stage: str, done: int, total: int) -> None:
-            # One bar per stage (read, octree, tiles, glb), each opened when its stage starts.
-            if stage not in current:
-                bars.close()
-                current.clear()
-                current[stage] = bars.enter_context(stage_progress(stage, total))
-            current[stage](done, total)
-
+    with stage_bars() as progress:
         result = export_scan(args.scan, args.document, progress=progress,
                              max_points_per_tile=args.max_points_per_tile, precision_m=args.precision,
                              glb_cloud_points=args.glb_cloud_points, compress=False if args.no_compress else None)

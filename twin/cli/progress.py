@@ -3,8 +3,11 @@ from __future__ import annotations
 
 import sys
 from contextlib import contextmanager
+from typing import Callable, Iterator
 
 from tqdm import tqdm
+
+Progress = Callable[[str, int, int], None]
 
 
 @contextmanager
@@ -23,3 +26,27 @@ def stage_progress(description: str, total: int | None = None):
         yield report
     finally:
         bar.close()
+
+
+@contextmanager
+def stage_bars() -> Iterator[Progress]:
+    """Yields the library's `progress(stage, done, total)` callback, drawing one bar per stage.
+
+    A stage's bar opens when the stage first reports and closes when the next stage starts.
+    """
+    current: dict = {"stage": None, "bar": None, "report": None}
+
+    def progress(stage: str, done: int, total: int) -> None:
+        if stage != current["stage"]:
+            if current["bar"] is not None:
+                current["bar"].__exit__(None, None, None)
+            current["stage"] = stage
+            current["bar"] = stage_progress(stage, total)
+            current["report"] = current["bar"].__enter__()
+        current["report"](done, total)
+
+    try:
+        yield progress
+    finally:
+        if current["bar"] is not None:
+            current["bar"].__exit__(None, None, None)
