@@ -1,0 +1,91 @@
+"""`twin reconstruct`: turn a capture into cameras, a coloured cloud and a mesh in a scan folder."""
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+from twin.cli.errors import CliError
+from twin.cli.progress import stage_bars
+
+COMMAND = "reconstruct"
+HELP = "reconstruct a capture (RGB-D phone/depth-camera export or photo folder) into a scan folder"
+DESCRIPTION = """\
+Read CAPTURE, find out what kind it is, and write the reconstruction into the scan folder:
+cloud.ply (coloured points), mesh.ply (coloured mesh), cameras.json (camera-to-world poses,
+OpenCV axes) and report.json (stage timings, frames used and dropped with reasons, drift and
+loop-closure figures). Stages already finished with the same settings are not redone when
+you run the same command again; outputs appear only when their stage has finished.
+
+Captures understood:
+  a Record3D export (.r3d file)
+  a Stray Scanner export (folder with rgb.mp4, depth/, confidence/, odometry.csv)
+  a nerfstudio dataset with depth (folder with transforms.json)
+  a TUM RGB-D folder (rgb.txt and depth.txt)
+  an Open3D/Redwood folder (image/ and depth/, intrinsic.json picked up automatically)
+  a folder of plain photos (the photo pipeline)
+
+examples:
+  twin reconstruct ../shared/data/rgbd/livingroom1_micro -o scans/livingroom
+  twin reconstruct bench.r3d -o scans/bench --voxel-size 0.02
+  twin reconstruct my_tum_sequence -o scans/desk --intrinsics 517.3 516.5 318.6 255.3 --depth-scale 5000
+"""
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("capture", type=Path, help="the capture: a folder or an .r3d file")
+    parser.add_argument("-o", "--output", type=Path, required=True, metavar="SCAN",
+                        help="scan folder to write into, e.g. scans/NAME (created if needed)")
+    parser.add_argument("--intrinsics", type=float, nargs=4, metavar=("FX", "FY", "CX", "CY"),
+                        help="pinhole intrinsics in pixels, for folders without intrinsic.json")
+    parser.add_argument("--depth-scale", type=float, metavar="UNITS",
+                        help="depth image units per metre (default: from intrinsic.json, else 1000; TUM 5000)")
+    parser.add_argument("--voxel-size", type=float, metavar="M", help="mesh detail in metres (default: 0.01)")
+    parser.add_argument("--depth-max", type=float, metavar="M", help="ignore depth beyond M metres (default: 4.0)")
+    parser.add_argument("--no-loop-closure", action="store_true", help="skip loop closure between fragments")
+    parser.add_argument("--json", action="store_true", help="print the report as JSON instead of a summary")
+
+
+def run(args: argparse.Namespace) -> int:
+    from twin.capture import detect, from_flags
+    from twin.reconstruct import reconstruct
+
+    kind = detect(args.capture)
+    options = {}
+    if kind != "photos":
+        options = {name: value for name, value in (("voxel_size_m", args.voxel_size), ("depth_max_m", args.depth_max))
+                   if value is not None}
+        if args.no_loop_closure:
+            options["loop_closure"] = False
+    elif args.voxel_size or args.depth_max or args.no_loop_closure:
+        raise CliError("--voxel-size, --depth-max and --no-loop-closure apply to RGB-D captures; "
+                       f"{args.capture} is a folder of photos")
+    intrinsics = from_flags(*args.intrinsics) if args.intrinsics else None
+
+    with stage_bars() as progress:
+        report = reconstruct(args.capture, args.output, progress=progress, intrinsics=intrinsics,
+                             depth_scale=args.depth_scale, **options)
+
+    if args.json:
+        print(json.dumps(report, indent=2))
+        return 0
+    _print_summary(args.output, kind, report)
+    return 0
+
+
+def _print_summary(out_dir: Path, kind: str, report: dict) -> None:
+    frames = report.get("frames", {})
+    print(f"reconstructed a {kind} capture into {out_dir}/")
+    if frames:
+        print(f"  frames used: {frames.get('used')}, dropped: {frames.get('dropped')}")
+        for reason, count in frames.get("dropped_by_reason", {}).items():
+            print(f"    {count} dropped: {reason}")
+    loops = report.get("loop_closure", {})
+    if loops.get("enabled"):
+        print(f"  loop closures: {loops.get('accepted', 0)} accepted of {loops.get('candidates', 0)} tried")
+    for name, timing in report.get("stages", {}).items():
+        note = " (done before, reused)" if timing.get("reused") else ""
+        print(f"  {name}: {timing['seconds']:.1f} s{note}")
+    for name in ("mesh.ply", "cloud.ply", "cameras.json", "report.json"):
+        if (out_dir / name).is_file():
+            print(f"  {out_dir / name}")
