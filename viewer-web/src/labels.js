@@ -5,7 +5,7 @@ import * as THREE from 'three';
 
 const PIXELS_PER_METRE = 512;
 
-export function makeLabel(text, { heightM = 0.16, color = '#ffffff', background = 'rgba(20, 24, 28, 0.85)', border = '#ff8800' } = {}) {
+export function makeLabel(text, { heightM = 0.1, color = '#ffffff', background = 'rgba(20, 24, 28, 0.85)', border = '#ff8800' } = {}) {
   const canvas = document.createElement('canvas');
   const sprite = new THREE.Sprite(new THREE.SpriteMaterial({ map: new THREE.CanvasTexture(canvas), depthTest: false, depthWrite: false, transparent: true }));
   sprite.renderOrder = 10;

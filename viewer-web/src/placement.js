@@ -79,7 +79,7 @@ export class Placement {
     const node = this.root.getObjectByName(machine.node || machine.id);
     const box = boundsBox(machine.bounds);
     if (node && node !== rig) {
-      const scanPose = node.userData?.pose || asScanned?.pose || machine.pose;
+      const scanPose = node.userData?.machine?.pose || asScanned?.pose || machine.pose;
       poseMatrix(scanPose).decompose(rig.position, rig.quaternion, rig.scale);
       this.root.updateMatrixWorld(true);
       rig.attach(node);
@@ -101,7 +101,7 @@ export class Placement {
     outline.name = 'selected';
     outline.visible = false;
     rig.add(outline);
-    const label = makeLabel(machine.name || machine.id, { heightM: 0.14, border: '#3aa0ff' });
+    const label = makeLabel(machine.name || machine.id, { heightM: 0.12, border: '#3aa0ff' });
     label.name = 'name-label';
     label.position.set((box.min.x + box.max.x) / 2, (box.min.y + box.max.y) / 2, box.max.z + 0.12);
     label.visible = false;

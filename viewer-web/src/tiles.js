@@ -5,7 +5,8 @@
 
 import * as THREE from 'three';
 
-export const DEFAULT_MAX_SCREEN_SPACE_ERROR_PX = 16;
+// A tile's geometric error is its point spacing: refine where gaps would show between 2 px points.
+export const DEFAULT_MAX_SCREEN_SPACE_ERROR_PX = 2;
 export const DESKTOP_POINT_BUDGET = 3_000_000;
 export const PHONE_POINT_BUDGET = 800_000;
 

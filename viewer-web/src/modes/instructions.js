@@ -101,7 +101,7 @@ export class InstructionsMode {
             : button(app.t('done'), () => this.markDone(true), { class: 'primary', 'data-testid': 'step-done' })),
       );
       const anchor = app.placement.anchors.get(step.anchor);
-      const label = localized(step.highlight?.label, lang) || `${this.stepIndex + 1}. ${localized(step.text, lang)}`.slice(0, 60);
+      const label = localized(step.highlight?.label, lang) || `${app.t('step')} ${this.stepIndex + 1}`;
       this.highlight.show(anchor, step.highlight, label);
       if (moveCamera && anchor) {
         const where = app.placement.anchorPosition(step.anchor).scene;

@@ -1,0 +1,97 @@
+// What the browser tests and the benchmark share: the sample twin made at run time, a real
+// `twin serve` on a free port, headless Debian Chromium through playwright-core, screenshots.
+
+import { spawn, execFileSync } from 'node:child_process';
+import { mkdtempSync, mkdirSync, rmSync, existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, dirname, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { chromium } from 'playwright-core';
+
+const HERE = dirname(fileURLToPath(import.meta.url));
+export const VIEWER_ROOT = resolve(HERE, '..');
+export const PROJECT_ROOT = resolve(VIEWER_ROOT, '..');
+export const ARTIFACTS = join(PROJECT_ROOT, 'artifacts', 'viewer');
+const VENV_BIN = join(PROJECT_ROOT, '.venv', 'bin');
+const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
+
+export function checkBuilt() {
+  if (!existsSync(join(VIEWER_ROOT, 'dist', 'index.html'))) {
+    throw new Error('viewer-web/dist is missing: run "npm run build" first (scripts/test.sh does).');
+  }
+}
+
+/** A fresh temporary folder, removed by the returned function. */
+export function scratch(prefix = 'twin-viewer-') {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  return { dir, remove: () => rmSync(dir, { recursive: true, force: true }) };
+}
+
+/** Makes the sample workshop's scan folder and exports its twin (tests/fixtures/make_sample_twin.py). */
+export function makeSampleTwin(folder, { points = 400_000 } = {}) {
+  execFileSync(join(VENV_BIN, 'python'), [join(HERE, 'fixtures', 'make_sample_twin.py'), folder, '--points', String(points)], { stdio: ['ignore', 'ignore', 'inherit'] });
+  return folder;
+}
+
+/** Starts `twin serve` on a free port; resolves with its URLs once it says where to go. */
+export function startServer(folders, { db, publish = [] } = {}) {
+  const args = ['serve', ...folders, '--port', '0', '--db', db, ...publish.flatMap((name) => ['--publish', name])];
+  const child = spawn(join(VENV_BIN, 'twin'), args, { cwd: PROJECT_ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+  let output = '';
+  return new Promise((resolvePromise, reject) => {
+    const timer = setTimeout(() => reject(new Error(`twin serve did not start in 60 s:\n${output}`)), 60_000);
+    const read = (chunk) => {
+      output += chunk;
+      const url = output.match(/^open (http\S+)/m)?.[1];
+      const admin = output.match(/^admin link .*?: (http\S+)/m)?.[1];
+      if (url && admin && /stop with Ctrl-C/.test(output)) {
+        clearTimeout(timer);
+        resolvePromise({
+          url, adminUrl: admin, adminToken: new URL(admin).hash.replace('#token=', ''), child,
+          output: () => output,
+          stop: () => new Promise((done) => { if (child.exitCode !== null) return done(); child.once('exit', done); child.kill('SIGTERM'); }),
+        });
+      }
+    };
+    child.stdout.on('data', read);
+    child.stderr.on('data', read);
+    child.once('exit', (code) => { clearTimeout(timer); reject(new Error(`twin serve exited with ${code}:\n${output}`)); });
+  });
+}
+
+export async function launchBrowser() {
+  const userDataDir = scratch('twin-chromium-');
+  const context = await chromium.launchPersistentContext(userDataDir.dir, {
+    executablePath: CHROMIUM,
+    headless: true,
+    viewport: { width: 1100, height: 760 },
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update',
+      '--disable-sync', '--disable-quic', '--no-first-run', '--use-angle=swiftshader', '--enable-unsafe-swiftshader',
+      '--ignore-gpu-blocklist'],
+  });
+  return { context, close: async () => { await context.close(); userDataDir.remove(); } };
+}
+
+/** Opens the viewer and waits until it is running (not necessarily fully streamed). */
+export async function openViewer(context, url, { timeoutMs = 90_000 } = {}) {
+  const page = await context.newPage();
+  page.consoleErrors = [];
+  page.on('console', (m) => m.type() === 'error' && page.consoleErrors.push(m.text()));
+  page.on('pageerror', (e) => page.consoleErrors.push(String(e)));
+  await page.goto(url);
+  await page.waitForFunction(() => window.twinViewer && (window.twinViewer.ready || window.twinViewer.failed), null, { timeout: timeoutMs, polling: 100 });
+  const failed = await page.evaluate(() => window.twinViewer.failed);
+  if (failed) throw new Error(`the viewer failed to start: ${failed}`);
+  return page;
+}
+
+export async function waitForFullLoad(page, timeoutMs = 120_000) {
+  await page.waitForFunction(() => window.twinViewer.progress.complete, null, { timeout: timeoutMs, polling: 200 });
+}
+
+export async function screenshot(page, name) {
+  mkdirSync(ARTIFACTS, { recursive: true });
+  const path = join(ARTIFACTS, `${name}.png`);
+  await page.screenshot({ path });
+  return path;
+}
