@@ -47,7 +47,7 @@ def write_point_cloud_ply(path: Path, points: np.ndarray, colors: np.ndarray | N
     """Binary PLY; `colors` as uint8 or floats in [0, 1]."""
     cloud = o3d.t.geometry.PointCloud(o3d.core.Tensor(np.asarray(points, np.float32)))
     if colors is not None:
-        cloud.point.colors = o3d.core.Tensor(_unit_colors(colors))
+        cloud.point.colors = o3d.core.Tensor(_byte_colors(colors))
     if normals is not None:
         cloud.point.normals = o3d.core.Tensor(np.asarray(normals, np.float32))
     if not o3d.t.io.write_point_cloud(str(path), cloud, write_ascii=False):
@@ -68,6 +68,15 @@ def _unit_colors(colors: np.ndarray) -> np.ndarray:
     if colors.dtype == np.uint8:
         return colors.astype(np.float32) / 255.0
     return np.clip(colors, 0.0, 1.0).astype(np.float32)
+
+
+def _byte_colors(colors: np.ndarray) -> np.ndarray:
+    """uint8, so that Open3D writes PLY `uchar` colours, which every reader (Open3D's legacy reader
+    too) understands; float colours are written as `float` and read back divided by 255."""
+    colors = np.asarray(colors)
+    if colors.dtype == np.uint8:
+        return colors
+    return np.round(np.clip(colors, 0.0, 1.0) * 255.0).astype(np.uint8)
 
 
 def _jsonable(value):
