@@ -6,6 +6,7 @@ into one and so would break EXT_meshopt_compression's fallback buffer.
 """
 from __future__ import annotations
 
+import json
 import struct
 from typing import Any
 
@@ -46,6 +47,9 @@ class GlbBuilder:
         self.gltf = gl.GLTF2(asset=gl.Asset(generator=GENERATOR, version="2.0"), scene=0)
         self._blob = bytearray()
         self._fallback_bytes = 0
+        # Extras are kept aside: pygltflib's JSON writer drops empty lists and objects even inside
+        # extras, which would change the document we carry.
+        self._extras: dict[tuple[str, int], dict[str, Any]] = {}
         self._compress = compress
         if compress:
             import meshopt  # imported here: only compressed output needs it
@@ -131,14 +135,18 @@ class GlbBuilder:
             name=name, mesh=mesh, children=children or [],
             translation=None if translation is None else [float(v) for v in translation],
             rotation=None if rotation is None else [float(v) for v in rotation],
-            scale=None if scale is None else [float(v) for v in scale], extras=extras or {}))
+            scale=None if scale is None else [float(v) for v in scale]))
+        if extras:
+            self._extras[("nodes", len(self.gltf.nodes) - 1)] = extras
         return len(self.gltf.nodes) - 1
 
     def add_child(self, parent: int, child: int) -> None:
         self.gltf.nodes[parent].children.append(child)
 
     def scene(self, roots: list[int], extras: dict[str, Any] | None = None) -> None:
-        self.gltf.scenes = [gl.Scene(nodes=roots, extras=extras or {})]
+        self.gltf.scenes = [gl.Scene(nodes=roots)]
+        if extras:
+            self._extras[("scenes", 0)] = extras
 
     def use_extension(self, name: str, *, required: bool) -> None:
         if name not in self.gltf.extensionsUsed:
@@ -153,7 +161,10 @@ class GlbBuilder:
         if self._fallback_bytes:
             self.use_extension(_MESHOPT, required=True)
             self.gltf.buffers.append(gl.Buffer(byteLength=self._fallback_bytes, extensions={_MESHOPT: {"fallback": True}}))
-        document = self.gltf.to_json(separators=(",", ":")).encode("utf-8")
+        gltf = json.loads(self.gltf.to_json())
+        for (kind, index), extras in self._extras.items():
+            gltf[kind][index]["extras"] = extras
+        document = json.dumps(gltf, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
         document += b" " * (-len(document) % 4)
         blob = bytes(self._blob) + bytes(-len(self._blob) % 4)
         total = 12 + 8 + len(document) + 8 + len(blob)
