@@ -1,0 +1,242 @@
+"""Each capture reader on a small capture written in its real format at test time (frames ray-cast
+from a synthetic room with exact poses), plus detection and the bad-input errors."""
+from __future__ import annotations
+
+import json
+import zipfile
+
+import cv2
+import liblzfse
+import numpy as np
+import pytest
+from scipy.spatial.transform import Rotation
+
+from rgbd_scene import intrinsics, render, walk
+from twin.capture import detect, from_flags, open_capture
+from twin.capture.axes import T_GL_CV, T_ZUP_YUP
+from twin.capture.trajectory_log import write_trajectory_log
+
+WIDTH, HEIGHT = 160, 120
+
+
+@pytest.fixture(scope="module")
+def frames():
+    return render(walk(4), WIDTH, HEIGHT)
+
+
+def _bgr(rgb):
+    return cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR)
+
+
+def _depth_mm(depth_m, scale=1000.0):
+    return np.round(depth_m * scale).astype(np.uint16)
+
+
+def _arkit_pose(T_world_camera):
+    """Our pose (z-up world, OpenCV camera) as ARKit stores it (y-up world, OpenGL camera)."""
+    return np.linalg.inv(T_ZUP_YUP) @ T_world_camera @ T_GL_CV
+
+
+def write_open3d_folder(root, frames, *, with_poses=True, color_folder="image"):
+    (root / color_folder).mkdir(parents=True)
+    (root / "depth").mkdir()
+    for i, frame in enumerate(frames):
+        cv2.imwrite(str(root / color_folder / f"{i:05d}.png"), _bgr(frame.color))
+        cv2.imwrite(str(root / "depth" / f"{i:05d}.png"), _depth_mm(frame.depth_m))
+    K = intrinsics(WIDTH, HEIGHT)
+    (root / "intrinsic.json").write_text(json.dumps(
+        {"width": WIDTH, "height": HEIGHT, "intrinsic_matrix": K.T.flatten().tolist(), "depth_scale": 1000.0}))
+    if with_poses:
+        write_trajectory_log(root / "device_trajectory.log", [f.T_world_camera for f in frames])
+    return root
+
+
+def write_tum_folder(root, frames):
+    (root / "rgb").mkdir(parents=True)
+    (root / "depth").mkdir()
+    rgb_lines, depth_lines = ["# color images"], ["# depth images"]
+    for i, frame in enumerate(frames):
+        t = 1305031102.0 + i / 30
+        cv2.imwrite(str(root / "rgb" / f"{t:.6f}.png"), _bgr(frame.color))
+        cv2.imwrite(str(root / "depth" / f"{t + 0.004:.6f}.png"), _depth_mm(frame.depth_m, 5000.0))
+        rgb_lines.append(f"{t:.6f} rgb/{t:.6f}.png")
+        depth_lines.append(f"{t + 0.004:.6f} depth/{t + 0.004:.6f}.png")
+    (root / "rgb.txt").write_text("\n".join(rgb_lines) + "\n")
+    (root / "depth.txt").write_text("\n".join(depth_lines) + "\n")
+    return root
+
+
+def write_stray_scanner(root, frames):
+    (root / "depth").mkdir(parents=True)
+    (root / "confidence").mkdir()
+    video = cv2.VideoWriter(str(root / "rgb.mp4"), cv2.VideoWriter_fourcc(*"mp4v"), 30, (2 * WIDTH, 2 * HEIGHT))
+    rows = ["timestamp, frame, x, y, z, qx, qy, qz, qw"]
+    for i, frame in enumerate(frames):
+        video.write(_bgr(cv2.resize(frame.color, (2 * WIDTH, 2 * HEIGHT), interpolation=cv2.INTER_NEAREST)))
+        cv2.imwrite(str(root / "depth" / f"{i:06d}.png"), _depth_mm(frame.depth_m))
+        confidence = np.full((HEIGHT, WIDTH), 2, np.uint8)
+        confidence[:, : WIDTH // 4] = 0   # the left quarter is unreliable
+        cv2.imwrite(str(root / "confidence" / f"{i:06d}.png"), confidence)
+        T = _arkit_pose(frame.T_world_camera)
+        q = Rotation.from_matrix(T[:3, :3]).as_quat()
+        rows.append(f"{i / 30:.6f}, {i}, {T[0, 3]}, {T[1, 3]}, {T[2, 3]}, {q[0]}, {q[1]}, {q[2]}, {q[3]}")
+    video.release()
+    (root / "odometry.csv").write_text("\n".join(rows) + "\n")
+    np.savetxt(root / "camera_matrix.csv", intrinsics(2 * WIDTH, 2 * HEIGHT), delimiter=",")
+    return root
+
+
+def write_record3d(path, frames):
+    K_color = intrinsics(2 * WIDTH, 2 * HEIGHT)
+    poses = []
+    with zipfile.ZipFile(path, "w") as archive:
+        for i, frame in enumerate(frames):
+            color = cv2.resize(frame.color, (2 * WIDTH, 2 * HEIGHT), interpolation=cv2.INTER_NEAREST)
+            archive.writestr(f"rgbd/{i}.jpg", cv2.imencode(".jpg", _bgr(color), [cv2.IMWRITE_JPEG_QUALITY, 95])[1].tobytes())
+            archive.writestr(f"rgbd/{i}.depth", liblzfse.compress(frame.depth_m.astype(np.float32).tobytes()))
+            confidence = np.full((HEIGHT, WIDTH), 2, np.uint8)
+            confidence[: HEIGHT // 2] = 1
+            archive.writestr(f"rgbd/{i}.conf", liblzfse.compress(confidence.tobytes()))
+            T = _arkit_pose(frame.T_world_camera)
+            poses.append([*Rotation.from_matrix(T[:3, :3]).as_quat().tolist(), *T[:3, 3].tolist()])
+        archive.writestr("metadata", json.dumps({"w": 2 * WIDTH, "h": 2 * HEIGHT, "dw": WIDTH, "dh": HEIGHT,
+                                                 "K": K_color.T.flatten().tolist(), "poses": poses, "fps": 30}))
+    return path
+
+
+def write_nerfstudio(root, frames):
+    (root / "images").mkdir(parents=True)
+    (root / "depths").mkdir()
+    K = intrinsics(WIDTH, HEIGHT)
+    entries = []
+    for i, frame in enumerate(frames):
+        cv2.imwrite(str(root / "images" / f"frame_{i:05d}.png"), _bgr(frame.color))
+        cv2.imwrite(str(root / "depths" / f"frame_{i:05d}.png"), _depth_mm(frame.depth_m))
+        entries.append({"file_path": f"images/frame_{i:05d}.png", "depth_file_path": f"depths/frame_{i:05d}.png",
+                        "transform_matrix": (frame.T_world_camera @ T_GL_CV).tolist()})
+    (root / "transforms.json").write_text(json.dumps(
+        {"fl_x": K[0, 0], "fl_y": K[1, 1], "cx": K[0, 2], "cy": K[1, 2], "w": WIDTH, "h": HEIGHT, "frames": entries}))
+    return root
+
+
+def _check_frames(capture, frames, *, color_tolerance, poses=True):
+    assert len(capture) == len(frames)
+    for frame, truth in zip(capture.frames, frames):
+        assert (frame.width, frame.height) == (WIDTH, HEIGHT)
+        np.testing.assert_allclose(frame.K, intrinsics(WIDTH, HEIGHT), atol=1e-6)
+        data = frame.load()
+        assert data.color.shape == (HEIGHT, WIDTH, 3) and data.color.dtype == np.uint8
+        assert data.depth_m.dtype == np.float32
+        np.testing.assert_allclose(data.depth_m, truth.depth_m, atol=1e-3)
+        assert np.mean(np.abs(data.color.astype(float) - truth.color)) < color_tolerance
+        if poses:
+            np.testing.assert_allclose(frame.T_world_camera, truth.T_world_camera, atol=1e-5)
+        else:
+            assert frame.T_world_camera is None
+
+
+def test_open3d_folder_picks_up_intrinsics_and_device_poses(tmp_path, frames):
+    root = write_open3d_folder(tmp_path / "cap", frames)
+    assert detect(root) == "open3d"
+    capture = open_capture(root)
+    assert capture.kind == "open3d" and capture.has_device_poses
+    _check_frames(capture, frames, color_tolerance=0.5)
+
+
+def test_open3d_folder_with_color_folder_and_intrinsics_from_flags(tmp_path, frames):
+    root = write_open3d_folder(tmp_path / "cap", frames, with_poses=False, color_folder="color")
+    (root / "intrinsic.json").unlink()
+    with pytest.raises(ValueError, match="intrinsic"):
+        open_capture(root)
+    K = intrinsics(WIDTH, HEIGHT)
+    capture = open_capture(root, intrinsics=from_flags(K[0, 0], K[1, 1], K[0, 2], K[1, 2]))
+    assert not capture.has_device_poses
+    _check_frames(capture, frames, color_tolerance=0.5, poses=False)
+
+
+def test_tum_folder_associates_by_time_and_uses_its_depth_scale(tmp_path, frames):
+    root = write_tum_folder(tmp_path / "tum", frames)
+    K = intrinsics(WIDTH, HEIGHT)
+    (root / "intrinsic.json").write_text(json.dumps(
+        {"width": WIDTH, "height": HEIGHT, "intrinsic_matrix": K.T.flatten().tolist()}))
+    assert detect(root) == "tum"
+    capture = open_capture(root)
+    assert capture.kind == "tum"
+    _check_frames(capture, frames, color_tolerance=0.5, poses=False)
+
+
+def test_stray_scanner_export(tmp_path, frames):
+    root = write_stray_scanner(tmp_path / "stray", frames)
+    assert detect(root) == "stray_scanner"
+    capture = open_capture(root)
+    assert capture.kind == "stray_scanner"
+    _check_frames(capture, frames, color_tolerance=12.0)   # mp4 is lossy
+    confidence = capture.frames[0].load().confidence
+    assert confidence is not None and confidence[:, 0].max() == 0 and confidence[:, -1].min() == 2
+
+
+def test_record3d_export(tmp_path, frames):
+    path = write_record3d(tmp_path / "scan.r3d", frames)
+    assert detect(path) == "record3d"
+    capture = open_capture(path)
+    assert capture.kind == "record3d"
+    _check_frames(capture, frames, color_tolerance=8.0)
+    confidence = capture.frames[1].load().confidence
+    assert confidence.shape == (HEIGHT, WIDTH) and confidence[0, 0] == 1 and confidence[-1, 0] == 2
+
+
+def test_nerfstudio_transforms_with_depth(tmp_path, frames):
+    root = write_nerfstudio(tmp_path / "ns", frames)
+    assert detect(root) == "nerfstudio" and detect(root / "transforms.json") == "nerfstudio"
+    capture = open_capture(root)
+    assert capture.kind == "nerfstudio"
+    _check_frames(capture, frames, color_tolerance=0.5)
+
+
+def test_detect_names_what_it_expected_for_an_unknown_folder(tmp_path):
+    (tmp_path / "notes.txt").write_text("not a capture")
+    with pytest.raises(ValueError, match="expected a Record3D .r3d file"):
+        detect(tmp_path)
+    with pytest.raises(ValueError, match="does not exist"):
+        detect(tmp_path / "missing")
+
+
+def test_a_folder_of_photos_is_detected_as_photos_and_is_no_rgbd_capture(tmp_path, frames):
+    cv2.imwrite(str(tmp_path / "a.jpg"), _bgr(frames[0].color))
+    assert detect(tmp_path) == "photos"
+    with pytest.raises(ValueError, match="photo pipeline"):
+        open_capture(tmp_path)
+
+
+def test_missing_and_mismatched_frames_fail_on_load_with_the_reason(tmp_path, frames):
+    root = write_open3d_folder(tmp_path / "cap", frames)
+    (root / "depth" / "00001.png").unlink()
+    cv2.imwrite(str(root / "image" / "00002.png"), np.zeros((60, 80, 3), np.uint8))
+    (root / "device_trajectory.log").unlink()
+    capture = open_capture(root)
+    assert len(capture) == 4
+    with pytest.raises(ValueError, match="no depth image"):
+        capture.frames[1].load()
+    with pytest.raises(ValueError, match="same size"):
+        capture.frames[2].load()
+    capture.frames[3].load()
+
+
+def test_bad_intrinsics_and_trajectories_are_clear_errors(tmp_path, frames):
+    root = write_open3d_folder(tmp_path / "cap", frames)
+    write_trajectory_log(root / "device_trajectory.log", [frames[0].T_world_camera])
+    with pytest.raises(ValueError, match="1 poses but the capture has 4 frames"):
+        open_capture(root)
+    (root / "device_trajectory.log").unlink()
+    (root / "intrinsic.json").write_text("{not json")
+    with pytest.raises(ValueError, match="PinholeCameraIntrinsic"):
+        open_capture(root)
+    with pytest.raises(ValueError, match="focal lengths must be positive"):
+        from_flags(0.0, 100.0, 50.0, 50.0)
+
+
+def test_a_corrupt_record3d_file_is_a_clear_error(tmp_path):
+    path = tmp_path / "broken.r3d"
+    path.write_bytes(b"not a zip")
+    with pytest.raises(ValueError, match="zip archive"):
+        open_capture(path)
