@@ -13,6 +13,9 @@ from twin.capture.images import scale_intrinsics
 BLOCK_RESOLUTION = 16
 # Truncation in voxels: enough for depth noise of a few voxels, small enough to keep thin things.
 TRUNCATION_VOXELS = 4.0
+# Initial capacity in blocks of 16^3 voxels; the CPU hash map grows by itself, and every block
+# reserved up front costs memory (40000 blocks, Open3D's example default, take 4 GB).
+INITIAL_BLOCKS = 1000
 WEIGHT_THRESHOLD = 3.0
 # Depth images wider than this are halved before fusion: at 1 cm voxels and room distances a
 # 320-pixel-wide VGA half still puts a pixel under every voxel, and fusion runs about 2x faster.
@@ -30,7 +33,7 @@ class Surface:
 
 
 class TsdfVolume:
-    def __init__(self, voxel_size_m: float, depth_max_m: float, *, block_count: int = 40000):
+    def __init__(self, voxel_size_m: float, depth_max_m: float):
         if not voxel_size_m > 0:
             raise ValueError(f"the TSDF voxel size must be positive, got {voxel_size_m}")
         self._device = o3d.core.Device("CPU:0")
@@ -40,7 +43,7 @@ class TsdfVolume:
             attr_names=("tsdf", "weight", "color"),
             attr_dtypes=(o3d.core.float32, o3d.core.float32, o3d.core.float32),
             attr_channels=((1), (1), (3)), voxel_size=voxel_size_m, block_resolution=BLOCK_RESOLUTION,
-            block_count=block_count, device=self._device)
+            block_count=INITIAL_BLOCKS, device=self._device)
         self.frames = 0
 
     def integrate(self, depth_m: np.ndarray, color: np.ndarray, K: np.ndarray, T_world_camera: np.ndarray) -> None:
