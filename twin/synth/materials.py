@@ -7,6 +7,7 @@ patch twice: repeated patterns would mislead feature matching and loop closure.
 """
 from __future__ import annotations
 
+import functools
 import math
 import zlib
 from dataclasses import dataclass
@@ -141,8 +142,8 @@ def _brick(rng, color, n):
     row = ys // course
     shifted = xs + (row % 2) * (length // 2)
     col = shifted // length
-    tone = rng.normal(1.0, 0.09, (n // course + 2, n // length + 3)).astype(np.float32)
-    hue = rng.normal(0.0, 0.05, (n // course + 2, n // length + 3, 3)).astype(np.float32)
+    tone = rng.normal(1.0, 0.08, (n // course + 2, n // length + 3)).astype(np.float32)
+    hue = rng.normal(0.0, 0.02, (n // course + 2, n // length + 3, 3)).astype(np.float32)
     brick_shade = tone[row, col] * (1 + 0.12 * _fbm(rng, n, 64, 3) + 0.06 * _grain(rng, n))
     image = brick_shade[..., None] * (color[None, None, :] + hue[row, col])
     mortar = ((ys % course) < 3) | ((shifted % length) < 3)
@@ -204,7 +205,7 @@ def _painted_metal(rng, color, n):
         else:
             cv2.ellipse(image, (x, y), (int(rng.integers(2, 10)), int(rng.integers(1, 5))), rng.uniform(0, 180), 0, 360,
                         tuple(float(c) for c in np.clip(color * rng.uniform(0.4, 1.5), 0, 1)), -1)
-    _labels(image, rng, n // 12, (40, 110))
+    _labels(image, rng, n // 40, (40, 110))
     return image
 
 
@@ -250,10 +251,10 @@ def _poster(rng, color, n):
 def _window(rng, color, n):
     pane = 118  # texels: 47 cm panes with 4 mm texels
     ys, xs = np.mgrid[0:n, 0:n]
-    outside = 0.55 + 0.45 * _noise(rng, n, 8)  # blurred trees and buildings seen through the glass
-    greenery = _noise(rng, n, 24) > 0.55
-    image = _tint(color, 0.8 + 0.35 * outside)
-    image[greenery] = (_tint(np.array([0.25, 0.42, 0.2], np.float32), 0.6 + 0.6 * outside))[greenery]
+    outside = _noise(rng, n, 8)  # the blurred view outside: sky, and trees where the noise is high
+    trees = np.clip((_noise(rng, n, 24) - 0.45) * 4, 0, 1)[..., None]
+    sky = _tint(color, 0.85 + 0.3 * outside)
+    image = sky * (1 - trees) + _tint(np.array([0.30, 0.45, 0.25], np.float32), 0.7 + 0.5 * outside) * trees
     frame = ((xs % pane) < 10) | ((ys % pane) < 10)
     image[frame] = np.array([0.93, 0.93, 0.92], np.float32) * (1 + 0.05 * _grain(rng, n))[frame][:, None]
     return image
@@ -324,19 +325,22 @@ class Texture:
         return out
 
 
+@functools.lru_cache(maxsize=64)
+def texture(pattern: str, color: tuple[float, float, float], seed_name: str) -> Texture:
+    """The texture of a material, made once per process (they take a while and never change)."""
+    return Texture(pattern, color, seed_name)
+
+
 def _bilinear(image: np.ndarray, xy: np.ndarray) -> np.ndarray:
+    """Bilinear lookup with wrap-around at texel coordinates xy (N, 2) (texel centres at +0.5)."""
     h, w = image.shape[:2]
-    flat = image.reshape(-1, 3)
-    x = xy[:, 0] - 0.5
-    y = xy[:, 1] - 0.5
-    x0 = np.floor(x)
-    y0 = np.floor(y)
-    fx = (x - x0).astype(np.float32)[:, None]
-    fy = (y - y0).astype(np.float32)[:, None]
-    x0 = x0.astype(np.int64) % w
-    y0 = y0.astype(np.int64) % h
-    x1 = (x0 + 1) % w
-    y1 = (y0 + 1) % h
-    top = flat[y0 * w + x0] * (1 - fx) + flat[y0 * w + x1] * fx
-    bottom = flat[y1 * w + x0] * (1 - fx) + flat[y1 * w + x1] * fx
-    return (top * (1 - fy) + bottom * fy) * np.float32(1 / 255)
+    n = len(xy)
+    # cv2.remap is fast but takes maps no wider than 32767: lay the points out in rows.
+    columns = 4096
+    rows = -(-n // columns)
+    maps = np.zeros((2, rows * columns), np.float32)
+    maps[0, :n] = np.mod(xy[:, 0] - 0.5, w)
+    maps[1, :n] = np.mod(xy[:, 1] - 0.5, h)
+    out = cv2.remap(image, maps[0].reshape(rows, columns), maps[1].reshape(rows, columns),
+                    cv2.INTER_LINEAR, borderMode=cv2.BORDER_WRAP)
+    return out.reshape(-1, 3)[:n].astype(np.float32) * np.float32(1 / 255)

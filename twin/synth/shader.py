@@ -1,0 +1,37 @@
+"""What a surface point looks like: its material's texture at the point, times the room's lighting."""
+from __future__ import annotations
+
+import numpy as np
+
+from twin.synth.lighting import Lighting
+from twin.synth.materials import texture
+from twin.synth.scene import Scene
+from twin.synth.spec import Workshop
+
+
+class SurfaceShader:
+    def __init__(self, workshop: Workshop, scene: Scene):
+        self.scene = scene
+        self.lighting = Lighting.from_workshop(workshop)
+        self.normals = scene.triangle_normals().astype(np.float32)
+        self.textures = {}
+        for index in np.unique(scene.material_index):
+            material = workshop.materials[scene.material_names[index]]
+            self.textures[int(index)] = texture(material.pattern, material.color, material.name)
+
+    def albedo(self, points: np.ndarray, triangle_ids: np.ndarray, footprint_m: np.ndarray | None = None) -> np.ndarray:
+        """Surface colour (N, 3) float32 in [0, 1] before lighting, of points on the given triangles;
+        `footprint_m` is the size of the area each value stands for (a pixel, a vertex spacing): no aliasing."""
+        albedo = np.empty((len(points), 3), np.float32)
+        uv = self.scene.uv_m(points, triangle_ids)
+        materials = self.scene.material_index[triangle_ids]
+        for material in np.unique(materials):
+            chosen = np.flatnonzero(materials == material)
+            albedo[chosen] = self.textures[int(material)].sample(
+                uv[chosen], None if footprint_m is None else footprint_m[chosen])
+        return albedo
+
+    def lit(self, points: np.ndarray, triangle_ids: np.ndarray, albedo: np.ndarray) -> np.ndarray:
+        """Colour (N, 3) as seen: albedo times the (view-independent) lighting."""
+        shade = self.lighting.shade(points, self.normals[triangle_ids])
+        return np.clip(albedo * shade[:, None], 0.0, 1.0)
