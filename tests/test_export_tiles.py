@@ -133,7 +133,8 @@ def test_tiles_hold_the_cloud_within_precision(tileset):
         positions, tile_colors = points_of(gltf, blob, content)
         expected = points[octree.order[node.indices]]
         step = content["scale"][0]
-        assert step <= max(0.001, node.spacing_m / 10) + 1e-12
+        extent = np.ptp(expected, axis=0).max()
+        assert step == pytest.approx(max(0.001, extent / 65535)), "1 mm steps, coarser only where 16 bits need it"
         assert np.abs(positions - expected).max() <= step / 2 + 1e-9
         assert np.array_equal(tile_colors, colors[octree.order[node.indices]])
     assert summary.points == len(points)

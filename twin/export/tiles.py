@@ -158,11 +158,9 @@ def write_tileset(octree: Octree, points: np.ndarray, colors: np.ndarray | None,
     def write(node: OctreeNode) -> int:
         builder = GlbBuilder(compress=compress)
         material = builder.material("points", unlit=True)
-        # Inner nodes are sparse samples: storing them finer than a tenth of their spacing wastes bytes.
-        precision = max(precision_m, node.spacing_m / 10)
         content = add_points(builder, "points", sorted_points[node.indices],
                              None if sorted_colors is None else sorted_colors[node.indices],
-                             precision_m=precision, material=material)
+                             precision_m=precision_m, material=material)
         root = builder.node("tile", rotation=Z_UP_TO_Y_UP, children=[content])
         builder.scene([root])
         data = builder.to_bytes()
@@ -170,6 +168,8 @@ def write_tileset(octree: Octree, points: np.ndarray, colors: np.ndarray | None,
         return len(data)
 
     sizes = []
+    if progress:
+        progress("tiles", 0, total)
     with ThreadPoolExecutor(max_workers=workers) as pool:
         for done, size in enumerate(pool.map(write, octree.nodes), start=1):
             sizes.append(size)
@@ -183,16 +183,15 @@ def write_tileset(octree: Octree, points: np.ndarray, colors: np.ndarray | None,
 
 
 def _subtree_boxes(octree: Octree, sorted_points: np.ndarray, pad_m: float) -> list[np.ndarray]:
-    """Each node's tight (min, max) over its own and all its descendants' points (one run of the sorted cloud)."""
-    boxes = []
-    for node in octree.nodes:
-        shift = 3 * (morton.LEVELS - node.level)
-        lo = np.searchsorted(octree.codes, np.uint64(node.key << shift), side="left")
-        hi = np.searchsorted(octree.codes, np.uint64(((node.key + 1) << shift) - 1), side="right")
-        run = sorted_points[lo:hi]
-        # Half the quantisation step of padding keeps flat content inside a box of non-zero volume.
-        boxes.append(np.stack([run.min(axis=0) - pad_m, run.max(axis=0) + pad_m]))
-    return boxes
+    """Each node's tight (min, max) over its own and all its descendants' points, children first into
+    their parents; padded so that flat content still has a box of non-zero volume."""
+    boxes = [np.stack([sorted_points[n.indices].min(axis=0), sorted_points[n.indices].max(axis=0)]) for n in octree.nodes]
+    index = {(n.level, n.key): i for i, n in enumerate(octree.nodes)}
+    for i in range(len(octree.nodes) - 1, 0, -1):  # breadth-first order reversed: children before parents
+        parent = boxes[index[octree.nodes[i].parent_key]]
+        parent[0] = np.minimum(parent[0], boxes[i][0])
+        parent[1] = np.maximum(parent[1], boxes[i][1])
+    return [box + [[-pad_m] * 3, [pad_m] * 3] for box in boxes]
 
 
 def _tileset_json(octree: Octree, boxes: list[np.ndarray], input_points: int, precision_m: float) -> dict:
