@@ -70,19 +70,23 @@ export function polygonDistance(a, b) {
 }
 
 /**
- * Wall samples on the floor plane from scanned points (z-up): points between knee and head
- * height, away from where the machines stood when scanned (the scan contains them too),
- * thinned to one per `cellM` grid cell.
+ * Wall samples on the floor plane from scanned points (z-up): what rises above head height but
+ * stays below the ceiling is wall (furniture and machines rarely reach `minZ`), away from where
+ * the machines stood when scanned, thinned to one sample per `cellM` grid cell.
  */
-export function wallPoints(positions, scannedFootprints, { minZ = 0.3, maxZ = 2.0, marginM = 0.15, cellM = 0.1 } = {}) {
+export function wallPoints(positions, scannedFootprints, { minZ = 2.0, ceilingGapM = 0.15, marginM = 0.03, cellM = 0.1 } = {}) {
+  let top = -Infinity;
+  for (let i = 2; i < positions.length; i += 3) top = Math.max(top, positions[i]);
+  const maxZ = top - ceilingGapM;
   const cells = new Map();
   for (let i = 0; i + 2 < positions.length; i += 3) {
     const z = positions[i + 2];
     if (z < minZ || z > maxZ) continue;
     const p = [positions[i], positions[i + 1]];
-    if (scannedFootprints.some((f) => pointPolygonDistance(p, f) <= marginM)) continue;
     const key = `${Math.floor(p[0] / cellM)},${Math.floor(p[1] / cellM)}`;
-    if (!cells.has(key)) cells.set(key, p);
+    if (cells.has(key)) continue;
+    if (scannedFootprints.some((f) => pointPolygonDistance(p, f) <= marginM)) continue;
+    cells.set(key, p);
   }
   return [...cells.values()];
 }

@@ -57,6 +57,11 @@ class App {
     this.errors = [];
   }
 
+  // three.js itself, for whoever inspects the scene from the console (and the browser tests).
+  get THREE() {
+    return THREE;
+  }
+
   t(key, values) {
     return t(this.lang, key, values);
   }

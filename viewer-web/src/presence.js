@@ -4,6 +4,8 @@
 import * as THREE from 'three';
 
 const SEND_INTERVAL_S = 0.3;
+// Someone standing where we stand (the same tour stop) would fill the view: hide them up close.
+const HIDE_CLOSER_THAN_M = 0.8;
 
 export class Presence {
   constructor({ viewer, root, connection, twin, mode }) {
@@ -24,6 +26,10 @@ export class Presence {
   }
 
   tick(dt) {
+    const eye = this.viewer.camera.getWorldPosition(new THREE.Vector3());
+    for (const marker of this.others.values()) {
+      marker.visible = marker.getWorldPosition(new THREE.Vector3()).distanceTo(eye) > HIDE_CLOSER_THAN_M;
+    }
     this.sinceSent += dt;
     if (this.sinceSent < SEND_INTERVAL_S) return;
     this.sinceSent = 0;

@@ -38,14 +38,15 @@ test('a machine closer than 60 cm to a wall or a machine is a violation, and say
   assert.equal(clearance(footprints, walls, 0.3).get('laser-1').violates, false);
 });
 
-test('wall samples skip the floor, the ceiling and the scanned machines, one per cell', () => {
-  const scanned = [footprint(unitBox, { translation: [0, 0, 0], rotation: identity })];
+test('wall samples are what rises above head height, under the ceiling, away from the scanned machines, one per cell', () => {
+  const tall = { min: [-0.5, -0.5, 0], max: [0.5, 0.5, 2.5] };
+  const scanned = [footprint(tall, { translation: [0, 0, 0], rotation: identity })];
   const positions = [
-    0, 0, 1.0, // inside a scanned machine
-    3, 0, 0.0, // floor
-    3, 0, 2.6, // ceiling
-    3, 0, 1.0, 3.01, 0.01, 1.2, // same wall cell twice
-    -3, 1, 1.0,
+    0, 0, 2.3, // the top of a tall scanned machine
+    3, 0, 1.0, // furniture
+    3, 0, 3.0, // ceiling
+    3, 0, 2.2, 3.01, 0.01, 2.4, // the same wall cell twice
+    -3, 1, 2.5,
   ];
   const walls = wallPoints(positions, scanned);
   assert.deepEqual(walls, [[3, 0], [-3, 1]]);

@@ -7,8 +7,12 @@ import { el, select, button } from '../ui.js';
 import { AS_IS, setPosePatch, saveLayoutPatch } from '../document.js';
 import { clearance, footprint, DEFAULT_CLEARANCE_M } from '../clearance.js';
 import { makeLabel } from '../labels.js';
+import { glideTo } from '../camera-glide.js';
 
 const ROTATE_STEP_RAD = Math.PI / 12;
+const FLOOR_SNAP_M = 0.05;
+// The planner cuts the scan at this height, so that a view from above shows the floor plan.
+const SECTION_HEIGHT_M = 2.2;
 const Z = new THREE.Vector3(0, 0, 1);
 
 function yawOf(quaternion) {
@@ -16,10 +20,16 @@ function yawOf(quaternion) {
   return Math.atan2(x.y, x.x);
 }
 
-/** An upright pose on the floor (z-up world) from a rig's position and heading. */
+/** The height of a machine's frame: on the floor when it is about there, else where it is (on a bench). */
+function snappedHeight(rig, z) {
+  const onFloor = -rig.userData.machine.bounds.min[2];
+  return Math.abs(z - onFloor) < FLOOR_SNAP_M ? onFloor : z;
+}
+
+/** An upright pose (z-up world) from a rig's position and heading. */
 function floorPose(rig, yaw = yawOf(rig.quaternion)) {
   const q = new THREE.Quaternion().setFromAxisAngle(Z, yaw);
-  const z = -rig.userData.machine.bounds.min[2];
+  const z = snappedHeight(rig, rig.position.z);
   return { translation: [rig.position.x, rig.position.y, z].map((v) => +v.toFixed(4)), rotation: q.toArray().map((v) => +v.toFixed(6)) };
 }
 
@@ -49,14 +59,25 @@ export class PlannerMode {
     for (const [type, handler] of Object.entries(this.listeners)) target.addEventListener(type, handler, { capture: true });
     this.app.scene.add(this.measureGroup);
     this.app.placement.showNameLabels(true);
+    this.section = new THREE.Plane();
+    this.app.renderer.clippingPlanes = [this.section];
+    this.stopSection = this.app.viewer.onFrame(() => this.updateSection());
     this.checkClearance();
     this.render();
+  }
+
+  updateSection() {
+    const root = this.app.twin.root;
+    const normal = new THREE.Vector3(0, 0, -1).transformDirection(root.matrixWorld);
+    this.section.setFromNormalAndCoplanarPoint(normal, root.localToWorld(new THREE.Vector3(0, 0, SECTION_HEIGHT_M)));
   }
 
   exit() {
     const target = this.app.viewer.container;
     for (const [type, handler] of Object.entries(this.listeners)) target.removeEventListener(type, handler, { capture: true });
     this.measureGroup.removeFromParent();
+    this.stopSection();
+    this.app.renderer.clippingPlanes = [];
     this.app.placement.showNameLabels(false);
     this.app.placement.setSelected(null);
     for (const id of this.app.placement.rigs.keys()) this.app.placement.setClearance(id, false);
@@ -83,7 +104,8 @@ export class PlannerMode {
         button(app.t('move'), () => this.setTool('move'), { class: this.tool === 'move' ? 'active' : '', 'data-testid': 'tool-move' }),
         button(app.t('measure'), () => this.setTool('measure'), { class: this.tool === 'measure' ? 'active' : '', 'data-testid': 'tool-measure' }),
         button(`⟲ ${app.t('rotate')}`, () => this.rotateSelected(ROTATE_STEP_RAD), { disabled: !selected || !app.canEdit, 'data-testid': 'rotate-left' }),
-        button('⟳', () => this.rotateSelected(-ROTATE_STEP_RAD), { disabled: !selected || !app.canEdit, 'data-testid': 'rotate-right' })),
+        button('⟳', () => this.rotateSelected(-ROTATE_STEP_RAD), { disabled: !selected || !app.canEdit, 'data-testid': 'rotate-right' }),
+        button(app.t('topView'), () => this.topView(), { 'data-testid': 'top-view' })),
       el('p', { class: 'muted', 'data-testid': 'planner-hint' },
         this.tool === 'measure'
           ? (this.measurements.length ? `${app.t('measure')}: ${this.measurements.at(-1).toFixed(2)} m` : app.t('measureHint'))
@@ -109,6 +131,24 @@ export class PlannerMode {
     this.render();
   }
 
+  /** Looks straight down on the room, where a layout reads best, in the part of the screen the panel leaves free. */
+  topView() {
+    const { viewer } = this.app;
+    const box = new THREE.Box3().setFromObject(this.app.twin.root);
+    const center = box.getCenter(new THREE.Vector3());
+    const size = box.getSize(new THREE.Vector3());
+    const canvas = viewer.renderer.domElement.getBoundingClientRect();
+    const panel = this.panel?.getBoundingClientRect();
+    const freeWidth = panel && panel.left > canvas.width / 2 ? panel.left - canvas.left : canvas.width;
+    const tanHalf = Math.tan(THREE.MathUtils.degToRad(viewer.camera.fov) / 2);
+    const aspect = freeWidth / canvas.height;
+    const height = (1.05 * Math.max(size.x / aspect, size.z)) / 2 / tanHalf;
+    // Shift the camera so that the room sits in the middle of the free part.
+    const metresPerPixel = (2 * height * tanHalf) / canvas.height;
+    const x = center.x + (canvas.width / 2 - freeWidth / 2) * metresPerPixel;
+    return glideTo(viewer, new THREE.Vector3(x, box.max.y + height, center.z + 0.001), new THREE.Vector3(x, box.max.y, center.z), 0.8);
+  }
+
   checkClearance() {
     const { placement } = this.app;
     const footprints = new Map();
@@ -121,11 +161,12 @@ export class PlannerMode {
     for (const id of placement.rigs.keys()) placement.setClearance(id, this.result.get(id)?.violates ?? false);
   }
 
-  floorPoint(event) {
+  /** Where the pointer meets the horizontal plane at `heightM` (twin's z-up world), or null. */
+  floorPoint(event, heightM = 0) {
     const { viewer, twin } = this.app;
     twin.root.updateWorldMatrix(true, false);
     const normal = Z.clone().transformDirection(twin.root.matrixWorld);
-    const plane = new THREE.Plane().setFromNormalAndCoplanarPoint(normal, twin.root.getWorldPosition(new THREE.Vector3()));
+    const plane = new THREE.Plane().setFromNormalAndCoplanarPoint(normal, twin.root.localToWorld(new THREE.Vector3(0, 0, heightM)));
     viewer.raycaster.setFromCamera(viewer.toNdc(event), viewer.camera);
     const hit = viewer.raycaster.ray.intersectPlane(plane, new THREE.Vector3());
     return hit ? twin.root.worldToLocal(hit) : null;
@@ -141,7 +182,7 @@ export class PlannerMode {
     app.placement.setSelected(this.selectedId);
     this.render();
     if (!rig || !app.canEdit) return;
-    const start = this.floorPoint(event);
+    const start = this.floorPoint(event, rig.position.z);
     if (!start) return;
     app.viewer.controls.enabled = false;
     this.drag = { rig, offset: rig.position.clone().sub(start), moved: false, pointerId: event.pointerId };
@@ -150,10 +191,10 @@ export class PlannerMode {
 
   pointerMove(event) {
     if (!this.drag) return;
-    const point = this.floorPoint(event);
-    if (!point) return;
     const { rig, offset } = this.drag;
-    rig.position.set(point.x + offset.x, point.y + offset.y, -rig.userData.machine.bounds.min[2]);
+    const point = this.floorPoint(event, rig.position.z);
+    if (!point) return;
+    rig.position.set(point.x + offset.x, point.y + offset.y, snappedHeight(rig, rig.position.z));
     rig.updateMatrixWorld(true);
     this.drag.moved = true;
     this.checkClearance();

@@ -1,0 +1,269 @@
+// The viewer in headless Chromium against a real `twin serve` of the sample workshop's twin:
+// loading, the three modes, two pages editing live, and WebXR AR on the iwer emulator.
+// Screenshots of each go to artifacts/viewer/.
+
+import { test, before, after, afterEach } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { checkBuilt, scratch, makeSampleTwin, startServer, launchBrowser, openViewer, waitForFullLoad, screenshot, VIEWER_ROOT } from './harness.js';
+
+let workspace, server, browser;
+const pages = [];
+
+before(async () => {
+  checkBuilt();
+  workspace = scratch();
+  const folder = makeSampleTwin(join(workspace.dir, 'sample'));
+  server = await startServer([folder], { db: join(workspace.dir, 'twin.sqlite'), publish: ['sample'] });
+  browser = await launchBrowser();
+});
+
+after(async () => {
+  await browser?.close();
+  await server?.stop();
+  workspace?.remove();
+});
+
+// Every page draws with the CPU (SwiftShader): close them when their test is over.
+afterEach(async () => {
+  for (const page of pages.splice(0)) if (!page.isClosed()) await page.close();
+});
+
+async function open(url, options) {
+  const page = await openViewer(browser.context, url, options);
+  pages.push(page);
+  return page;
+}
+
+const adminUrl = (query = '') => server.adminUrl.replace('/#', `/${query}#`);
+
+function waitGlide(page) {
+  return page.waitForFunction(() => !window.twinViewer.viewer.glideStop, null, { polling: 50, timeout: 20_000 });
+}
+
+// Mean colour of the screen box around an object, drawn with and without it: what it adds.
+function colourWithAndWithout(page, expression) {
+  return page.evaluate(async (expr) => {
+    const app = window.twinViewer;
+    const THREE = app.THREE;
+    const object = eval(expr); // eslint-disable-line no-eval
+    const box = new THREE.Box3().setFromObject(object);
+    const xs = [], ys = [];
+    for (const x of [box.min.x, box.max.x]) for (const y of [box.min.y, box.max.y]) for (const z of [box.min.z, box.max.z]) {
+      const s = app.viewer.toScreen(new THREE.Vector3(x, y, z));
+      xs.push(s.x); ys.push(s.y);
+    }
+    const rect = { x: Math.min(...xs), y: Math.min(...ys), width: Math.max(...xs) - Math.min(...xs), height: Math.max(...ys) - Math.min(...ys) };
+    const shown = await app.viewer.capture(rect);
+    object.visible = false;
+    const hidden = await app.viewer.capture(rect);
+    object.visible = true;
+    return { rect, shown: shown.meanColor, hidden: hidden.meanColor };
+  }, expression);
+}
+
+const colourDistance = (a, b) => Math.hypot(a[0] - b[0], a[1] - b[1], a[2] - b[2]);
+
+test('the served sample twin loads: geometry on the canvas, progress to 100 %, and AR says it is unavailable', async () => {
+  const page = await open(server.url);
+  await waitForFullLoad(page);
+  const state = await page.evaluate(async () => {
+    const app = window.twinViewer;
+    const frame = await app.viewer.capture();
+    return {
+      progress: app.progress, frame, role: app.role, mode: app.mode.name,
+      bar: document.getElementById('progress').getAttribute('aria-valuenow'),
+      barText: document.getElementById('progress-text').textContent,
+      arStatus: document.getElementById('ar-status').hidden ? null : document.getElementById('ar-status').textContent,
+      tilePoints: app.tiles.progress.points, tilesShown: app.tiles.group.children.filter((c) => c.visible).length,
+      budget: app.tiles.pointBudget,
+    };
+  });
+  assert.equal(state.progress.fraction, 1);
+  assert.equal(state.bar, '100');
+  assert.match(state.barText, /100 %/);
+  assert.ok(state.frame.geometryFraction > 0.5, `only ${(state.frame.geometryFraction * 100).toFixed(1)} % of the canvas shows geometry`);
+  assert.ok(state.tilePoints > 10_000 && state.tilePoints <= state.budget, `tile points ${state.tilePoints}`);
+  assert.ok(state.tilesShown >= 2, 'several tiles are shown');
+  assert.equal(state.role, 'visitor');
+  assert.equal(state.mode, 'tour', 'visitors start in the tour');
+  assert.match(state.arStatus, /not available/);
+  await screenshot(page, 'load');
+  assert.deepEqual(page.consoleErrors, []);
+});
+
+test('instructions: each step highlights its anchor, and done reaches another artisan', async () => {
+  const page = await open(adminUrl('?mode=instructions&lang=en'));
+  const other = await open(adminUrl('?mode=instructions&lang=it'));
+  await waitGlide(page);
+  const first = await page.evaluate(() => {
+    const app = window.twinViewer;
+    const mode = app.mode;
+    const step = mode.procedure.steps[mode.stepIndex];
+    return { procedure: mode.procedure.id, step: step.id, anchor: step.anchor, text: document.querySelector('[data-testid=step-text]').textContent,
+      expected: step.text.en, onAnchor: mode.highlight.current?.parent === app.placement.anchors.get(step.anchor) };
+  });
+  assert.equal(first.procedure, 'printer-1-load-filament');
+  assert.equal(first.text, first.expected);
+  assert.ok(first.onAnchor, 'the highlight hangs on the step\'s anchor');
+  const seen = await colourWithAndWithout(page, 'app.mode.highlight.current');
+  assert.ok(colourDistance(seen.shown, seen.hidden) > 8, `the highlight changes the pixels where it is: ${JSON.stringify(seen)}`);
+  await screenshot(page, 'instructions');
+
+  await page.click('[data-testid=step-next]');
+  await waitGlide(page);
+  const second = await page.evaluate(() => {
+    const app = window.twinViewer;
+    const step = app.mode.procedure.steps[app.mode.stepIndex];
+    return { index: app.mode.stepIndex, text: document.querySelector('[data-testid=step-text]').textContent, expected: step.text.en,
+      onAnchor: app.mode.highlight.current?.parent === app.placement.anchors.get(step.anchor), kind: step.highlight?.kind,
+      arrow: app.mode.highlight.current?.children.some((c) => c.type === 'Group') };
+  });
+  assert.equal(second.index, 1);
+  assert.equal(second.text, second.expected);
+  assert.ok(second.onAnchor);
+  assert.equal(second.kind, 'arrow');
+  assert.ok(second.arrow, 'an arrow is drawn for an arrow highlight');
+
+  await page.click('[data-testid=step-done]');
+  await other.waitForFunction(({ procedure, step }) => window.twinViewer.modes.instructions.done.get(`${procedure}/${step}`) === true,
+    { procedure: first.procedure, step: 'spool' }, { timeout: 10_000 });
+  const after = await page.evaluate(() => window.twinViewer.mode.stepIndex);
+  assert.equal(after, 2, 'done moves on to the next step');
+  const italian = await other.evaluate(() => document.querySelector('[data-testid=step-text]').textContent);
+  const expectedItalian = await other.evaluate(() => window.twinViewer.mode.procedure.steps[0].text.it);
+  assert.equal(italian, expectedItalian, 'the other artisan reads Italian');
+});
+
+test('tour: the camera glides from stop to stop, in English or Italian, with other visitors shown', async () => {
+  const page = await open(`${server.url}?mode=tour&lang=en`);
+  const visitor = await open(`${server.url}?mode=tour&lang=it`);
+  await waitGlide(page);
+  await page.click('[data-testid=tour-next]');
+  await waitGlide(page);
+  const state = await page.evaluate(() => {
+    const app = window.twinViewer;
+    const stop = app.mode.tour.stops[app.mode.stopIndex];
+    const expected = app.twin.root.localToWorld(new app.THREE.Vector3(...stop.viewpoint.position));
+    return { index: app.mode.stopIndex, count: document.querySelector('[data-testid=tour-stop-count]').textContent,
+      title: document.querySelector('[data-testid=tour-stop-title]').textContent, expectedTitle: stop.title.en,
+      cameraError: app.viewer.camera.position.distanceTo(expected) };
+  });
+  assert.equal(state.index, 1);
+  assert.match(state.count, /^Stop 2 of \d+$/);
+  assert.equal(state.title, state.expectedTitle);
+  assert.ok(state.cameraError < 0.01, `the camera is ${state.cameraError} m from the stop's viewpoint`);
+
+  await page.selectOption('[data-testid=language]', 'it');
+  const italian = await page.evaluate(() => ({ title: document.querySelector('[data-testid=tour-stop-title]').textContent,
+    expected: window.twinViewer.mode.tour.stops[1].title.it, count: document.querySelector('[data-testid=tour-stop-count]').textContent }));
+  assert.equal(italian.title, italian.expected);
+  assert.match(italian.count, /^Tappa 2 di \d+$/);
+
+  await page.waitForFunction(() => window.twinViewer.presence.count >= 1, null, { timeout: 10_000 });
+  await page.waitForFunction(() => /visitatori/.test(document.querySelector('[data-testid=tour-presence]').textContent), null, { timeout: 5_000 });
+  await screenshot(page, 'tour');
+});
+
+// Drags a machine with the mouse so that its frame lands at `target` (z-up world, metres).
+async function dragMachine(page, machineId, target) {
+  const path = await page.evaluate(({ machineId, target }) => {
+    const app = window.twinViewer;
+    const THREE = app.THREE;
+    const rig = app.placement.rigs.get(machineId);
+    const box = new THREE.Box3().setFromObject(rig.children.find((c) => c.name === machineId) || rig);
+    const grab = app.viewer.toScreen(box.getCenter(new THREE.Vector3()));
+    const start = app.mode.floorPoint({ clientX: grab.x, clientY: grab.y }, rig.position.z);
+    const end = start.clone().add(new THREE.Vector3(target[0] - rig.position.x, target[1] - rig.position.y, 0));
+    const drop = app.viewer.toScreen(app.twin.root.localToWorld(end));
+    return { grab, drop };
+  }, { machineId, target });
+  await page.mouse.move(path.grab.x, path.grab.y);
+  await page.mouse.down();
+  await page.mouse.move(path.drop.x, path.drop.y, { steps: 6 });
+  await page.mouse.up();
+  await page.waitForFunction(({ machineId, target }) => {
+    const app = window.twinViewer;
+    const placed = app.placement.rigs.get(machineId);
+    const doc = app.document;
+    const layout = (doc.layouts || []).find((l) => l.id === app.placement.layoutId);
+    const pose = layout?.poses?.[machineId] || doc.machines.find((m) => m.id === machineId).pose;
+    return placed && Math.hypot(pose.translation[0] - target[0], pose.translation[1] - target[1]) < 0.05;
+  }, { machineId, target }, { timeout: 15_000, polling: 100 });
+}
+
+function machineState(page, machineId) {
+  return page.evaluate(async (machineId) => {
+    const app = window.twinViewer;
+    const THREE = app.THREE;
+    const rig = app.placement.rigs.get(machineId);
+    const box = new THREE.Box3().setFromObject(rig.children.find((c) => c.name === machineId) || rig);
+    const xs = [], ys = [];
+    for (const x of [box.min.x, box.max.x]) for (const y of [box.min.y, box.max.y]) for (const z of [box.min.z, box.max.z]) {
+      const s = app.viewer.toScreen(new THREE.Vector3(x, y, z));
+      xs.push(s.x); ys.push(s.y);
+    }
+    const rect = { x: Math.min(...xs), y: Math.min(...ys), width: Math.max(...xs) - Math.min(...xs), height: Math.max(...ys) - Math.min(...ys) };
+    const frame = await app.viewer.capture(rect);
+    const clearance = app.modes.planner.result.get(machineId);
+    return { position: rig.position.toArray(), colour: frame.meanColor, violates: rig.userData.violates === true, clearance };
+  }, machineId);
+}
+
+const isRed = ([r, g, b]) => r > g + 35 && r > b + 35;
+
+test('planner: a move in one page arrives in another, layouts compare, and a clearance violation turns the machine red', async () => {
+  const page = await open(adminUrl('?mode=planner&lang=en'));
+  await page.click('[data-testid=top-view]');
+  await waitGlide(page);
+  await page.fill('[data-testid=layout-name]', 'Laser moved');
+  await page.click('[data-testid=layout-save]');
+  await page.waitForFunction(() => window.twinViewer.placement.layoutId === 'laser-moved', null, { timeout: 10_000 });
+
+  const other = await open(adminUrl('?mode=instructions&lang=en&layout=laser-moved'));
+  await other.selectOption('[data-testid=instructions-machine]', 'laser-1');
+  await waitGlide(other);
+  const before = await other.evaluate(() => {
+    const app = window.twinViewer;
+    return { rig: app.placement.rigs.get('laser-1').position.toArray(),
+      highlight: app.mode.highlight.current.getWorldPosition(new app.THREE.Vector3()).toArray() };
+  });
+
+  // Into the middle of the room: far from walls and machines.
+  await dragMachine(page, 'laser-1', [4.0, 3.0]);
+  const centre = await machineState(page, 'laser-1');
+  assert.equal(centre.violates, false, `in the middle of the room: ${JSON.stringify(centre.clearance)}`);
+  assert.ok(!isRed(centre.colour), `not red: ${centre.colour}`);
+  await other.waitForFunction(() => Math.hypot(...window.twinViewer.placement.rigs.get('laser-1').position.toArray().slice(0, 2).map((v, i) => v - [4, 3][i])) < 0.05,
+    null, { timeout: 10_000, polling: 100 });
+  const after = await other.evaluate(() => {
+    const app = window.twinViewer;
+    return { rig: app.placement.rigs.get('laser-1').position.toArray(),
+      highlight: app.mode.highlight.current.getWorldPosition(new app.THREE.Vector3()).toArray() };
+  });
+  // The other page's step highlight moved with the machine (scene y-up: x and z are the floor).
+  const moved = (a, b) => [b[0] - a[0], b[1] - a[1], b[2] - a[2]];
+  const rigMove = moved(before.rig, after.rig);
+  const highlightMove = moved(before.highlight, after.highlight);
+  assert.ok(Math.hypot(rigMove[0], rigMove[1]) > 3, 'the machine moved in the other page');
+  assert.ok(Math.abs(highlightMove[0] - rigMove[0]) < 0.7 && Math.abs(highlightMove[2] + rigMove[1]) < 0.7,
+    `the highlight followed: machine ${rigMove}, highlight ${highlightMove}`);
+
+  // Next to the lathe: closer than 60 cm.
+  await dragMachine(page, 'laser-1', [2.1, 4.0]);
+  const close = await machineState(page, 'laser-1');
+  assert.equal(close.violates, true);
+  assert.equal(close.clearance.against, 'lathe-1');
+  assert.ok(close.clearance.distance < 0.6);
+  assert.ok(isRed(close.colour), `the machine is drawn red: ${close.colour}`);
+  const listed = await page.textContent('[data-testid=clearance-list]');
+  assert.match(listed, /CO2 laser cutter too close to Metal lathe/);
+  await screenshot(page, 'planner');
+  await screenshot(other, 'planner-other-page');
+
+  // The scan's own layout still has the laser by its wall.
+  await page.selectOption('[data-testid=layout-choice]', '');
+  const asScanned = await page.evaluate(() => window.twinViewer.placement.rigs.get('laser-1').position.toArray());
+  assert.ok(Math.abs(asScanned[0] - 7.45) < 1e-6 && Math.abs(asScanned[1] - 2.4) < 1e-6, `as scanned: ${asScanned}`);
+});
