@@ -13,7 +13,7 @@ import open3d as o3d
 
 log = logging.getLogger(__name__)
 
-MAX_FLOOR_TILT_DEG = 35.0
+MAX_FLOOR_TILT_DEG = 45.0
 MIN_PLANE_SHARE = 0.03
 PLANES_TRIED = 5
 

@@ -29,7 +29,7 @@ from twin.reconstruct.markers import (DEFAULT_DICTIONARIES, Marker, detect_marke
                                       scale_from_known_distance, scale_from_marker_size, triangulate_markers)
 from twin.reconstruct.outputs import CameraPose, write_cameras_json, write_json, write_mesh_ply, write_point_cloud_ply
 from twin.reconstruct.photo_folder import open_photo_folder
-from twin.reconstruct.sfm import (SparseModel, load_sparse_model, run_sfm, save_sparse_model,
+from twin.reconstruct.sfm import (SparseModel, TooFewRegistered, load_sparse_model, run_sfm, save_sparse_model,
                                   sparse_model_from_colmap)
 from twin.reconstruct.stages import StageRunner
 from twin.reconstruct.surface_mesh import poisson_mesh
@@ -246,7 +246,11 @@ class _Pipeline:
             self.report["photos"] = {"total": len(folder.sizes) + len(folder.unreadable), "registered": [],
                                      "not_registered": dict(folder.unreadable)}
             self.report["intrinsics"] = "K.txt" if folder.K is not None else "estimated (EXIF focal length as prior)"
-            sparse = self.sfm(folder)
+            try:
+                sparse = self.sfm(folder)
+            except TooFewRegistered as error:
+                self.report["photos"]["not_registered"].update(error.not_registered)
+                raise
             self.report["photos"]["registered"] = [c.name for c in sparse.cameras]
             self.report["photos"]["not_registered"].update(sparse.not_registered)
             self.report["sfm"] = {"mean_reprojection_error_px": sparse.mean_reprojection_error_px,

@@ -24,6 +24,14 @@ EXHAUSTIVE_MATCHING_MAX_PHOTOS = 60
 MIN_REGISTERED = 3
 
 
+class TooFewRegistered(ValueError):
+    """Fewer than three photos registered; `not_registered` says why, photo by photo."""
+
+    def __init__(self, message: str, not_registered: dict[str, str]):
+        super().__init__(message)
+        self.not_registered = not_registered
+
+
 @dataclass
 class PhotoCamera:
     """A registered photo: OpenCV intrinsics and distortion at the photo's own size, camera-to-world pose."""
@@ -158,7 +166,7 @@ def run_sfm(folder: PhotoFolder, work_dir: Path, *, max_image_size: int = 1600, 
             mapper: str = "incremental", progress: Progress | None = None) -> tuple[pycolmap.Reconstruction, dict[str, str]]:
     """Registers the photos of `folder`; returns the largest model and, per unregistered photo, why.
 
-    Raises ValueError (with the reasons) when fewer than three photos register."""
+    Raises TooFewRegistered (a ValueError, with the reasons) when fewer than three photos register."""
     report = progress or (lambda stage, done, total: None)
     work_dir.mkdir(parents=True, exist_ok=True)
     database = work_dir / "database.db"
@@ -184,8 +192,8 @@ def run_sfm(folder: PhotoFolder, work_dir: Path, *, max_image_size: int = 1600, 
     not_registered = _why_not_registered(database, models, [n for n in names if n not in main_names])
     if len(main_names) < MIN_REGISTERED:
         detail = "; ".join(f"{name}: {why}" for name, why in not_registered.items())
-        raise ValueError(f"only {len(main_names)} of {len(names)} photos registered, too few for a reconstruction "
-                         f"({detail}); photos must overlap, with each part of the scene seen from 3 or more viewpoints")
+        raise TooFewRegistered(f"only {len(main_names)} of {len(names)} photos registered, too few for a reconstruction "
+                         f"({detail}); photos must overlap, with each part of the scene seen from 3 or more viewpoints", not_registered)
     report("mapping", len(names), len(names))
     log.info("registered %d of %d photos", len(main_names), len(names))
     return models[0], not_registered
