@@ -30,7 +30,7 @@ export class Viewer {
     this.controls.maxPolarAngle = Math.PI * 0.495;
     this.keys = new Set();
     this.frameHandlers = new Set();
-    this.clock = new THREE.Clock();
+    this.lastTick = performance.now();
     this.raycaster = new THREE.Raycaster();
     this.raycaster.params.Points.threshold = 0.03;
     this.renderCount = 0;
@@ -56,7 +56,9 @@ export class Viewer {
   }
 
   tick(xrFrame) {
-    const dt = Math.min(this.clock.getDelta(), 0.1);
+    const now = performance.now();
+    const dt = Math.min((now - this.lastTick) / 1000, 0.1);
+    this.lastTick = now;
     if (!this.renderer.xr.isPresenting) {
       this.walk(dt);
       this.controls.update();

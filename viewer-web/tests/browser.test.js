@@ -4,9 +4,8 @@
 
 import { test, before, after, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { checkBuilt, scratch, makeSampleTwin, startServer, launchBrowser, openViewer, waitForFullLoad, screenshot, VIEWER_ROOT } from './harness.js';
+import { checkBuilt, scratch, makeSampleTwin, startServer, launchBrowser, openViewer, waitForFullLoad, screenshot, xrEmulatorScript, xrEnvironment } from './harness.js';
 
 let workspace, server, browser;
 const pages = [];
@@ -266,4 +265,85 @@ test('planner: a move in one page arrives in another, layouts compare, and a cle
   await page.selectOption('[data-testid=layout-choice]', '');
   const asScanned = await page.evaluate(() => window.twinViewer.placement.rigs.get('laser-1').position.toArray());
   assert.ok(Math.abs(asScanned[0] - 7.45) < 1e-6 && Math.abs(asScanned[1] - 2.4) < 1e-6, `as scanned: ${asScanned}`);
+});
+
+// Turns the emulated headset (standing at 1.6 m) to `yaw` and `pitch` (radians).
+function aim(page, yaw, pitch) {
+  return page.evaluate(({ yaw, pitch }) => {
+    const app = window.twinViewer;
+    const q = new app.THREE.Quaternion().setFromEuler(new app.THREE.Euler(pitch, yaw, 0, 'YXZ'));
+    window.xrDevice.position.set(0, 1.6, 0);
+    window.xrDevice.quaternion.set(q.x, q.y, q.z, q.w);
+  }, { yaw, pitch });
+}
+
+async function tapWithController(page, count) {
+  await page.evaluate(() => window.xrDevice.controllers.right.updateButtonValue('trigger', 1));
+  await page.waitForTimeout(150);
+  await page.evaluate(() => window.xrDevice.controllers.right.updateButtonValue('trigger', 0));
+  await page.waitForFunction((n) => window.twinViewer.ar.taps.length >= n, count, { timeout: 10_000, polling: 50 });
+}
+
+test('AR: an immersive-ar session starts on the emulator, three taps align the twin, and an anchored label renders', async () => {
+  const page = await open(adminUrl('?mode=instructions&lang=en'), { initScript: xrEmulatorScript() });
+  await page.evaluate((room) => window.xrDevice.sem.loadEnvironment(room), xrEnvironment('office_small'));
+  assert.equal(await page.isVisible('[data-testid=ar-enter]'), true, 'the AR button is offered');
+  assert.equal(await page.isVisible('[data-testid=ar-status]'), false, 'no "AR unavailable" note');
+  await page.click('[data-testid=ar-enter]');
+  await page.waitForFunction(() => window.twinViewer.ar.session && window.twinViewer.ar.hitTestSource, null, { timeout: 20_000 });
+  assert.equal(await page.evaluate(() => window.twinViewer.ar.session.mode ?? 'immersive-ar'), 'immersive-ar');
+
+  // Three taps on the emulated room's floor and furniture, each where the headset looks.
+  const taps = [];
+  for (const [k, yaw] of [0, 2.1, -2.1].entries()) {
+    const previous = await page.evaluate(() => window.twinViewer.ar.lastHit?.toArray() ?? null);
+    await aim(page, yaw, -0.9);
+    await page.waitForFunction((prev) => {
+      const hit = window.twinViewer.ar.lastHit;
+      return hit && (!prev || hit.distanceTo(new window.twinViewer.THREE.Vector3(...prev)) > 0.05);
+    }, previous, { timeout: 10_000, polling: 50 });
+    await tapWithController(page, k + 1);
+    taps.push(await page.evaluate((i) => window.twinViewer.ar.taps[i].toArray(), k));
+  }
+  const result = await page.evaluate(() => {
+    const app = window.twinViewer;
+    const { alignment } = app.ar;
+    const distances = alignment.anchors.map((id, k) => app.placement.anchorPosition(id).scene.distanceTo(new app.THREE.Vector3(...alignment.taps[k])));
+    return { alignment, distances, prompt: document.querySelector('[data-testid=ar-prompt]').textContent };
+  });
+  assert.equal(result.alignment.anchors.length, 3);
+  assert.deepEqual(result.alignment.taps, taps);
+  // The twin is placed by the fit: each anchor now lies from its tap by the residual reported.
+  result.distances.forEach((d, k) => assert.ok(Math.abs(d - result.alignment.residuals[k]) < 1e-4, `anchor ${k}: ${d} vs ${result.alignment.residuals[k]}`));
+  const rms = Math.sqrt(result.distances.reduce((s, d) => s + d * d, 0) / 3);
+  assert.ok(Math.abs(rms - result.alignment.rmsResidual) < 1e-4);
+  assert.match(result.prompt, new RegExp(`residual ${(result.alignment.rmsResidual * 100).toFixed(1)} cm`));
+  await page.waitForFunction(() => window.twinViewer.ar.xrAnchor, null, { timeout: 10_000 });
+
+  // Look at the printer's name label: it renders where the alignment put it.
+  const label = await page.evaluate(() => {
+    const app = window.twinViewer;
+    const sprite = app.placement.rigs.get('printer-1').getObjectByName('name-label');
+    const p = sprite.getWorldPosition(new app.THREE.Vector3());
+    return { position: p.toArray(), visible: sprite.visible };
+  });
+  assert.ok(label.visible);
+  const eye = [0, 1.6, 0];
+  const d = label.position.map((v, i) => v - eye[i]);
+  await aim(page, Math.atan2(-d[0], -d[2]), Math.atan2(d[1], Math.hypot(d[0], d[2])));
+  await page.waitForTimeout(500);
+  const pixels = await page.evaluate(async () => {
+    const app = window.twinViewer;
+    app.ar.reticle.material.visible = false;
+    const withLabels = await app.viewer.capture();
+    app.placement.showNameLabels(false);
+    const without = await app.viewer.capture();
+    app.placement.showNameLabels(true);
+    app.ar.reticle.material.visible = true;
+    return { withLabels: withLabels.geometryFraction, without: without.geometryFraction };
+  });
+  assert.ok(pixels.withLabels > pixels.without + 0.001, `labels add drawn pixels: ${JSON.stringify(pixels)}`);
+  await screenshot(page, 'ar');
+  await page.evaluate(() => window.twinViewer.ar.end());
+  await page.waitForFunction(() => !window.twinViewer.ar.session, null, { timeout: 10_000 });
 });

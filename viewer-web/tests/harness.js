@@ -2,7 +2,7 @@
 // `twin serve` on a free port, headless Debian Chromium through playwright-core, screenshots.
 
 import { spawn, execFileSync } from 'node:child_process';
-import { mkdtempSync, mkdirSync, rmSync, existsSync } from 'node:fs';
+import { mkdtempSync, mkdirSync, rmSync, existsSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -73,8 +73,9 @@ export async function launchBrowser() {
 }
 
 /** Opens the viewer and waits until it is running (not necessarily fully streamed). */
-export async function openViewer(context, url, { timeoutMs = 90_000 } = {}) {
+export async function openViewer(context, url, { timeoutMs = 90_000, initScript = null } = {}) {
   const page = await context.newPage();
+  if (initScript) await page.addInitScript(initScript);
   page.consoleErrors = [];
   page.on('console', (m) => m.type() === 'error' && page.consoleErrors.push(m.text()));
   page.on('pageerror', (e) => page.consoleErrors.push(String(e)));
@@ -94,4 +95,24 @@ export async function screenshot(page, name) {
   const path = join(ARTIFACTS, `${name}.png`);
   await page.screenshot({ path });
   return path;
+}
+
+/**
+ * An init script that installs Meta's WebXR emulator (iwer, a Quest 3) with its synthetic
+ * environment module (@iwer/sem, for hit-test) before the page's own scripts run.
+ */
+export function xrEmulatorScript() {
+  const iwer = readFileSync(join(VIEWER_ROOT, 'node_modules', 'iwer', 'build', 'iwer.min.js'), 'utf8');
+  const sem = readFileSync(join(VIEWER_ROOT, 'node_modules', '@iwer', 'sem', 'build', 'iwer-sem.min.js'), 'utf8');
+  // Chromium has a navigator.xr of its own (without AR here): the emulator replaces it.
+  const install = `
+    window.xrDevice = new IWER.XRDevice(IWER.metaQuest3);
+    window.xrDevice.installRuntime({ forceInstall: true });
+    window.xrDevice.installSEM(IWER_SEM.SyntheticEnvironmentModule);`;
+  return `${iwer}\n${sem}\n${install}`;
+}
+
+/** One of the rooms @iwer/sem ships (captures/NAME.json), as JSON to load into the emulator. */
+export function xrEnvironment(name = 'office_small') {
+  return JSON.parse(readFileSync(join(VIEWER_ROOT, 'node_modules', '@iwer', 'sem', 'captures', `${name}.json`), 'utf8'));
 }
