@@ -48,5 +48,5 @@ class Lighting:
             facing = np.einsum("ij,ij->i", normals, to_lamp) / np.sqrt(distance_sq)
             shade += np.float32(self.lamp) * np.maximum(facing, 0) / (1 + distance_sq / np.float32(self.lamp_falloff_m ** 2))
         if self.daylight_direction is not None:
-            shade += np.float32(self.daylight) * np.maximum(-(normals @ self.daylight_direction.astype(np.float32)), 0)
+            shade += np.float32(self.daylight) * np.maximum(-np.einsum("nj,j->n", normals, self.daylight_direction.astype(np.float32)), 0)
         return shade
