@@ -155,3 +155,14 @@ def test_meshopt_tiles_are_smaller(tmp_path):
     assert packed.bytes_per_point < plain.bytes_per_point
     # Quantised, uncompressed: 8 bytes of position and 4 of colour per point, plus headers.
     assert 12 <= plain.bytes_per_point < 13
+
+
+@settings(max_examples=50, deadline=None)
+@given(st.lists(st.tuples(*[st.integers(0, (1 << morton.LEVELS) - 1)] * 3), min_size=1, max_size=50))
+def test_morton_code_interleaves_bits_x_lowest(cells):
+    cells = np.asarray(cells, dtype=np.int64)
+    cube = morton.Cube(np.zeros(3), float(1 << morton.LEVELS))
+    codes = morton.codes(cells.astype(np.float64) + 0.5, cube)
+    expected = [sum(((int(c[axis]) >> bit) & 1) << (3 * bit + axis) for bit in range(morton.LEVELS) for axis in range(3))
+                for c in cells]
+    assert codes.tolist() == expected

@@ -150,31 +150,33 @@ def write_tileset(octree: Octree, points: np.ndarray, colors: np.ndarray | None,
                   precision_m: float = 0.001, compress: bool = False, progress: Progress | None = None,
                   workers: int = 2) -> TilesetSummary:
     """Writes `tileset.json` and one GLB per octree node into `out_dir` (which must exist)."""
-    sorted_points = points[octree.order]
-    sorted_colors = None if colors is None else colors[octree.order]
-    boxes = _subtree_boxes(octree, sorted_points, precision_m)
     total = len(octree.nodes)
 
-    def write(node: OctreeNode) -> int:
+    def write(node: OctreeNode) -> tuple[int, np.ndarray]:
+        """Writes the node's tile; returns its size in bytes and the (min, max) of its points."""
+        rows = octree.order[node.indices]
+        content_points = points[rows]
         builder = GlbBuilder(compress=compress)
         material = builder.material("points", unlit=True)
-        content = add_points(builder, "points", sorted_points[node.indices],
-                             None if sorted_colors is None else sorted_colors[node.indices],
+        content = add_points(builder, "points", content_points, None if colors is None else colors[rows],
                              precision_m=precision_m, material=material)
         root = builder.node("tile", rotation=Z_UP_TO_Y_UP, children=[content])
         builder.scene([root])
         data = builder.to_bytes()
         (out_dir / f"{node.name}.glb").write_bytes(data)
-        return len(data)
+        return len(data), np.stack([content_points.min(axis=0), content_points.max(axis=0)])
 
-    sizes = []
+    sizes, content_boxes = [], []
     if progress:
         progress("tiles", 0, total)
+    # Tiles are written by a few threads: meshopt and numpy release the GIL for the heavy work.
     with ThreadPoolExecutor(max_workers=workers) as pool:
-        for done, size in enumerate(pool.map(write, octree.nodes), start=1):
+        for done, (size, box) in enumerate(pool.map(write, octree.nodes), start=1):
             sizes.append(size)
+            content_boxes.append(box)
             if progress and (done == total or done % 16 == 0):
                 progress("tiles", done, total)
+    boxes = _subtree_boxes(octree, content_boxes, precision_m)
     (out_dir / TILESET_FILE).write_text(json.dumps(_tileset_json(octree, boxes, len(points), precision_m)), encoding="utf-8")
     return TilesetSummary(points=int(sum(n.indices.size for n in octree.nodes)), tiles=total,
                           depth=max(n.level for n in octree.nodes),
@@ -182,10 +184,10 @@ def write_tileset(octree: Octree, points: np.ndarray, colors: np.ndarray | None,
                           content_bytes=int(sum(sizes)), compressed=compress)
 
 
-def _subtree_boxes(octree: Octree, sorted_points: np.ndarray, pad_m: float) -> list[np.ndarray]:
-    """Each node's tight (min, max) over its own and all its descendants' points, children first into
+def _subtree_boxes(octree: Octree, content_boxes: list[np.ndarray], pad_m: float) -> list[np.ndarray]:
+    """Each node's tight (min, max) over its own and all its descendants' points, children merged into
     their parents; padded so that flat content still has a box of non-zero volume."""
-    boxes = [np.stack([sorted_points[n.indices].min(axis=0), sorted_points[n.indices].max(axis=0)]) for n in octree.nodes]
+    boxes = [box.copy() for box in content_boxes]
     index = {(n.level, n.key): i for i, n in enumerate(octree.nodes)}
     for i in range(len(octree.nodes) - 1, 0, -1):  # breadth-first order reversed: children before parents
         parent = boxes[index[octree.nodes[i].parent_key]]
