@@ -35,8 +35,8 @@ class Limits:
     """What one connection may send."""
 
     max_message_bytes: int = 1 << 20
-    messages_per_second: float = 50.0
-    burst: int = 200
+    messages_per_second: float = 100.0
+    burst: int = 400
     # A client still over `abuse_factor` times the rate after `abuse_seconds` is closed.
     abuse_factor: float = 4.0
     abuse_seconds: float = 5.0

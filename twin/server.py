@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
-from websockets.asyncio.server import ServerConnection, serve
+from websockets.asyncio.server import ServerConnection, broadcast, serve
 from websockets.datastructures import Headers
 from websockets.exceptions import ConnectionClosed
 from websockets.http11 import Request, Response
@@ -203,8 +203,13 @@ class TwinServer:
             while queue.closed_reason is None:
                 await wake.wait()
                 wake.clear()
-                for frame in queue.pop_all():
-                    await client.socket.send(frame)
+                frames = queue.pop_all()
+                if not frames:
+                    continue
+                # Write the batch now and wait for the socket to drain once, not after every frame.
+                for frame in frames[:-1]:
+                    broadcast((client.socket,), frame)
+                await client.socket.send(frames[-1])
         except ConnectionClosed:
             pass
 
@@ -529,10 +534,13 @@ async def run_server(server: TwinServer, host: str, port: int, *, admin_token: s
 
 
 def serve_twins(folders: list[Path], *, host: str = "127.0.0.1", port: int = DEFAULT_PORT,
-                db_path: Path = DEFAULT_DB, published: tuple[str, ...] = (), admin_link: bool = True,
+                db_path: Path = DEFAULT_DB, durability: str = "full", published: tuple[str, ...] = (),
+                admin_link: bool = True,
                 viewer_dir: Path | None = VIEWER_DIST, on_ready: Callable[[ServeInfo], None] | None = None) -> None:
-    """Serve scan folders until interrupted (Ctrl-C or SIGTERM). `on_ready` gets the URLs."""
-    store = Store(db_path)
+    """Serve scan folders until interrupted (Ctrl-C or SIGTERM). `on_ready` gets the URLs.
+
+    `durability`: see `twin.store.Store` ("full": acknowledged edits survive power cuts too)."""
+    store = Store(db_path, durability)
     try:
         server = TwinServer(folders, store, published=published, viewer_dir=viewer_dir)
         admin_token = mint_session_token(store) if admin_link else None

@@ -5,6 +5,7 @@ import sys
 from pathlib import Path
 
 from twin.server import DEFAULT_DB, DEFAULT_PORT, ServeInfo, serve_twins
+from twin.store import DURABILITY
 
 COMMAND = "serve"
 HELP = "serve scan folders' twins to the browser viewer (HTTP and WebSocket on one port)"
@@ -26,6 +27,9 @@ def add_arguments(parser) -> None:
     parser.add_argument("--host", default="127.0.0.1",
                         help="address to listen on (default 127.0.0.1; 0.0.0.0 to reach it from phones on the LAN)")
     parser.add_argument("--db", type=Path, default=DEFAULT_DB, help=f"the SQLite file of edits and tokens (default {DEFAULT_DB})")
+    parser.add_argument("--durability", choices=list(DURABILITY), default="full",
+                        help="full (default): an acknowledged edit survives power cuts too (waits for the disk); "
+                             "process: it survives any crash of the server, not of the machine (faster edits)")
     parser.add_argument("--publish", action="append", default=[], metavar="NAME",
                         help="let anonymous visitors read this twin (public tours only); repeatable")
     parser.add_argument("--no-admin-link", action="store_true",
@@ -45,7 +49,8 @@ def print_ready(info: ServeInfo) -> None:
 def run(args) -> int:
     if not 0 <= args.port <= 65535:
         raise ValueError(f"--port {args.port} is not a TCP port (0 .. 65535)")
-    serve_twins(args.folders, host=args.host, port=args.port, db_path=args.db, published=tuple(args.publish),
+    serve_twins(args.folders, host=args.host, port=args.port, db_path=args.db, durability=args.durability,
+                published=tuple(args.publish),
                 admin_link=not args.no_admin_link, on_ready=print_ready)
     print("stopped", file=sys.stderr)
     return 0

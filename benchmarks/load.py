@@ -1,0 +1,373 @@
+"""Load on `twin serve` over loopback: many viewers, a planner editing, machine states, tiles.
+
+For each viewer count N, a real `twin serve` process is started on a fresh database, then this
+process opens N viewer connections (subscribed to the twin), a planner that sends edits at
+--edits-per-second, a machine that sends states at --states-per-second, and --tile-clients
+clients that fetch tiles as fast as they are answered. It reports, per N:
+
+- edit-to-receipt latency at every viewer (from sending the edit to a viewer reading its
+  delta; one clock, this process), p50 / p99 / max over every (viewer, revision) pair;
+- whether every viewer saw every revision, in order, none skipped;
+- tiles per second served to the tile clients while all this goes on;
+- CPU used by the server process and by this (client) process, and the machine's load average
+  (other work on the same cores shows up as latency: read the figures with it).
+
+The viewers are minimal WebSocket clients written on asyncio.Protocol (a frame parser that
+only decodes deltas), so that the Python client side costs far less than the server it loads:
+browsers do not share the server's two cores, but here they do. Loopback only.
+
+    python benchmarks/load.py                      # 100, 500 and 1,000 viewers, 10 s each
+    python benchmarks/load.py --viewers 500 --seconds 20 --twin scans/sample
+"""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import base64
+import json
+import os
+import re
+import resource
+import secrets
+import struct
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "tests"))
+
+from twin.access import ALL_TWINS, Role, new_token  # noqa: E402
+from twin.protocol import Limits, decode_asset  # noqa: E402
+from twin.store import Store  # noqa: E402
+from twin_folder import write_twin_folder  # noqa: E402
+
+GOAL_VIEWERS, GOAL_P99_MS = 500, 100.0
+_DELTA = b'{"op":"delta"'
+_REVISION = re.compile(rb'"revision":(\d+)')
+
+
+def _client_frame(payload: bytes, opcode: int = 0x1) -> bytes:
+    """A masked client frame; the all-zero mask is a valid mask and spares the XOR."""
+    size = len(payload)
+    if size < 126:
+        header = struct.pack("!BB", 0x80 | opcode, 0x80 | size)
+    elif size < 1 << 16:
+        header = struct.pack("!BBH", 0x80 | opcode, 0x80 | 126, size)
+    else:
+        header = struct.pack("!BBQ", 0x80 | opcode, 0x80 | 127, size)
+    return header + b"\0\0\0\0" + payload
+
+
+@dataclass
+class Viewer(asyncio.Protocol):
+    """A subscribed viewer that records when each delta arrived."""
+
+    host: str
+    token: str
+    twin: str
+    received: list = field(default_factory=list)  # (revision, arrival time)
+    snapshot_revision: int | None = None
+    closed_with: str | None = None
+
+    def __post_init__(self):
+        self.subscribed = asyncio.get_running_loop().create_future()
+        self._buffer = bytearray()
+        self._upgraded = False
+
+    def connection_made(self, transport):
+        self.transport = transport
+        key = base64.b64encode(secrets.token_bytes(16)).decode()
+        transport.write((f"GET /ws HTTP/1.1\r\nHost: {self.host}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                         f"Sec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n\r\n").encode())
+        hello = {"op": "hello", "id": 1, "protocol": 1, "token": self.token}
+        transport.write(_client_frame(json.dumps(hello).encode()))
+        transport.write(_client_frame(json.dumps({"op": "subscribe", "id": 2, "twin": self.twin}).encode()))
+
+    def data_received(self, data: bytes):
+        now = time.monotonic()
+        buffer = self._buffer
+        buffer += data
+        if not self._upgraded:
+            end = buffer.find(b"\r\n\r\n")
+            if end < 0:
+                return
+            if not buffer.startswith(b"HTTP/1.1 101"):
+                self._fail(f"handshake refused: {bytes(buffer[:80])!r}")
+                return
+            del buffer[:end + 4]
+            self._upgraded = True
+        offset = 0
+        while len(buffer) - offset >= 2:
+            opcode, size = buffer[offset] & 0x0F, buffer[offset + 1] & 0x7F
+            start = offset + 2
+            if size == 126:
+                if len(buffer) - start < 2:
+                    break
+                size, start = struct.unpack_from("!H", buffer, start)[0], start + 2
+            elif size == 127:
+                if len(buffer) - start < 8:
+                    break
+                size, start = struct.unpack_from("!Q", buffer, start)[0], start + 8
+            if len(buffer) - start < size:
+                break
+            payload = bytes(buffer[start:start + size])
+            offset = start + size
+            self._frame(opcode, payload, now)
+        del buffer[:offset]
+
+    def _frame(self, opcode: int, payload: bytes, now: float):
+        if opcode == 0x1:
+            if payload.startswith(_DELTA):
+                self.received.append((int(_REVISION.search(payload).group(1)), now))
+            elif self.snapshot_revision is None and payload.startswith(b'{"op":"snapshot"'):
+                self.snapshot_revision = int(_REVISION.search(payload).group(1))
+                self.subscribed.set_result(True)
+            elif payload.startswith(b'{"op":"error"'):
+                self._fail(payload.decode()[:200])
+        elif opcode == 0x9:
+            self.transport.write(_client_frame(payload, opcode=0xA))
+        elif opcode == 0x8:
+            code = struct.unpack_from("!H", payload)[0] if len(payload) >= 2 else 1005
+            self._fail(f"closed by the server: {code} {payload[2:].decode(errors='replace')}")
+
+    def _fail(self, reason: str):
+        if self.closed_with is None:
+            self.closed_with = reason
+        if not self.subscribed.done():
+            self.subscribed.set_exception(RuntimeError(reason))
+
+    def connection_lost(self, exc):
+        self._fail(f"connection lost: {exc}")
+
+
+@dataclass
+class RunResult:
+    viewers: int
+    connected: int
+    edits_sent: int
+    edits_acked: int
+    states_sent: int
+    latencies_ms: list
+    complete_in_order: int
+    disconnected: int
+    tiles: int
+    tile_bytes: int
+    seconds: float
+    server_cpu_s: float
+    client_cpu_s: float
+
+
+def _cpu_seconds(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _own_cpu_seconds() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+async def _json_client(port: int, token: str):
+    from websockets.asyncio.client import connect
+    socket = await connect(f"ws://127.0.0.1:{port}/ws", max_size=None)
+    await socket.send(json.dumps({"op": "hello", "id": 1, "protocol": 1, "token": token}))
+    welcome = json.loads(await socket.recv())
+    assert welcome["op"] == "welcome", welcome
+    return socket
+
+
+async def _planner(port: int, token: str, twin: str, rate: float, until: float, sent_at: dict, counts: dict):
+    socket = await _json_client(port, token)
+    await socket.send(json.dumps({"op": "subscribe", "id": 2, "twin": twin}))
+    revision = None
+    while revision is None:
+        message = json.loads(await socket.recv())
+        if message.get("op") == "snapshot":
+            revision = message["revision"]
+    next_time, n = time.monotonic(), 0
+    while next_time < until:
+        await asyncio.sleep(max(0.0, next_time - time.monotonic()))
+        n += 1
+        patch = [{"op": "replace", "path": "/machines/0/pose/translation", "value": [n * 0.001, 0.0, 0.0]}]
+        started = time.monotonic()
+        await socket.send(json.dumps({"op": "edit", "id": 1000 + n, "twin": twin, "base_revision": revision,
+                                      "patch": patch}))
+        counts["edits_sent"] += 1
+        async with asyncio.timeout(30):
+            while True:
+                message = json.loads(await socket.recv())
+                if message.get("id") == 1000 + n:
+                    break
+        if message["op"] != "ack":
+            raise RuntimeError(f"the planner's edit was refused: {message}")
+        revision = message["revision"]
+        sent_at[revision] = started
+        counts["edits_acked"] += 1
+        next_time += 1.0 / rate
+    await socket.close()
+
+
+async def _machine(port: int, token: str, twin: str, machine: str, rate: float, until: float, counts: dict):
+    socket = await _json_client(port, token)
+    next_time, n = time.monotonic(), 0
+    while next_time < until:
+        await asyncio.sleep(max(0.0, next_time - time.monotonic()))
+        n += 1
+        await socket.send(json.dumps({"op": "machine_state", "twin": twin, "machine": machine,
+                                      "properties": {"spindle_rpm": n % 12000, "running": n % 2 == 0}}))
+        counts["states_sent"] += 1
+        next_time += 1.0 / rate
+    await socket.close()
+
+
+async def _tile_client(port: int, token: str, twin: str, tiles: list[str], rate: float, until: float, counts: dict):
+    """Fetch tiles one after another, no faster than `rate` (the server's per-connection limit)."""
+    socket = await _json_client(port, token)
+    next_time, n = time.monotonic(), 0
+    while next_time < until:
+        await asyncio.sleep(max(0.0, next_time - time.monotonic()))
+        next_time += 1.0 / rate
+        n += 1
+        await socket.send(json.dumps({"op": "get_asset", "id": n, "twin": twin, "path": tiles[n % len(tiles)]}))
+        async with asyncio.timeout(30):
+            while True:
+                frame = await socket.recv()
+                if isinstance(frame, bytes) and decode_asset(frame)[0] == n:
+                    counts["tiles"] += 1
+                    counts["tile_bytes"] += len(frame) - 5
+                    break
+                if isinstance(frame, str) and json.loads(frame).get("id") == n:
+                    raise RuntimeError(f"tile {tiles[n % len(tiles)]} was refused: {frame}")
+    await socket.close()
+
+
+async def _connect_viewers(port: int, token: str, twin: str, count: int) -> list[Viewer]:
+    loop = asyncio.get_running_loop()
+    viewers: list[Viewer] = []
+    batch = 50  # stay under the listen backlog
+    for start in range(0, count, batch):
+        made = await asyncio.gather(*(loop.create_connection(lambda: Viewer("127.0.0.1", token, twin),
+                                                             "127.0.0.1", port)
+                                      for _ in range(min(batch, count - start))))
+        batch_viewers = [protocol for _, protocol in made]
+        await asyncio.wait_for(asyncio.gather(*(v.subscribed for v in batch_viewers)), 60)
+        viewers += batch_viewers
+    return viewers
+
+
+async def _load(port: int, tokens: dict, twin: str, machine: str, tiles: list[str], args, viewers_n: int,
+                server_pid: int) -> RunResult:
+    viewers = await _connect_viewers(port, tokens[Role.VIEWER], twin, viewers_n)
+    counts = dict(edits_sent=0, edits_acked=0, states_sent=0, tiles=0, tile_bytes=0)
+    sent_at: dict[int, float] = {}
+    cpu_server, cpu_client, started = _cpu_seconds(server_pid), _own_cpu_seconds(), time.monotonic()
+    until = started + args.seconds
+    await asyncio.gather(
+        _planner(port, tokens[Role.PLANNER], twin, args.edits_per_second, until, sent_at, counts),
+        _machine(port, tokens[Role.ARTISAN], twin, machine, args.states_per_second, until, counts),
+        *(_tile_client(port, tokens[Role.VIEWER], twin, tiles, 0.9 * Limits().messages_per_second, until, counts)
+          for _ in range(args.tile_clients)))
+    elapsed = time.monotonic() - started
+    last = max(sent_at) if sent_at else 0
+    drain_until = time.monotonic() + 30
+    while time.monotonic() < drain_until and any(
+            v.closed_with is None and (not v.received or v.received[-1][0] < last) for v in viewers):
+        await asyncio.sleep(0.05)
+    cpu_server, cpu_client = _cpu_seconds(server_pid) - cpu_server, _own_cpu_seconds() - cpu_client
+    latencies, complete = [], 0
+    for viewer in viewers:
+        revisions = [r for r, _ in viewer.received]
+        if revisions == list(range(viewer.snapshot_revision + 1, last + 1)):
+            complete += 1
+        latencies += [(at - sent_at[r]) * 1000.0 for r, at in viewer.received if r in sent_at]
+    for viewer in viewers:
+        viewer.transport.close()
+    return RunResult(viewers=viewers_n, connected=len(viewers), edits_sent=counts["edits_sent"],
+                     edits_acked=counts["edits_acked"], states_sent=counts["states_sent"], latencies_ms=latencies,
+                     complete_in_order=complete, disconnected=sum(v.closed_with is not None for v in viewers),
+                     tiles=counts["tiles"], tile_bytes=counts["tile_bytes"], seconds=elapsed,
+                     server_cpu_s=cpu_server, client_cpu_s=cpu_client)
+
+
+def run_once(folder: Path, viewers_n: int, args) -> RunResult:
+    with tempfile.TemporaryDirectory(prefix="twin-load-") as tmp:
+        db = Path(tmp) / "twin.db"
+        store = Store(db)
+        tokens = {}
+        for role in (Role.VIEWER, Role.ARTISAN, Role.PLANNER):
+            tokens[role] = new_token()
+            store.add_token(tokens[role], f"load-{role.label}", role, ALL_TWINS)
+        store.close()
+        document = json.loads((folder / "twin.json").read_text())
+        machine = document["machines"][0]["id"]
+        tiles = sorted(str(p.relative_to(folder)) for p in (folder / "tiles").rglob("*") if p.is_file())
+        server = subprocess.Popen([sys.executable, "-m", "twin", "serve", str(folder), "--port", "0", "--db", str(db),
+                                   "--no-admin-link", "--durability", args.durability], stdout=subprocess.PIPE,
+                                  stderr=subprocess.DEVNULL, text=True)
+        try:
+            port = None
+            for line in server.stdout:
+                found = re.match(r"open http://127\.0\.0\.1:(\d+)/", line)
+                if found:
+                    port = int(found.group(1))
+                    break
+            if port is None:
+                raise RuntimeError("twin serve did not start")
+            return asyncio.run(_load(port, tokens, folder.resolve().name, machine, tiles, args, viewers_n, server.pid))
+        finally:
+            server.terminate()
+            server.wait(30)
+
+
+def _percentile(values: list, q: float) -> float:
+    return float(np.percentile(values, q)) if values else float("nan")
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--viewers", type=int, nargs="+", default=[100, 500, 1000])
+    parser.add_argument("--seconds", type=float, default=10.0, help="how long each load phase lasts")
+    parser.add_argument("--edits-per-second", type=float, default=20.0)
+    parser.add_argument("--states-per-second", type=float, default=50.0)
+    parser.add_argument("--tile-clients", type=int, default=4,
+                        help="clients fetching tiles, each at 90%% of the per-connection rate limit")
+    parser.add_argument("--durability", choices=["full", "process"], default="full",
+                        help="the server's --durability (full: every edit waits for the disk's fsync)")
+    parser.add_argument("--twin", type=Path, help="a scan folder to serve (default: a small generated twin)")
+    args = parser.parse_args(argv)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (min(65536, resource.getrlimit(resource.RLIMIT_NOFILE)[1]),) * 2)
+    with tempfile.TemporaryDirectory(prefix="twin-load-twin-") as tmp:
+        folder = args.twin or write_twin_folder(Path(tmp) / "sample", tiles=16)
+        print(f"twin serve load, loopback, {os.cpu_count()} cores: {args.edits_per_second:g} edits/s, "
+              f"{args.states_per_second:g} machine states/s, {args.tile_clients} tile clients, {args.seconds:g} s per run, "
+              f"durability {args.durability}")
+        header = ("viewers", "connected", "edits acked", "p50 ms", "p99 ms", "max ms", "all revisions in order",
+                  "cut off", "tiles/s", "tile MB/s", "server CPU", "client CPU", "load avg", "goal")
+        print(" | ".join(header))
+        print(" | ".join("---" for _ in header))
+        for viewers_n in args.viewers:
+            result = run_once(folder, viewers_n, args)
+            p50, p99 = _percentile(result.latencies_ms, 50), _percentile(result.latencies_ms, 99)
+            goal = ""
+            if viewers_n >= GOAL_VIEWERS:
+                ok = p99 <= GOAL_P99_MS and result.complete_in_order == viewers_n
+                goal = f"{'met' if ok else 'MISSED'} (p99 <= {GOAL_P99_MS:g} ms, nothing lost)"
+            print(" | ".join(str(c) for c in (
+                viewers_n, result.connected, f"{result.edits_acked}/{result.edits_sent}", f"{p50:.1f}", f"{p99:.1f}",
+                f"{max(result.latencies_ms, default=float('nan')):.1f}", f"{result.complete_in_order}/{viewers_n}",
+                result.disconnected, f"{result.tiles / result.seconds:.0f}",
+                f"{result.tile_bytes / result.seconds / 1e6:.1f}",
+                f"{result.server_cpu_s / result.seconds:.0%}", f"{result.client_cpu_s / result.seconds:.0%}",
+                f"{os.getloadavg()[0]:.1f}", goal)),
+                flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
