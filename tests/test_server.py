@@ -8,6 +8,7 @@ import json
 import sys
 from pathlib import Path
 
+import jsonschema
 import pytest
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
@@ -21,6 +22,8 @@ sys.path.insert(0, str(Path(__file__).parent))
 from twin_folder import write_twin_folder  # noqa: E402
 
 TIMEOUT = 10
+_SCHEMA = json.loads((Path(__file__).resolve().parents[1] / "schema" / "protocol.schema.json").read_text())
+SERVER_MESSAGES = jsonschema.Draft202012Validator({**_SCHEMA, "anyOf": [{"$ref": "#/$defs/server_message"}]})
 
 
 class Client:
@@ -50,6 +53,8 @@ class Client:
             while True:
                 frame = await self.socket.recv()
                 message = json.loads(frame) if isinstance(frame, str) else frame
+                if isinstance(message, dict):
+                    SERVER_MESSAGES.validate(message)  # everything the server says follows the schema
                 if match(message):
                     return message
                 self.received.append(message)

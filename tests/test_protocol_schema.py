@@ -1,0 +1,85 @@
+"""schema/protocol.schema.json: a valid JSON schema that accepts what the protocol sends and expects."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import jsonschema
+import pytest
+
+from twin import protocol
+from twin.access import Grant, Role
+from twin.protocol import Connection, TwinInfo
+
+SCHEMA = json.loads((Path(__file__).resolve().parents[1] / "schema" / "protocol.schema.json").read_text())
+
+
+def validator(kind: str) -> jsonschema.Draft202012Validator:
+    return jsonschema.Draft202012Validator({**SCHEMA, "anyOf": [{"$ref": f"#/$defs/{kind}"}]})
+
+
+CLIENT = validator("client_message")
+SERVER = validator("server_message")
+POSE = {"position": [1.0, 2.0, 1.6], "quaternion": [0.0, 0.0, 0.0, 1.0]}
+
+GOOD_CLIENT_MESSAGES = [
+    {"op": "hello", "id": 1, "protocol": 1},
+    {"op": "hello", "id": 1, "protocol": 1, "token": "abc"},
+    {"op": "subscribe", "id": 2, "twin": "shop"},
+    {"op": "unsubscribe", "id": 2, "twin": "shop"},
+    {"op": "edit", "id": 3, "twin": "shop", "base_revision": 12,
+     "patch": [{"op": "replace", "path": "/machines/0/pose/translation", "value": [1.0, 2.0, 0.0]}]},
+    {"op": "presence", "twin": "shop", "pose": POSE, "mode": "tour"},
+    {"op": "machine_state", "twin": "shop", "machine": "cnc-1", "properties": {"spindle": True}},
+    {"op": "step", "id": 5, "twin": "shop", "procedure": "p", "step": 0, "done": True},
+    {"op": "get_asset", "id": 4, "twin": "shop", "path": "tiles/tileset.json"},
+]
+BAD_CLIENT_MESSAGES = [
+    {"op": "hello", "id": 1, "protocol": 2},
+    {"op": "subscribe", "twin": "shop"},
+    {"op": "edit", "id": 3, "twin": "shop", "base_revision": 1, "patch": [{"op": "jump", "path": "/a"}]},
+    {"op": "presence", "twin": "shop", "pose": {"position": [1, 2]}, "mode": "tour"},
+    {"op": "get_asset", "id": -1, "twin": "shop", "path": "x"},
+    {"op": "dance"},
+]
+
+
+def test_the_schema_is_a_valid_draft_2020_12_schema():
+    jsonschema.Draft202012Validator.check_schema(SCHEMA)
+
+
+@pytest.mark.parametrize("message", GOOD_CLIENT_MESSAGES)
+def test_client_messages_the_protocol_accepts_match_the_schema(message):
+    CLIENT.validate(message)
+    conn = Connection(client=1)
+    conn.welcome(0, Grant("a", Role.ADMIN, "*"), [TwinInfo("shop", 12, True)])
+    conn.data_to_send()
+    conn.subscriptions.add("shop")
+    conn.receive_text(json.dumps(message), 0.0)
+    assert conn.data_to_send() == [], "the protocol refused a message the schema allows"
+
+
+@pytest.mark.parametrize("message", BAD_CLIENT_MESSAGES)
+def test_malformed_client_messages_fail_the_schema(message):
+    assert not CLIENT.is_valid(message)
+
+
+def test_every_server_message_kind_matches_the_schema():
+    conn = Connection(client=3)
+    conn.welcome(1, Grant("maria", Role.PLANNER, "shop"), [TwinInfo("shop", 4, True)])
+    conn.snapshot(2, "shop", 4, {"name": "shop"})
+    conn.ack(3, twin="shop", revision=5)
+    conn.error(4, "stale_revision", "rebase", revision=5)
+    conn.error(None, "rate_limited", "slow down")
+    frames = conn.data_to_send()
+    frames += [
+        protocol.encode_delta("shop", 5, [{"op": "remove", "path": "/layouts/0"}], "maria", 3),
+        protocol.encode(protocol.presence_message("shop", 3, "maria", POSE, "planner")),
+        protocol.encode(protocol.presence_left_message("shop", 3)),
+        protocol.encode(protocol.machine_state_message("shop", "cnc-1", {"rpm": 9000}, 3)),
+        protocol.encode_step("shop", "p", "s1", True, "luca", 3, 5),
+        protocol.encode_snapshot("shop", 6, {"name": "shop"}, Role.VISITOR),
+    ]
+    for frame in frames:
+        SERVER.validate(json.loads(frame))
+    assert not SERVER.is_valid({"op": "delta", "twin": "shop", "revision": 1})
