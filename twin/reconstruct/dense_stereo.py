@@ -65,6 +65,8 @@ def depth_from_pair(ref: View, src: View, points_world: np.ndarray, *, block_siz
     flipped = signed > 0  # src lies left of ref: mirror both so that ref plays SGBM's left image
     if flipped:
         left, right = left[:, ::-1], right[:, ::-1]
+    if min_disparity + num_disparities > left.shape[1] // 2:
+        return np.zeros((height, width), np.float32)  # disparities this wide leave nothing to match
     channels = left.shape[2]
     sgbm = cv2.StereoSGBM_create(
         minDisparity=min_disparity, numDisparities=num_disparities, blockSize=block_size,

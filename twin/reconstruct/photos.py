@@ -90,6 +90,7 @@ class _Pipeline:
     def __init__(self, photo_dir: Path, out_dir: Path, progress: Progress | None, options: dict):
         self.photo_dir, self.out_dir, self.options = Path(photo_dir), Path(out_dir), options
         self.work = self.out_dir / WORK
+        self.progress = progress or (lambda stage, done, total: None)
         self.runner = StageRunner(self.out_dir, progress=progress)
         self.report: dict = {"pipeline": "photos", "input": str(self.photo_dir), "status": "running"}
 
@@ -102,7 +103,7 @@ class _Pipeline:
         def work(paths, report):
             model, not_registered = run_sfm(folder, self.work / "colmap", max_image_size=o["max_image_size"],
                                             matcher=o["matcher"], mapper=o["mapper"],
-                                            progress=lambda stage, done, total: report(done, total))
+                                            progress=lambda step, done, total: self.progress(f"sfm: {step}", done, total))
             save_sparse_model(paths[f"{WORK}/sparse.npz"], sparse_model_from_colmap(model, not_registered))
 
         self.runner.run("sfm", [f"{WORK}/sparse.npz"], settings, work)
