@@ -221,9 +221,13 @@ def align(source_points, target, method: str = "gicp", max_correspondence_distan
 
 
 def set_num_threads(n: int) -> None:
-    """Threads used by the core's parallel loops; n <= 0 restores one per core."""
+    """Threads used by the core's parallel loops; n <= 0 restores the default (OMP_NUM_THREADS, else one per core)."""
     _native.set_num_threads(int(n))
 
 
 def get_num_threads() -> int:
     return _native.get_num_threads()
+
+
+from twin.global_registration import align_global  # noqa: E402,F401  (issue 3: global registration)
+from twin.pose_graph import optimize_pose_graph  # noqa: E402,F401  (issue 3: pose graphs)

@@ -204,12 +204,15 @@ void bind_icp(py::module_& m) {
 
 }  // namespace
 
+void bind_global(py::module_& m);  // bindings_global.cpp: global registration and pose graphs
+
 PYBIND11_MODULE(_native, m) {
   m.doc() = "twin's C++ registration core (use twin.registration, not this module)";
   m.def("set_num_threads", &twin::set_max_threads, py::arg("n"),
-        "Threads for the core's parallel loops; n <= 0 means one per core.");
+        "Threads for the core's parallel loops; n <= 0 restores the default (OMP_NUM_THREADS, else one per core).");
   m.def("get_num_threads", &twin::max_threads);
   bind_kdtree(m);
   bind_local_geometry(m);
   bind_icp(m);
+  bind_global(m);
 }

@@ -8,8 +8,8 @@
 //
 // Gauss-Newton on SE(3) with left updates T <- exp(xi) T, xi = (rotation, translation). Each
 // iteration finds every source point's nearest target point within the correspondence distance
-// (k-d tree), and each thread accumulates its own 6x6 system; the per-thread systems are summed
-// once, in thread order, so results do not depend on scheduling. Stops when the rotation and
+// (k-d tree); the threads accumulate 6x6 systems per fixed block of points, summed once in block
+// order, so results do not depend on the thread count or on scheduling. Stops when the rotation and
 // translation increments both fall below their thresholds (converged) or at the iteration cap.
 // fitness, inlier_rmse and information describe the correspondences of the last linearisation.
 #pragma once
@@ -18,6 +18,7 @@
 #include <Eigen/Core>
 #include <Eigen/LU>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <stdexcept>
@@ -130,16 +131,19 @@ inline IcpSums linearize(const PreparedCloud& source, const PreparedCloud& targe
   const Eigen::Matrix3d R = T.topLeftCorner<3, 3>();
   const Eigen::Vector3d t = T.topRightCorner<3, 1>();
   const double max_sq_dist = settings.max_correspondence_distance * settings.max_correspondence_distance;
-  const int threads = max_threads();
-  std::vector<IcpSums> parts(threads);
+  // Fixed blocks of source points, handed out dynamically (a thread that the OS pauses does not
+  // hold up the others); each block accumulates its own system and the blocks are summed once,
+  // in order, so the result depends neither on the thread count nor on scheduling.
+  constexpr int64_t kBlock = 512;
   const int64_t n = static_cast<int64_t>(source.points().size());
-#pragma omp parallel num_threads(threads)
-  {
+  const int64_t blocks = (n + kBlock - 1) / kBlock;
+  std::vector<IcpSums> parts(blocks);
+#pragma omp parallel for num_threads(max_threads()) schedule(dynamic, 1)
+  for (int64_t block = 0; block < blocks; ++block) {
     IcpSums local;
-#pragma omp for schedule(static)
-    for (int64_t i = 0; i < n; ++i)
+    for (int64_t i = block * kBlock, end = std::min(n, i + kBlock); i < end; ++i)
       accumulate_point<Method>(source, target, static_cast<size_t>(i), R, t, max_sq_dist, settings.kernel, local);
-    parts[thread_index()] = local;
+    parts[block] = local;
   }
   IcpSums total;
   for (const IcpSums& part : parts) total.add(part);

@@ -32,7 +32,7 @@ using Points = std::vector<Eigen::Vector3d>;
 
 class KdTree {
  public:
-  static constexpr int kDefaultLeafSize = 12;
+  static constexpr int kDefaultLeafSize = 16;
 
   explicit KdTree(const Points& points, int leaf_size = kDefaultLeafSize)
       : KdTree(points.empty() ? nullptr : points.front().data(), points.size(), leaf_size) {}

@@ -15,22 +15,24 @@
 namespace twin {
 
 namespace detail {
-inline int processor_count() {
+// OpenMP's default: OMP_NUM_THREADS where set, else one thread per core.
+inline int default_thread_count() {
 #ifdef TWIN_HAVE_OPENMP
-  return omp_get_num_procs();
+  static const int count = omp_get_max_threads();
+  return count;
 #else
   return 1;
 #endif
 }
-inline std::atomic<int> thread_count{processor_count()};
+inline std::atomic<int> thread_count{default_thread_count()};
 }  // namespace detail
 
 inline int max_threads() { return detail::thread_count.load(std::memory_order_relaxed); }
 
-// n <= 0 restores the default: one thread per core.
+// n <= 0 restores the default (OMP_NUM_THREADS, else one thread per core).
 inline void set_max_threads(int n) {
 #ifdef TWIN_HAVE_OPENMP
-  detail::thread_count.store(n > 0 ? n : detail::processor_count(), std::memory_order_relaxed);
+  detail::thread_count.store(n > 0 ? n : detail::default_thread_count(), std::memory_order_relaxed);
   omp_set_num_threads(max_threads());  // for loops that do not name their thread count
 #else
   (void)n;

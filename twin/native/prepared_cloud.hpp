@@ -64,7 +64,7 @@ class PreparedCloud {
       std::vector<int> idx(k);
       std::vector<double> d2(k);
       Eigen::SelfAdjointEigenSolver<Eigen::Matrix3d> eig;
-#pragma omp for schedule(static)
+#pragma omp for schedule(dynamic, 256)
       for (int64_t i = 0; i < static_cast<int64_t>(points_.size()); ++i) {
         const size_t found = tree_->knn(points_[i], k, idx.data(), d2.data());
         eig.computeDirect(detail::covariance_of(points_, idx.data(), found));
