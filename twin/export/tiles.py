@@ -91,31 +91,33 @@ def build_octree(points: np.ndarray, *, max_points_per_tile: int = 50_000, sampl
     rng = np.random.default_rng(seed)
     nodes: list[OctreeNode] = []
     dropped = 0
-    active = np.arange(len(codes))
+    # The points not yet placed in a node (indices into the sorted cloud) and their codes, ascending.
+    active, active_codes = np.arange(len(codes)), codes
     for level in range(morton.LEVELS + 1):
         if active.size == 0:
             break
         shift = np.uint64(3 * (morton.LEVELS - level))
-        keys = codes[active] >> shift
+        keys = active_codes >> shift
         starts, counts = _runs(keys)
         leaf = (counts <= max_points_per_tile) | (level == morton.LEVELS)
         for start, count in zip(starts[leaf], counts[leaf]):
             dropped += max(0, count - max_points_per_tile)
             nodes.append(OctreeNode(level, int(keys[start]), active[start:start + min(count, max_points_per_tile)], 0.0))
-        candidates = active[np.repeat(~leaf, counts)]
+        sampled = np.repeat(~leaf, counts)
+        candidates, candidate_codes = active[sampled], active_codes[sampled]
         if candidates.size == 0:
             break
         cell_level = min(level + sampling_depth, morton.LEVELS)
         cell_size = cube.size_m / (1 << cell_level)
-        picked, node_keys, node_starts, occupied = _sample(codes, candidates, shift, cell_level, max_points_per_tile, rng)
+        picked, node_keys, node_starts, occupied = _sample(candidate_codes, shift, cell_level, max_points_per_tile, rng)
         node_counts = np.diff(np.r_[node_starts, picked.size])
         for key, start, count, cells in zip(node_keys, node_starts, node_counts, occupied):
             # A sample thinned below one point per occupied cell is sparser, as on a surface.
             spacing = cell_size * math.sqrt(cells / count)
-            nodes.append(OctreeNode(level, int(key), picked[start:start + count], spacing))
-        taken = np.zeros(len(codes), dtype=bool)
-        taken[picked] = True
-        active = candidates[~taken[candidates]]
+            nodes.append(OctreeNode(level, int(key), candidates[picked[start:start + count]], spacing))
+        left = np.ones(candidates.size, dtype=bool)
+        left[picked] = False
+        active, active_codes = candidates[left], candidate_codes[left]
     if dropped:
         log.warning("dropped %d points that coincide with others beyond the tile budget", dropped)
     return Octree(cube, order, codes, nodes, dropped)
@@ -127,12 +129,12 @@ def _runs(sorted_keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return starts, np.diff(np.r_[starts, sorted_keys.size])
 
 
-def _sample(codes, candidates, shift, cell_level, budget, rng):
-    """One random candidate per occupied cell, then at most `budget` per node (a random subset).
-    Returns (picked indices ascending, node keys, start of each node in picked, occupied cells per node)."""
-    cell_keys = codes[candidates] >> np.uint64(3 * (morton.LEVELS - cell_level))
-    cell_starts, cell_lengths = _runs(cell_keys)
-    picked = candidates[cell_starts + (rng.random(cell_starts.size) * cell_lengths).astype(np.int64)]
+def _sample(codes, shift, cell_level, budget, rng):
+    """One random point per occupied cell, then at most `budget` per node (a random subset), from
+    points with these sorted codes. Returns (positions of the picks ascending, node keys, start of each
+    node in the picks, occupied cells per node)."""
+    cell_starts, cell_lengths = _runs(codes >> np.uint64(3 * (morton.LEVELS - cell_level)))
+    picked = cell_starts + (rng.random(cell_starts.size) * cell_lengths).astype(np.int64)
     node_of = codes[picked] >> shift
     node_starts, occupied = _runs(node_of)
     if (occupied > budget).any():
