@@ -87,6 +87,19 @@ def test_a_slow_client_is_cut_off_with_a_reason_and_others_keep_going():
     assert slow.pop_all() == []
 
 
+def test_the_limit_counts_frames_that_must_arrive_not_coalesced_ones():
+    reasons = []
+    queue = ClientQueue(3, on_overflow=reasons.append)
+    for client in range(50):
+        queue.put(Latest(("presence", "shop", client), {"op": "presence", "client": client}))
+    queue.put("delta 1")
+    queue.put("delta 2")
+    queue.put("delta 3")
+    assert reasons == [] and len(queue) == 53 and queue.strict == 3
+    queue.put("delta 4")
+    assert reasons == ["too slow: send queue full (3 messages)"]
+
+
 def test_ready_is_signalled_when_the_queue_stops_being_empty():
     ready = []
     queue = ClientQueue(5, on_ready=lambda: ready.append(len(queue)))

@@ -5,10 +5,12 @@
 topics. `LocalFanout` delivers within this process; a broker-backed one would relay `publish`
 across processes and deliver to its local queues the same way.
 
-Each client's `ClientQueue` is bounded. Frames that must all arrive (deltas) are queued as they
-are; latest-value-wins messages (presence, machine state) are coalesced by key, so a slow client
-gets the newest value instead of a backlog. A client whose queue still overflows is too slow:
-its queue closes with a reason and the server disconnects it, without touching anyone else.
+Each client's `ClientQueue` is bounded. Frames that must all arrive (deltas, answers) are queued
+as they are, up to `limit` of them; latest-value-wins messages (presence, machine state) are
+coalesced by key, so a slow client holds at most one per key (per other client, per machine)
+and gets the newest value instead of a backlog. A client with more than `limit` frames waiting
+is too slow: its queue closes with a reason and the server disconnects it, without touching
+anyone else.
 """
 from __future__ import annotations
 
@@ -69,6 +71,11 @@ class ClientQueue:
     def __len__(self) -> int:
         return len(self._items)
 
+    @property
+    def strict(self) -> int:
+        """Queued frames that must all be delivered (the ones the limit counts)."""
+        return len(self._items) - len(self._pending)
+
     def put(self, frame: Frame | Latest) -> None:
         if self.closed_reason is not None:
             return
@@ -77,7 +84,7 @@ class ClientQueue:
             if slot is not None:
                 slot[0] = slot[0].newer(frame)
                 return
-        if len(self._items) >= self.limit:
+        elif self.strict >= self.limit:
             self.close(f"too slow: send queue full ({self.limit} messages)")
             return
         slot = [frame]
