@@ -9,7 +9,8 @@ from twin import document
 from twin.document import Box, Machine, Model, Pose
 from twin.export import export_scan
 from twin.export.machine_split import MARGIN_M, split_machines
-from twin.export.mesh import TriangleMesh
+from twin.export.glb import GlbBuilder
+from twin.export.mesh import TriangleMesh, add_mesh
 from twin.export.model_import import import_model
 
 from export_fixtures import SAMPLE_DOCUMENT, accessor, assert_valid, box_mesh, make_scan, node_named, read_glb
@@ -130,3 +131,31 @@ def test_mesh_only_scan_uses_mesh_vertices_as_cloud(tmp_path):
     gltf, _ = read_glb(scan / "twin.glb")
     assert "EXT_meshopt_compression" in gltf["extensionsRequired"]
     assert_valid([scan / "twin.glb"])
+
+
+@pytest.mark.parametrize("suffix", [".obj", ".ply"])
+def test_import_model_reads_other_formats(tmp_path, suffix):
+    import open3d as o3d
+
+    model = box_mesh((-0.5, -0.5, 0), (0.5, 0.5, 1), np.eye(4), subdivisions=1)
+    model.compute_vertex_normals()
+    path = tmp_path / f"machine{suffix}"
+    assert o3d.io.write_triangle_mesh(str(path), model)
+    imported = import_model(path)
+    assert len(imported.triangles) == len(model.triangles)
+    np.testing.assert_allclose(imported.vertices.min(axis=0), [-0.5, -0.5, 0], atol=1e-6)
+    np.testing.assert_allclose(imported.vertices.max(axis=0), [0.5, 0.5, 1], atol=1e-6)
+
+
+def test_import_gltf_model_turns_y_up_into_z_up(tmp_path):
+    # A glTF box 0.4 wide (x), 1.2 tall (y up) and 0.6 deep (z towards its front), written by our builder.
+    model = as_mesh(box_mesh((-0.2, 0.0, -0.3), (0.2, 1.2, 0.3), np.eye(4), subdivisions=1))
+    builder = GlbBuilder(compress=False)
+    node = builder.node("machine", mesh=add_mesh(builder, "machine", model, builder.material("m", unlit=False)))
+    builder.scene([node])
+    path = tmp_path / "machine.glb"
+    path.write_bytes(builder.to_bytes())
+    imported = import_model(path)
+    assert len(imported.triangles) == len(model.triangles)
+    np.testing.assert_allclose(imported.vertices.min(axis=0), [-0.2, -0.3, 0.0], atol=1e-6)
+    np.testing.assert_allclose(imported.vertices.max(axis=0), [0.2, 0.3, 1.2], atol=1e-6)

@@ -1,8 +1,10 @@
 """Manufacturers' models (glTF, GLB, OBJ, STL) as machine meshes in the machine's own frame.
 
 The model's own origin and axes are taken as the machine frame (origin at the centre of the
-footprint, z up); `scale` converts its units to metres (0.001 for a model in millimetres). Place
-the machine with its pose in the document, e.g. as `twin locate` found it.
+footprint, z up, front facing -y); `scale` converts its units to metres (0.001 for a model in
+millimetres). glTF models are y-up with their front facing +z by the glTF convention, so they are
+turned into that frame; STL, OBJ and PLY have no convention and are taken as z-up. Place the
+machine with its pose in the document, e.g. as `twin locate` found it.
 """
 from __future__ import annotations
 
@@ -13,6 +15,9 @@ import numpy as np
 from twin.export.mesh import TriangleMesh
 
 SUFFIXES = (".gltf", ".glb", ".obj", ".stl", ".ply")
+_GLTF_SUFFIXES = (".gltf", ".glb")
+# glTF (x, y up, z front) -> machine frame (x, z up, -y front): (x, y, z) -> (x, -z, y).
+_Y_UP_TO_Z_UP = np.array([[1.0, 0.0, 0.0], [0.0, 0.0, -1.0], [0.0, 1.0, 0.0]])
 
 
 def import_model(path: str | Path, scale: float = 1.0) -> TriangleMesh:
@@ -28,6 +33,8 @@ def import_model(path: str | Path, scale: float = 1.0) -> TriangleMesh:
         raise ValueError(f"{path}: the model scale must be positive (metres per model unit), got {scale}")
     mesh = o3d.io.read_triangle_mesh(str(path))
     vertices = np.asarray(mesh.vertices, dtype=np.float64) * scale
+    if path.suffix.lower() in _GLTF_SUFFIXES:
+        vertices = vertices @ _Y_UP_TO_Z_UP.T
     triangles = np.asarray(mesh.triangles, dtype=np.int64)
     if len(triangles) == 0:
         raise ValueError(f"{path}: the model has no triangles (or its format could not be read); "
