@@ -218,7 +218,7 @@ def reconstruction(scene, tmp_path_factory):
 def test_photos_to_metric_levelled_cameras_cloud_and_mesh(scene, reconstruction):
     out, result = reconstruction
     report = json.loads((out / "report.json").read_text())
-    assert report["status"] == "ok" and result.report["status"] == "ok"
+    assert report["status"] == "ok" and result["status"] == "ok"
     assert len(report["photos"]["registered"]) == 6 and report["photos"]["not_registered"] == {}
     assert report["scale"]["status"] == "metric (markers)"
     assert report["up"] == "floor plane"
@@ -250,10 +250,10 @@ def test_rerun_reuses_finished_stages_and_known_distance_rescales(scene, reconst
     out, _ = reconstruction
     result = reconstruct_photos(scene["folder"], out, known_distance=("0", "3", float(np.hypot(1.1, 1.0))),
                                 dense_max_size=480, poisson_depth=7)
-    timings = result.report["timings"]
+    timings = result["stages"]
     assert all(timings[name]["reused"] for name in ("sfm", "markers", "depth", "fusion"))
     assert not timings["world"]["reused"]
-    assert result.report["scale"]["status"] == "metric (known distance)"
+    assert result["scale"]["status"] == "metric (known distance)"
     cameras = read_cameras_json(out / "cameras.json")
     assert np.allclose([c.T_world_camera[2, 3] for c in cameras], 1.3, atol=0.03)
 
@@ -272,7 +272,7 @@ def test_corrupt_and_unrelated_photos_are_reported_and_the_rest_reconstructed(sc
     assert set(report["photos"]["not_registered"]) == {"broken.jpg", "elsewhere.jpg"}
     assert "cannot be decoded" in report["photos"]["not_registered"]["broken.jpg"]
     assert "matches" in report["photos"]["not_registered"]["elsewhere.jpg"]
-    assert result.report["scale"]["status"] == "arbitrary"
-    assert "arbitrary" in result.report["scale"]["note"] and "DICT_4X4_50:0" in result.report["scale"]["note"]
+    assert result["scale"]["status"] == "arbitrary"
+    assert "arbitrary" in result["scale"]["note"] and "DICT_4X4_50:0" in result["scale"]["note"]
     assert json.loads((tmp_path / "scan" / "anchors.json").read_text())["anchors"] == []
     assert not (tmp_path / "scan" / "mesh.ply").exists()

@@ -7,14 +7,13 @@ Stages (each skipped on rerun when done with the same settings, see `stages.py`)
   fusion   multi-view consistent points                   -> work/photos/fused.npz
   world    scale (markers / known distance), floor up     -> cloud.ply, cameras.json, anchors.json
   mesh     screened Poisson, trimmed                      -> mesh.ply
-and `report.json` (what registered and why not, errors, scale, timings), also when a stage fails.
+and `report.json` (what registered and why not, errors, scale, stage timings), also when a stage fails.
 """
 from __future__ import annotations
 
 import json
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 
 import cv2
@@ -39,24 +38,6 @@ log = logging.getLogger(__name__)
 Progress = Callable[[str, int, int], None]
 WORK = "work/photos"
 DENSE_METHOD = "OpenCV semi-global matching on rectified pairs, multi-view consistency fusion"
-
-
-@dataclass
-class PhotoReconstruction:
-    out_dir: Path
-    report: dict  # the content of report.json
-
-    @property
-    def cloud_path(self) -> Path:
-        return self.out_dir / "cloud.ply"
-
-    @property
-    def mesh_path(self) -> Path:
-        return self.out_dir / "mesh.ply"
-
-    @property
-    def cameras_path(self) -> Path:
-        return self.out_dir / "cameras.json"
 
 
 def _working_view(image_dir: Path, camera, max_size: int) -> View:
@@ -241,7 +222,7 @@ class _Pipeline:
         return 1.0, "arbitrary", note
 
     # --- the whole run ------------------------------------------------------------------
-    def run(self) -> PhotoReconstruction:
+    def run(self) -> dict:
         try:
             folder = open_photo_folder(self.photo_dir)
             self.report["photos"] = {"total": len(folder.sizes) + len(folder.unreadable), "registered": [],
@@ -276,10 +257,10 @@ class _Pipeline:
             self.report["error"] = str(error)
             raise
         finally:
-            self.report["timings"] = self.runner.timings
+            self.report["stages"] = self.runner.timings
             self.out_dir.mkdir(parents=True, exist_ok=True)
             write_json(self.out_dir / "report.json", self.report)
-        return PhotoReconstruction(self.out_dir, self.report)
+        return self.report
 
 
 def _anchor(marker: Marker, T_world_model: np.ndarray, scale: float) -> dict:
@@ -295,13 +276,14 @@ def reconstruct_photos(photo_dir: str | Path, out_dir: str | Path, *, progress: 
                        min_consistent_views: int = 2, marker_size_m: float | None = None,
                        marker_dictionaries=DEFAULT_DICTIONARIES,
                        known_distance: tuple[str, str, float] | None = None,
-                       mesh: bool = True, poisson_depth: int = 9) -> PhotoReconstruction:
+                       mesh: bool = True, poisson_depth: int = 9) -> dict:
     """Reconstructs the photos in `photo_dir` into the scan folder `out_dir` (see the module doc).
 
     `marker_size_m`: printed side of the ArUco/AprilTag markers in the photos (gives metres);
     `known_distance`: (marker, marker, metres) instead; `max_image_size` bounds SIFT's input and
-    `dense_max_size` the depth maps' longer side. Raises ValueError, after writing report.json,
-    when the photos cannot make a reconstruction (too few, not overlapping, no dense points)."""
+    `dense_max_size` the depth maps' longer side. Returns the report (also written as report.json);
+    raises ValueError, after writing report.json, when the photos cannot make a reconstruction
+    (too few, not overlapping, no dense points)."""
     if dense_max_size < 64 or max_image_size < 64:
         raise ValueError("dense_max_size and max_image_size must be at least 64 pixels")
     if pairs_per_photo < 1 or fusion_views < 1 or min_consistent_views < 1:
