@@ -39,7 +39,7 @@ inline bool pair_features(const Eigen::Vector3d& p1, const Eigen::Vector3d& n1, 
   // Take the frame at the point whose normal is closer to the pair's line: a symmetric choice.
   Eigen::Vector3d u = n1, other = n2;
   double f3 = angle1;
-  if (std::acos(std::abs(angle1)) > std::acos(std::abs(angle2))) {
+  if (std::abs(angle1) < std::abs(angle2)) {  // acos(|angle1|) > acos(|angle2|)
     u = n2;
     other = n1;
     d = -d;
@@ -68,44 +68,53 @@ inline Features compute_fpfh(const Points& points, const Points& normals, const 
   if (!(radius > 0.0) || max_neighbors < 2)
     throw std::invalid_argument("FPFH needs a positive radius and at least 2 neighbours per point");
   const int64_t n = static_cast<int64_t>(points.size());
-  const double r2 = radius * radius * (1.0 + 1e-12);  // the hybrid search's bound is strict
-  Features spfh = Features::Zero(n, kFpfhBins);
+
+  // Neighbourhoods once, for both passes: a radius search (cheap, unordered), and the nearest
+  // max_neighbors of those where there are more (Open3D's hybrid search).
+  std::vector<std::vector<int>> neighbors(n);
+  std::vector<std::vector<double>> sq_distances(n);
 #pragma omp parallel num_threads(max_threads())
   {
     std::vector<int> idx(max_neighbors);
     std::vector<double> d2(max_neighbors);
-#pragma omp for schedule(static)
+#pragma omp for schedule(dynamic, 256)
     for (int64_t i = 0; i < n; ++i) {
-      const size_t found = tree.knn(points[i], max_neighbors, idx.data(), d2.data(), r2);
-      if (found < 2) continue;
-      const double increment = 100.0 / static_cast<double>(found - 1);
-      for (size_t k = 0; k < found; ++k) {
-        if (idx[k] == i) continue;
-        Eigen::Vector3d f;
-        if (!fpfh_detail::pair_features(points[i], normals[i], points[idx[k]], normals[idx[k]], f)) continue;
-        spfh(i, fpfh_detail::bin_of(f(0), -M_PI, M_PI)) += increment;
-        spfh(i, 11 + fpfh_detail::bin_of(f(1), -1.0, 1.0)) += increment;
-        spfh(i, 22 + fpfh_detail::bin_of(f(2), -1.0, 1.0)) += increment;
+      tree.radius(points[i], radius, neighbors[i], sq_distances[i]);
+      if (neighbors[i].size() > static_cast<size_t>(max_neighbors)) {
+        const size_t found = tree.knn(points[i], max_neighbors, idx.data(), d2.data(), radius * radius * (1.0 + 1e-12));
+        neighbors[i].assign(idx.begin(), idx.begin() + found);
+        sq_distances[i].assign(d2.begin(), d2.begin() + found);
       }
     }
   }
-  Features fpfh = Features::Zero(n, kFpfhBins);
-#pragma omp parallel num_threads(max_threads())
-  {
-    std::vector<int> idx(max_neighbors);
-    std::vector<double> d2(max_neighbors);
-#pragma omp for schedule(static)
-    for (int64_t i = 0; i < n; ++i) {
-      const size_t found = tree.knn(points[i], max_neighbors, idx.data(), d2.data(), r2);
-      Eigen::Matrix<double, 1, kFpfhBins> sum = Eigen::Matrix<double, 1, kFpfhBins>::Zero();
-      for (size_t k = 0; k < found; ++k)
-        if (d2[k] > 0.0) sum += spfh.row(idx[k]) / d2[k];
-      for (int block = 0; block < 3; ++block) {
-        const double total = sum.segment<11>(11 * block).sum();
-        if (total > 0.0) sum.segment<11>(11 * block) *= 100.0 / total;
-      }
-      fpfh.row(i) = sum + spfh.row(i);
+
+  Features spfh = Features::Zero(n, kFpfhBins);
+#pragma omp parallel for num_threads(max_threads()) schedule(dynamic, 256)
+  for (int64_t i = 0; i < n; ++i) {
+    const size_t found = neighbors[i].size();
+    if (found < 2) continue;
+    const double increment = 100.0 / static_cast<double>(found - 1);
+    for (const int j : neighbors[i]) {
+      if (j == i) continue;
+      Eigen::Vector3d f;
+      if (!fpfh_detail::pair_features(points[i], normals[i], points[j], normals[j], f)) continue;
+      spfh(i, fpfh_detail::bin_of(f(0), -M_PI, M_PI)) += increment;
+      spfh(i, 11 + fpfh_detail::bin_of(f(1), -1.0, 1.0)) += increment;
+      spfh(i, 22 + fpfh_detail::bin_of(f(2), -1.0, 1.0)) += increment;
     }
+  }
+
+  Features fpfh(n, kFpfhBins);
+#pragma omp parallel for num_threads(max_threads()) schedule(dynamic, 256)
+  for (int64_t i = 0; i < n; ++i) {
+    Eigen::Matrix<double, 1, kFpfhBins> sum = Eigen::Matrix<double, 1, kFpfhBins>::Zero();
+    for (size_t k = 0; k < neighbors[i].size(); ++k)
+      if (sq_distances[i][k] > 0.0) sum += spfh.row(neighbors[i][k]) / sq_distances[i][k];
+    for (int block = 0; block < 3; ++block) {
+      const double total = sum.segment<11>(11 * block).sum();
+      if (total > 0.0) sum.segment<11>(11 * block) *= 100.0 / total;
+    }
+    fpfh.row(i) = sum + spfh.row(i);
   }
   return fpfh;
 }

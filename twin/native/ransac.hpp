@@ -109,7 +109,7 @@ bool edges_agree(const M& source, const M& target, const int sample[3], const Ra
 template <typename M>
 RansacResult ransac(const M& source, const M& target, const RansacSettings& settings) {
   using namespace ransac_detail;
-  constexpr int64_t kBatch = 512;
+  constexpr int64_t kBatch = 2048;  // few enough joins of the threads, little overshoot
   RansacResult result;
   const int count = static_cast<int>(source.cols());
   result.inliers.assign(count, false);
