@@ -1,9 +1,10 @@
-"""RGB-D reconstruction: frame-to-model tracking with the registration core, fragments, then
-fusion of every tracked frame into a TSDF, written as the scan folder's outputs.
+"""RGB-D reconstruction: frame-to-model tracking with the registration core, fragments, loop
+closure between fragments and a pose graph, then fusion of every tracked frame into a TSDF,
+written as the scan folder's outputs.
 
 Stages (each skipped on rerun when done with the same settings, see `stages.py`):
   track      -> work/odometry.json, work/fragments.npz
-  poses      -> cameras.json, work/poses.json
+  poses      -> cameras.json, work/poses.json   (loop closure and pose graph)
   integrate  -> mesh.ply, cloud.ply
 and report.json at the end of every run.
 """
@@ -19,6 +20,7 @@ import numpy as np
 from twin.capture import Capture
 from twin.reconstruct.depth_points import DepthLimits, usable_depth
 from twin.reconstruct.integration import TsdfVolume
+from twin.reconstruct.loop_closure import LoopClosureSettings, close_loops
 from twin.reconstruct.odometry import TrackingSettings
 from twin.reconstruct.outputs import CameraPose, read_cameras_json, write_cameras_json, write_json, \
     write_mesh_ply, write_point_cloud_ply
@@ -85,15 +87,18 @@ def reconstruct_rgbd(capture: Capture, out_dir: Path, *, progress: Progress | No
     records = _read_records(out_dir / "work/odometry.json")
 
     def poses(paths, report):
-        tracked = [r for r in records if r.status == "tracked"]
-        summary = {"loop_closure": {"enabled": False, "reason": "global registration and pose graph not wired in"}}
+        fragments = _fragments_from_arrays(np.load(out_dir / "work/fragments.npz"))
+        corrections, summary = _loop_corrections(fragments, opts, report)
+        fragment_of = {index: k for k, fragment in enumerate(fragments) for index in fragment.frame_indices}
         cameras = [CameraPose(r.name, capture.frames[r.index].K, capture.frames[r.index].width,
-                              capture.frames[r.index].height, r.T_world_camera) for r in tracked]
+                              capture.frames[r.index].height, corrections[fragment_of[r.index]] @ r.T_world_camera)
+                   for r in records if r.status == "tracked"]
         write_cameras_json(paths["cameras.json"], cameras)
         write_json(paths["work/poses.json"], summary)
         report(1, 1)
 
-    runner.run("poses", ["cameras.json", "work/poses.json"], {**source, **_subset(opts, "loop_closure")}, poses)
+    runner.run("poses", ["cameras.json", "work/poses.json"],
+               {**source, **_subset(opts, "loop_closure", "tracking_voxel_m")}, poses)
     cameras = read_cameras_json(out_dir / "cameras.json")
 
     def integrate(paths, report):
@@ -108,6 +113,18 @@ def reconstruct_rgbd(capture: Capture, out_dir: Path, *, progress: Progress | No
                      runner.timings)
     publish(out_dir / "report.json", lambda path: write_json(path, report))
     return report
+
+
+def _loop_corrections(fragments: list[Fragment], opts: RgbdOptions, report) -> tuple[list[np.ndarray], dict]:
+    """Per fragment, the rigid correction that loop closure applies to its frames."""
+    if not opts.loop_closure or len(fragments) < 3:
+        reason = "turned off" if not opts.loop_closure else f"{len(fragments)} fragment(s): no loop to close"
+        report(1, 1)
+        return [np.eye(4)] * len(fragments), {"loop_closure": {"enabled": False, "reason": reason}}
+    before = [f.T_world_anchor for f in fragments]
+    result = close_loops(fragments, LoopClosureSettings(voxel_size_m=opts.tracking_voxel_m), report)
+    corrections = [after @ np.linalg.inv(b) for b, after in zip(before, result.T_world_fragments)]
+    return corrections, {"loop_closure": result.summary(before)}
 
 
 def _fuse(capture: Capture, cameras: list[CameraPose], opts: RgbdOptions, report):
@@ -167,6 +184,12 @@ def _subset(opts: RgbdOptions, *names: str) -> dict:
 
 def _read_records(path: Path) -> list[FrameRecord]:
     return [FrameRecord.from_json(item) for item in json.loads(path.read_text())["frames"]]
+
+
+def _fragments_from_arrays(arrays) -> list[Fragment]:
+    indices = sorted(int(key.split("_")[1]) for key in arrays.files if key.startswith("anchor_"))
+    return [Fragment(k, arrays[f"anchor_{k}"], arrays[f"points_{k}"], arrays[f"frames_{k}"].tolist())
+            for k in indices]
 
 
 def _fragments_to_arrays(fragments: list[Fragment]) -> dict[str, np.ndarray]:

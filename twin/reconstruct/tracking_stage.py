@@ -16,7 +16,7 @@ log = logging.getLogger(__name__)
 
 # Tracking sees the depth image at about this width: enough points for point-to-plane, few
 # enough to keep it fast.
-TRACKING_WIDTH_PX = 160
+TRACKING_WIDTH_PX = 80
 
 
 @dataclass
