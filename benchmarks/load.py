@@ -74,6 +74,7 @@ class Viewer(asyncio.Protocol):
     received: list = field(default_factory=list)  # (revision, arrival time)
     snapshot_revision: int | None = None
     closed_with: str | None = None
+    frames: int = 0
 
     def __post_init__(self):
         self.subscribed = asyncio.get_running_loop().create_future()
@@ -122,6 +123,7 @@ class Viewer(asyncio.Protocol):
         del buffer[:offset]
 
     def _frame(self, opcode: int, payload: bytes, now: float):
+        self.frames += 1
         if opcode == 0x1:
             if payload.startswith(_DELTA):
                 self.received.append((int(_REVISION.search(payload).group(1)), now))
@@ -158,6 +160,7 @@ class RunResult:
     disconnected: int
     tiles: int
     tile_bytes: int
+    frames: int  # frames the viewers received during the run (deltas, machine states, ...)
     seconds: float
     server_cpu_s: float
     client_cpu_s: float
@@ -267,6 +270,7 @@ async def _load(port: int, tokens: dict, twin: str, machine: str, tiles: list[st
     counts = dict(edits_sent=0, edits_acked=0, states_sent=0, tiles=0, tile_bytes=0)
     sent_at: dict[int, float] = {}
     cpu_server, cpu_client, started = _cpu_seconds(server_pid), _own_cpu_seconds(), time.monotonic()
+    frames_before = sum(v.frames for v in viewers)
     until = started + args.seconds
     await asyncio.gather(
         _planner(port, tokens[Role.PLANNER], twin, args.edits_per_second, until, sent_at, counts),
@@ -280,6 +284,7 @@ async def _load(port: int, tokens: dict, twin: str, machine: str, tiles: list[st
             v.closed_with is None and (not v.received or v.received[-1][0] < last) for v in viewers):
         await asyncio.sleep(0.05)
     cpu_server, cpu_client = _cpu_seconds(server_pid) - cpu_server, _own_cpu_seconds() - cpu_client
+    frames = sum(v.frames for v in viewers) - frames_before
     latencies, complete = [], 0
     for viewer in viewers:
         revisions = [r for r, _ in viewer.received]
@@ -291,7 +296,7 @@ async def _load(port: int, tokens: dict, twin: str, machine: str, tiles: list[st
     return RunResult(viewers=viewers_n, connected=len(viewers), edits_sent=counts["edits_sent"],
                      edits_acked=counts["edits_acked"], states_sent=counts["states_sent"], latencies_ms=latencies,
                      complete_in_order=complete, disconnected=sum(v.closed_with is not None for v in viewers),
-                     tiles=counts["tiles"], tile_bytes=counts["tile_bytes"], seconds=elapsed,
+                     tiles=counts["tiles"], tile_bytes=counts["tile_bytes"], frames=frames, seconds=elapsed,
                      server_cpu_s=cpu_server, client_cpu_s=cpu_client)
 
 
@@ -348,7 +353,8 @@ def main(argv=None) -> int:
               f"{args.states_per_second:g} machine states/s, {args.tile_clients} tile clients, {args.seconds:g} s per run, "
               f"durability {args.durability}")
         header = ("viewers", "connected", "edits acked", "p50 ms", "p99 ms", "max ms", "all revisions in order",
-                  "cut off", "tiles/s", "tile MB/s", "server CPU", "client CPU", "load avg", "goal")
+                  "cut off", "tiles/s", "tile MB/s", "frames/s to viewers", "server CPU", "server µs/frame", "client CPU",
+                  "load avg", "goal")
         print(" | ".join(header))
         print(" | ".join("---" for _ in header))
         for viewers_n in args.viewers:
@@ -362,8 +368,8 @@ def main(argv=None) -> int:
                 viewers_n, result.connected, f"{result.edits_acked}/{result.edits_sent}", f"{p50:.1f}", f"{p99:.1f}",
                 f"{max(result.latencies_ms, default=float('nan')):.1f}", f"{result.complete_in_order}/{viewers_n}",
                 result.disconnected, f"{result.tiles / result.seconds:.0f}",
-                f"{result.tile_bytes / result.seconds / 1e6:.1f}",
-                f"{result.server_cpu_s / result.seconds:.0%}", f"{result.client_cpu_s / result.seconds:.0%}",
+                f"{result.tile_bytes / result.seconds / 1e6:.1f}", f"{result.frames / result.seconds:.0f}",
+                f"{result.server_cpu_s / result.seconds:.0%}", f"{result.server_cpu_s / max(result.frames, 1) * 1e6:.1f}", f"{result.client_cpu_s / result.seconds:.0%}",
                 f"{os.getloadavg()[0]:.1f}", goal)),
                 flush=True)
     return 0

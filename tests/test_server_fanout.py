@@ -5,7 +5,7 @@ import json
 
 import pytest
 
-from twin.fanout import ClientQueue, Latest, LocalFanout
+from twin.fanout import ClientQueue, Latest, LocalFanout, Throttle
 
 
 def texts(queue: ClientQueue) -> list:
@@ -115,3 +115,48 @@ def test_bad_queue_size_and_unattached_subscribe_are_value_errors():
         ClientQueue(0)
     with pytest.raises(ValueError, match="not attached"):
         LocalFanout().subscribe(42, "shop")
+
+
+class FakeLoop:
+    """A clock and call_later whose time moves only when the test says so."""
+
+    def __init__(self):
+        self.now = 0.0
+        self.timers = []
+
+    def call_later(self, delay, callback):
+        self.timers.append((self.now + delay, callback))
+
+    def advance(self, seconds):
+        self.now += seconds
+        due = [t for t in self.timers if t[0] <= self.now]
+        self.timers = [t for t in self.timers if t[0] > self.now]
+        for _, callback in sorted(due, key=lambda t: t[0]):
+            callback()
+
+
+def test_throttle_passes_the_first_value_then_the_latest_merged_once_per_interval():
+    loop, delivered = FakeLoop(), []
+    throttle = Throttle(0.1, delivered.append, loop.call_later, lambda: loop.now)
+    key = ("machine", "shop", "cnc-1")
+    for rpm in range(1, 6):  # 50 Hz for 0.1 s
+        throttle.offer(Latest(key, {"properties": {"rpm": rpm, f"p{rpm}": True}}, "properties"))
+        loop.advance(0.02)
+    assert [d.payload["properties"]["rpm"] for d in delivered] == [1, 5]
+    assert delivered[1].payload["properties"] == {"rpm": 5, "p2": True, "p3": True, "p4": True, "p5": True}
+    loop.advance(1.0)
+    assert len(delivered) == 2, "nothing new, nothing sent"
+    throttle.offer(Latest(key, {"properties": {"rpm": 9}}, "properties"))
+    assert delivered[-1].payload["properties"] == {"rpm": 9}, "after a quiet interval a value goes at once"
+
+
+def test_throttle_keys_are_independent_and_forget_drops_what_waits():
+    loop, delivered = FakeLoop(), []
+    throttle = Throttle(0.1, delivered.append, loop.call_later, lambda: loop.now)
+    for client in (1, 2):
+        throttle.offer(Latest(("presence", "shop", client), {"x": 0}))
+        throttle.offer(Latest(("presence", "shop", client), {"x": 1}))
+    assert [d.payload for d in delivered] == [{"x": 0}, {"x": 0}]
+    throttle.forget(("presence", "shop", 2))
+    loop.advance(0.1)
+    assert [(d.key[2], d.payload) for d in delivered[2:]] == [(1, {"x": 1})]

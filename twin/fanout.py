@@ -54,6 +54,51 @@ class Latest:
         return self._text
 
 
+class Throttle:
+    """Passes latest-value-wins messages on at most once per `interval_s` for each key.
+
+    A value that comes sooner waits (merged with any later one) until the interval is over, so
+    the newest value always gets through, just not more often than every client needs it. It
+    bounds the frames per second that 50 Hz sensors or 60 Hz poses cost at every viewer.
+    `call_later(delay_s, callback)` and `clock()` come from the event loop.
+    """
+
+    def __init__(self, interval_s: float, deliver: Callable[[Latest], None],
+                 call_later: Callable[[float, Callable[[], None]], object], clock: Callable[[], float]):
+        self.interval_s = interval_s
+        self._deliver = deliver
+        self._call_later = call_later
+        self._clock = clock
+        self._waiting: dict[tuple, Latest] = {}
+        self._last_sent: dict[tuple, float] = {}
+
+    def offer(self, latest: Latest) -> None:
+        key = latest.key
+        waiting = self._waiting.get(key)
+        if waiting is not None:
+            self._waiting[key] = waiting.newer(latest)
+            return
+        now = self._clock()
+        due = self._last_sent.get(key, -self.interval_s) + self.interval_s
+        if now >= due:
+            self._last_sent[key] = now
+            self._deliver(latest)
+        else:
+            self._waiting[key] = latest
+            self._call_later(due - now, lambda: self._release(key))
+
+    def forget(self, key: tuple) -> None:
+        """Drop what waits for `key` and its history (its sender left)."""
+        self._waiting.pop(key, None)
+        self._last_sent.pop(key, None)
+
+    def _release(self, key: tuple) -> None:
+        latest = self._waiting.pop(key, None)
+        if latest is not None:
+            self._last_sent[key] = self._clock()
+            self._deliver(latest)
+
+
 class ClientQueue:
     """The bounded send queue of one client."""
 

@@ -29,7 +29,7 @@ from websockets.http11 import Request, Response
 
 from twin import access, protocol
 from twin.access import ALL_TWINS, Grant, Role
-from twin.fanout import ClientQueue, Fanout, Latest, LocalFanout
+from twin.fanout import ClientQueue, Fanout, Latest, LocalFanout, Throttle
 from twin.json_patch import JsonPatchError, apply_patch
 from twin.store import StaleRevision, Store
 
@@ -38,9 +38,12 @@ log = logging.getLogger(__name__)
 DEFAULT_PORT = 8765
 DEFAULT_DB = Path("scans") / "twin.db"
 DEFAULT_QUEUE_LIMIT = 1024
+# Presence and machine state reach viewers at most this often per client / machine (10 Hz).
+LIVE_INTERVAL_S = 0.1
 SESSION_TOKEN_NAME = "serve-session"
 VIEWER_DIST = Path(__file__).resolve().parent.parent / "viewer-web" / "dist"
 CLOSE_TOO_SLOW = 4008
+_INLINE_READ_BYTES = 256 * 1024
 # What of a scan folder clients may fetch (twin.json comes from the store, at its revision).
 _ASSET_ROOTS = ("twin.glb", "tiles")
 _MIME = {".glb": "model/gltf-binary", ".gltf": "model/gltf+json", ".json": "application/json",
@@ -150,6 +153,7 @@ class TwinServer:
         self._machine_states: dict[str, dict[str, dict]] = {name: {} for name in self.folders}
         self._presence: dict[str, dict[int, dict]] = {name: {} for name in self.folders}
         self._locks = {name: asyncio.Lock() for name in self.folders}
+        self._throttle: Throttle | None = None  # made when the event loop runs
         self._clients: dict[int, _Client] = {}
         self._ids = itertools.count(1)
         self._db_thread = concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="twin-store")
@@ -165,6 +169,8 @@ class TwinServer:
 
     def listen(self, host: str, port: int):
         """The websockets server (an async context manager) for this twin server."""
+        loop = asyncio.get_running_loop()
+        self._throttle = Throttle(LIVE_INTERVAL_S, self._publish_live, loop.call_later, loop.time)
         return serve(self._serve_connection, host, port, process_request=self._process_request,
                      max_size=self.limits.max_message_bytes, compression=None)
 
@@ -337,14 +343,21 @@ class TwinServer:
             self.fanout.publish(self._topic(twin, Role.VISITOR), visitor_frame)
         conn.ack(event.id, twin=twin, revision=revision)
 
+    def _publish_live(self, latest: Latest) -> None:
+        """Publish a presence or machine state that the throttle lets through."""
+        kind, twin, source = latest.key
+        self._publish_all(twin, latest, exclude=source if kind == "presence" else None)
+
     def _presence_update(self, client: _Client, event: protocol.Presence) -> None:
         payload = protocol.presence_message(event.twin, client.id, client.connection.grant.name, event.pose, event.mode)
         self._presence[event.twin][client.id] = payload
-        self._publish_all(event.twin, Latest(("presence", event.twin, client.id), payload), exclude=client.id)
+        self._throttle.offer(Latest(("presence", event.twin, client.id), payload))
 
     def _end_presence(self, twin: str, client_id: int) -> None:
         if self._presence[twin].pop(client_id, None) is not None:
-            self._publish_all(twin, Latest(("presence", twin, client_id), protocol.presence_left_message(twin, client_id)))
+            key = ("presence", twin, client_id)
+            self._throttle.forget(key)
+            self._publish_all(twin, Latest(key, protocol.presence_left_message(twin, client_id)))
 
     def _machine_state(self, client: _Client, event: protocol.MachineState) -> None:
         machines = {m.get("id") for m in self.heads[event.twin][1].get("machines", []) if isinstance(m, dict)}
@@ -354,10 +367,10 @@ class TwinServer:
             return
         latest = self._machine_states[event.twin].setdefault(event.machine, {})
         latest.update(event.properties)
-        self._publish_all(event.twin, Latest(("machine", event.twin, event.machine),
-                                             protocol.machine_state_message(event.twin, event.machine,
-                                                                            event.properties, client.id),
-                                             merge_field="properties"))
+        self._throttle.offer(Latest(("machine", event.twin, event.machine),
+                                    protocol.machine_state_message(event.twin, event.machine, event.properties,
+                                                                   client.id),
+                                    merge_field="properties"))
         client.connection.ack(event.id)
 
     async def _step(self, client: _Client, event: protocol.Step) -> None:
@@ -386,7 +399,7 @@ class TwinServer:
             client.connection.error(event.id, "not_found",
                                     f"twin {event.twin!r} has no asset {event.path!r} (assets: twin.glb, tiles/...)")
             return
-        client.connection.asset(event.id, await asyncio.to_thread(path.read_bytes))
+        client.connection.asset(event.id, await _read(path))
 
     # HTTP.
 
@@ -501,12 +514,19 @@ def _file_response_sync(request: Request, file: Path, body: bytes | None = None)
     return Response(200, "OK", headers, body)
 
 
+async def _read(file: Path) -> bytes:
+    # Small files (most tiles) come from the page cache faster than a thread hand-off.
+    if file.stat().st_size <= _INLINE_READ_BYTES:
+        return file.read_bytes()
+    return await asyncio.to_thread(file.read_bytes)
+
+
 async def _file_response(request: Request, file: Path) -> Response:
     etag = _file_etag(file)
     cached = _not_modified(request, etag)
     if cached is not None:
         return cached
-    return _file_response_sync(request, file, await asyncio.to_thread(file.read_bytes))
+    return _file_response_sync(request, file, await _read(file))
 
 
 def mint_session_token(store: Store) -> str:
