@@ -101,8 +101,8 @@ def accessor(gltf: dict, blob: bytes, index: int) -> np.ndarray:
         import meshopt
 
         raw = blob[compressed["byteOffset"]:compressed["byteOffset"] + compressed["byteLength"]]
-        rows = np.asarray(meshopt.decode_gltf_buffer(raw, compressed["count"], compressed["byteStride"], compressed["mode"]))
-        rows = rows.reshape(compressed["count"], compressed["byteStride"])
+        decoded = np.asarray(meshopt.decode_gltf_buffer(raw, compressed["count"], compressed["byteStride"], compressed["mode"]))
+        rows = decoded.view(np.uint8).reshape(compressed["count"], compressed["byteStride"])
     else:
         start = view.get("byteOffset", 0)
         rows = np.frombuffer(blob[start:start + view["byteLength"]], dtype=np.uint8).reshape(-1, stride)

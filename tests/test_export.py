@@ -78,10 +78,10 @@ def test_machines_are_nodes_with_their_fields_and_anchors(exported, sample_doc):
         assert node["extras"]["machine"] == document.to_dict(machine)
         np.testing.assert_allclose(node["translation"], machine.pose.translation)
         np.testing.assert_allclose(node["rotation"], machine.pose.rotation)
-        anchors = {gltf["nodes"][i]["name"] for i in node.get("children", [])}
-        assert anchors == {a.id for a in sample_doc.anchors if a.machine == machine.id}
+        children = {gltf["nodes"][i]["name"] for i in node.get("children", [])}
+        assert children == {f"{machine.id}:mesh"} | {a.id for a in sample_doc.anchors if a.machine == machine.id}
         assert result.machine_triangles[machine.id] > 0
-        assert "mesh" in node
+        assert "mesh" in node_named(gltf, f"{machine.id}:mesh")
 
 
 def test_glb_cloud_is_the_scan_cloud_within_precision(exported, scan):

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pygltflib
 import pytest
 import yaml
 
@@ -104,10 +105,11 @@ def test_export_places_a_manufacturer_model(tmp_path, stl_in_millimetres):
     result = export_scan(scan, compress=False)  # finds workshop.twin.yaml beside the folder
     assert result.machine_triangles["printer-1"] == triangles
     gltf, blob = read_glb(scan / "twin.glb")
-    node = node_named(gltf, "printer-1")
+    node = node_named(gltf, "printer-1:mesh")
     primitive = gltf["meshes"][node["mesh"]]["primitives"][0]
-    positions = accessor(gltf, blob, primitive["attributes"]["POSITION"])
-    np.testing.assert_allclose(positions.max(axis=0), [0.2, 0.25, 0.55], atol=1e-6)
+    positions = accessor(gltf, blob, primitive["attributes"]["POSITION"]) * node["scale"] + node["translation"]
+    np.testing.assert_allclose(positions.min(axis=0), [-0.2, -0.25, 0.0], atol=0.0005)
+    np.testing.assert_allclose(positions.max(axis=0), [0.2, 0.25, 0.55], atol=0.0005)
     assert "COLOR_0" not in primitive["attributes"]
     assert_valid([scan / "twin.glb"])
 
@@ -151,11 +153,49 @@ def test_import_gltf_model_turns_y_up_into_z_up(tmp_path):
     # A glTF box 0.4 wide (x), 1.2 tall (y up) and 0.6 deep (z towards its front), written by our builder.
     model = as_mesh(box_mesh((-0.2, 0.0, -0.3), (0.2, 1.2, 0.3), np.eye(4), subdivisions=1))
     builder = GlbBuilder(compress=False)
-    node = builder.node("machine", mesh=add_mesh(builder, "machine", model, builder.material("m", unlit=False)))
-    builder.scene([node])
+    mesh = builder.mesh("machine", {"POSITION": builder.vertex_attribute(model.vertices.astype(np.float32), bounds=True)},
+                        mode=pygltflib.TRIANGLES, indices=builder.indices(model.triangles))
+    builder.scene([builder.node("machine", mesh=mesh)])
     path = tmp_path / "machine.glb"
     path.write_bytes(builder.to_bytes())
     imported = import_model(path)
     assert len(imported.triangles) == len(model.triangles)
     np.testing.assert_allclose(imported.vertices.min(axis=0), [-0.2, -0.3, 0.0], atol=1e-6)
     np.testing.assert_allclose(imported.vertices.max(axis=0), [0.2, 0.3, 1.2], atol=1e-6)
+
+
+def test_import_refuses_gltf_extensions_it_cannot_read(tmp_path):
+    model = as_mesh(box_mesh((0, 0, 0), (1, 1, 1), np.eye(4)))
+    builder = GlbBuilder(compress=True)
+    builder.scene([add_mesh(builder, "machine", model, builder.material("m", unlit=False), precision_m=0.001)])
+    path = tmp_path / "machine.glb"
+    path.write_bytes(builder.to_bytes())
+    with pytest.raises(ValueError, match="EXT_meshopt_compression"):
+        import_model(path)
+
+
+@pytest.mark.parametrize("compress", [False, True], ids=["plain", "meshopt"])
+def test_mesh_primitive_round_trip(tmp_path, compress):
+    """The triangles read back from the GLB are the mesh's, within the 1 mm quantisation."""
+    mesh = as_mesh(box_mesh((-1.0, -2.0, 0.0), (1.5, 0.5, 2.0), np.eye(4), subdivisions=3))
+    builder = GlbBuilder(compress=compress)
+    builder.scene([add_mesh(builder, "box", mesh, builder.material("m", unlit=False), precision_m=0.001)])
+    path = tmp_path / "box.glb"
+    path.write_bytes(builder.to_bytes())
+    assert_valid([path])
+    gltf, blob = read_glb(path)
+    node = node_named(gltf, "box")
+    primitive = gltf["meshes"][node["mesh"]]["primitives"][0]
+    positions = accessor(gltf, blob, primitive["attributes"]["POSITION"]) * node["scale"] + node["translation"]
+    normals = accessor(gltf, blob, primitive["attributes"]["NORMAL"]) / 127.0
+    triangles = accessor(gltf, blob, primitive["indices"]).reshape(-1, 3)
+    assert len(triangles) == len(mesh.triangles)
+    np.testing.assert_allclose(np.linalg.norm(normals, axis=1), 1.0, atol=0.01)
+
+    def corners(vertices, tris):  # each triangle as its sorted corner positions, in mm, sorted
+        grid = np.rint(vertices[tris] * 1000).astype(np.int64)
+        grid = np.sort(grid.view([("x", np.int64), ("y", np.int64), ("z", np.int64)]).reshape(-1, 3), axis=1)
+        rows = grid.view(np.int64).reshape(len(tris), 9)
+        return rows[np.lexsort(rows.T[::-1])]
+
+    np.testing.assert_array_equal(corners(positions, triangles), corners(mesh.vertices, mesh.triangles))

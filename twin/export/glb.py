@@ -38,9 +38,9 @@ def meshopt_available() -> bool:
 class GlbBuilder:
     """Collects glTF objects and binary data; `to_bytes()` gives the GLB.
 
-    With `compress=True` every vertex attribute buffer view is stored with EXT_meshopt_compression
-    (mode ATTRIBUTES) and the uncompressed layout lives in a data-less fallback buffer, as the
-    extension prescribes; indices stay uncompressed.
+    With `compress=True` every vertex attribute and triangle index buffer view is stored with
+    EXT_meshopt_compression (modes ATTRIBUTES and TRIANGLES) and the uncompressed layout lives in a
+    data-less fallback buffer, as the extension prescribes.
     """
 
     def __init__(self, *, compress: bool = False):
@@ -56,6 +56,10 @@ class GlbBuilder:
 
             self._meshopt = meshopt
 
+    @property
+    def compress(self) -> bool:
+        return self._compress
+
     # --- data -------------------------------------------------------------------------------
 
     def vertex_attribute(self, values: np.ndarray, *, normalized: bool = False, bounds: bool = False) -> int:
@@ -70,9 +74,13 @@ class GlbBuilder:
         return self._accessor(view, values, normalized, bounds)
 
     def indices(self, indices: np.ndarray) -> int:
-        """An index accessor (uint16 where the vertices allow, else uint32)."""
+        """A triangle index accessor (uint16 where the vertices allow, else uint32)."""
         flat = np.ascontiguousarray(indices, dtype=np.uint16 if indices.max(initial=0) < 65535 else np.uint32).ravel()
-        view = self._plain_view(flat.tobytes(), gl.ELEMENT_ARRAY_BUFFER)
+        if not self._compress:
+            view = self._plain_view(flat.tobytes(), gl.ELEMENT_ARRAY_BUFFER)
+        else:
+            view = self._compressed_view(self._meshopt.encode_gltf_buffer(flat, "TRIANGLES"), flat.nbytes,
+                                         flat.itemsize, flat.size, "TRIANGLES", gl.ELEMENT_ARRAY_BUFFER)
         return self._accessor(view, flat.reshape(-1, 1), False, False)
 
     def _accessor(self, view: int, values: np.ndarray, normalized: bool, bounds: bool) -> int:
@@ -94,14 +102,19 @@ class GlbBuilder:
         count, stride = rows.shape
         if not self._compress:
             return self._plain_view(rows.tobytes(), gl.ARRAY_BUFFER, stride)
-        encoded = self._meshopt.encode_gltf_buffer(rows, "ATTRIBUTES")
+        return self._compressed_view(self._meshopt.encode_gltf_buffer(rows, "ATTRIBUTES"), rows.nbytes, stride, count,
+                                     "ATTRIBUTES", gl.ARRAY_BUFFER)
+
+    def _compressed_view(self, encoded: bytes, plain_bytes: int, stride: int, count: int, mode: str, target: int) -> int:
+        """A buffer view whose data lives meshopt-encoded in the GLB and decoded in the fallback buffer."""
         offset = self._append(encoded)
         self.gltf.bufferViews.append(gl.BufferView(
-            buffer=1, byteOffset=self._fallback_bytes, byteLength=rows.nbytes, byteStride=stride,
-            target=gl.ARRAY_BUFFER,
+            buffer=1, byteOffset=self._fallback_bytes, byteLength=plain_bytes,
+            byteStride=stride if mode == "ATTRIBUTES" else None, target=target,
             extensions={_MESHOPT: {"buffer": 0, "byteOffset": offset, "byteLength": len(encoded),
-                                   "byteStride": stride, "count": count, "mode": "ATTRIBUTES"}}))
-        self._fallback_bytes += rows.nbytes
+                                   "byteStride": stride, "count": count, "mode": mode}}))
+        # Views in the fallback buffer keep glTF's 4-byte alignment too.
+        self._fallback_bytes += -(-plain_bytes // 4) * 4
         return len(self.gltf.bufferViews) - 1
 
     def _append(self, data: bytes) -> int:

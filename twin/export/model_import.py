@@ -8,6 +8,8 @@ machine with its pose in the document, e.g. as `twin locate` found it.
 """
 from __future__ import annotations
 
+import json
+import struct
 from pathlib import Path
 
 import numpy as np
@@ -31,6 +33,8 @@ def import_model(path: str | Path, scale: float = 1.0) -> TriangleMesh:
         raise ValueError(f"{path}: the machine model file does not exist; check the model's uri in the document")
     if not scale > 0:
         raise ValueError(f"{path}: the model scale must be positive (metres per model unit), got {scale}")
+    if path.suffix.lower() in _GLTF_SUFFIXES:
+        _check_gltf_extensions(path)
     mesh = o3d.io.read_triangle_mesh(str(path))
     vertices = np.asarray(mesh.vertices, dtype=np.float64) * scale
     if path.suffix.lower() in _GLTF_SUFFIXES:
@@ -45,3 +49,23 @@ def import_model(path: str | Path, scale: float = 1.0) -> TriangleMesh:
     model = TriangleMesh(vertices, triangles, colors)
     model.check(str(path))
     return model
+
+
+_UNREADABLE_EXTENSIONS = ("KHR_mesh_quantization", "EXT_meshopt_compression", "KHR_meshopt_compression",
+                          "KHR_draco_mesh_compression")
+
+
+def _check_gltf_extensions(path: Path) -> None:
+    """Refuses glTF files whose required extensions the model reader would misread."""
+    data = path.read_bytes()
+    if data[:4] == b"glTF":
+        length, = struct.unpack_from("<I", data, 12)
+        data = data[20:20 + length]
+    try:
+        required = json.loads(data).get("extensionsRequired", [])
+    except (json.JSONDecodeError, UnicodeDecodeError) as error:
+        raise ValueError(f"{path}: not a readable glTF file ({error}); export the model again") from error
+    unreadable = [name for name in required if name in _UNREADABLE_EXTENSIONS]
+    if unreadable:
+        raise ValueError(f"{path}: the model uses {', '.join(unreadable)}, which the importer cannot read; "
+                         "export it without compression or quantisation (e.g. gltf-transform or Blender)")

@@ -3,7 +3,7 @@
 Layout: one root node `twin` turns the z-up world into glTF's y-up; under it, in world
 coordinates, the room mesh (the scan without the machines), the cloud, one node per machine named
 by its id (pose as its transform, its document fields in `extras`, its mesh in its own frame) with
-its anchors as empty child nodes, and the room's anchors. The scene's `extras.twin` carries the
+its anchors as empty child nodes (its geometry in a child node `<id>:mesh`), and the room's anchors. The scene's `extras.twin` carries the
 document's procedures, tours, layouts and measurements.
 """
 from __future__ import annotations
@@ -28,18 +28,19 @@ def build_twin_glb(document: TwinDocument, *, room: TriangleMesh | None, machine
     surface = builder.material("vertex-colour", unlit=False)
     root = builder.node(ROOT_NODE, rotation=Z_UP_TO_Y_UP)
     if room is not None and len(room.triangles):
-        builder.add_child(root, builder.node(ROOM_NODE, mesh=add_mesh(builder, ROOM_NODE, room, surface)))
+        builder.add_child(root, add_mesh(builder, ROOM_NODE, room, surface, precision_m=precision_m))
     if cloud_points is not None and len(cloud_points):
         points = builder.material("points", unlit=True)
         builder.add_child(root, add_points(builder, CLOUD_NODE, cloud_points, cloud_colors,
                                            precision_m=precision_m, material=points))
     machine_nodes = {}
     for machine in document.machines:
-        mesh = machine_meshes.get(machine.id)
-        fields = to_dict(machine)
         node = builder.node(machine.node_name, translation=machine.pose.translation, rotation=machine.pose.rotation,
-                            extras={"machine": fields},
-                            mesh=add_mesh(builder, machine.id, mesh, surface) if mesh is not None and len(mesh.triangles) else None)
+                            extras={"machine": to_dict(machine)})
+        mesh = machine_meshes.get(machine.id)
+        if mesh is not None and len(mesh.triangles):
+            # The geometry is a child: the machine node's transform is its pose, the child's dequantises.
+            builder.add_child(node, add_mesh(builder, f"{machine.id}:mesh", mesh, surface, precision_m=precision_m))
         machine_nodes[machine.id] = node
         builder.add_child(root, node)
     for anchor in document.anchors:
