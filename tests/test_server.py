@@ -296,6 +296,30 @@ def test_oversized_messages_close_only_that_connection(harness):
     run(scenario())
 
 
+def test_a_flooding_client_is_told_then_closed_and_others_are_unaffected(harness):
+    harness.server.limits = protocol.Limits(messages_per_second=20, burst=10, abuse_factor=4, abuse_seconds=1)
+
+    async def scenario():
+        async with harness.running(), harness.client(Role.VIEWER) as bystander, \
+                harness.client(Role.VIEWER) as flooder:
+            message = json.dumps({"op": "unsubscribe", "id": 1, "twin": "private"})
+            reader = asyncio.create_task(flooder.wait_op("never"))
+            with pytest.raises(ConnectionClosed):
+                for n in range(20000):
+                    await flooder.socket.send(message)
+                    if n % 10 == 0:
+                        await asyncio.sleep(0.001)
+            with pytest.raises(ConnectionClosed) as closed:
+                await reader
+            assert closed.value.rcvd.code == protocol.CLOSE_POLICY and closed.value.rcvd.reason == "rate limit"
+            codes = {m.get("code") for m in flooder.received if isinstance(m, dict)}
+            assert "rate_limited" in codes
+            async with harness.client(Role.PLANNER) as planner:
+                await planner.request(move_printer(0, 1.0))
+            assert (await bystander.wait_op("delta"))["revision"] == 1
+    run(scenario())
+
+
 def test_a_client_that_stops_reading_is_cut_off_and_the_others_get_everything(tmp_path):
     harness = Harness(tmp_path, queue_limit=16)
 

@@ -23,6 +23,13 @@ def test_token_create_prints_a_token_the_store_knows_by_hash_only(tmp_path, caps
     assert token.encode() not in db.read_bytes()
     assert main(["token", "list", "--db", str(db)]) == 0
     assert capsys.readouterr().out == "maria\tplanner\tshop\n"
+    assert main(["token", "revoke", "--name", "maria", "--db", str(db)]) == 0
+    assert "revoked 1 token" in capsys.readouterr().out
+    store = Store(db)
+    assert store.grant(token) is None
+    store.close()
+    assert main(["token", "revoke", "--name", "maria", "--db", str(db)]) == 2
+    assert "no token is held by 'maria'" in capsys.readouterr().err
 
 
 def test_serve_refuses_bad_folders_and_publishing_unknown_twins(tmp_path, capsys):

@@ -27,6 +27,9 @@ def add_arguments(parser) -> None:
     create.add_argument("--role", required=True, choices=[r.label for r in Role if r is not Role.VISITOR])
     create.add_argument("--name", help="who holds it (shown to others as the author of edits; default: the role)")
     create.add_argument("--db", type=Path, default=DEFAULT_DB, help=f"the server's SQLite file (default {DEFAULT_DB})")
+    revoke = actions.add_parser("revoke", help="stop every token held by NAME from working")
+    revoke.add_argument("--name", required=True, help="the holder's name, as given at create")
+    revoke.add_argument("--db", type=Path, default=DEFAULT_DB, help=f"the server's SQLite file (default {DEFAULT_DB})")
     listing = actions.add_parser("list", help="list who holds tokens (the tokens themselves are not stored)")
     listing.add_argument("--db", type=Path, default=DEFAULT_DB, help=f"the server's SQLite file (default {DEFAULT_DB})")
 
@@ -37,6 +40,12 @@ def run(args) -> int:
         if args.action == "list":
             for name, role, twin in store.token_names():
                 print(f"{name}\t{role}\t{'every twin' if twin == ALL_TWINS else twin}")
+            return 0
+        if args.action == "revoke":
+            removed = store.remove_tokens(args.name)
+            if removed == 0:
+                raise ValueError(f"no token is held by {args.name!r}; `twin token list` shows who holds tokens")
+            print(f"revoked {removed} token(s) of {args.name} (connections already open keep their rights until they reconnect)")
             return 0
         token = new_token()
         store.add_token(token, args.name or args.role, Role.parse(args.role), args.twin)
