@@ -51,7 +51,8 @@ SCALE_ICP_ITERATIONS = 30
 class TrustCriteria:
     """When a global alignment counts as found.
 
-    The figures: RANSAC's consensus (feature correspondences that agree with the transform);
+    The figures: the consensus (feature correspondences that agree with the transform, RANSAC's
+    or the refined one's, whichever is larger);
     the overlap (share of the smaller downsampled cloud whose points, after refinement, have a
     partner within 1.5 voxels and within 0.3 voxels of its surface); and the constraint (how
     well the matched surfaces pin all six degrees of freedom: smallest over largest eigenvalue
@@ -59,22 +60,22 @@ class TrustCriteria:
     plane, a cylinder or a corridor leaves it near 0).
 
     Trusted: constraint >= min_constraint, overlap >= min_overlap, and either a consensus of
-    min_ransac_inliers, or a consensus of min_ransac_inliers_with_overlap with an overlap of at
+    min_consensus, or a consensus of min_consensus_with_overlap with an overlap of at
     least strong_overlap (a model found whole in a scan needs fewer feature matches). On the
     kitchen fragments, wrong alignments reach 10 inliers and 0.30 overlap; right ones rarely fall
     below 12 inliers unless they overlap almost entirely.
     """
 
-    min_ransac_inliers: int = 12
-    min_ransac_inliers_with_overlap: int = 6
+    min_consensus: int = 12
+    min_consensus_with_overlap: int = 6
     strong_overlap: float = 0.5
     min_overlap: float = 0.1
     min_constraint: float = 0.005
 
-    def trusts(self, ransac_inliers: int, overlap: float, constraint: float) -> bool:
-        consensus = ransac_inliers >= self.min_ransac_inliers or (
-            ransac_inliers >= self.min_ransac_inliers_with_overlap and overlap >= self.strong_overlap)
-        return consensus and overlap >= self.min_overlap and constraint >= self.min_constraint
+    def trusts(self, consensus: int, overlap: float, constraint: float) -> bool:
+        enough = consensus >= self.min_consensus or (
+            consensus >= self.min_consensus_with_overlap and overlap >= self.strong_overlap)
+        return enough and overlap >= self.min_overlap and constraint >= self.min_constraint
 
 
 @dataclass(frozen=True)
@@ -84,7 +85,7 @@ class GlobalAlignment:
     result: RegistrationResult
     scale: float
     correspondences: int
-    ransac_inliers: int
+    consensus: int
     ransac_hypotheses: int
     overlap: float
     constraint: float
@@ -134,9 +135,12 @@ def align_global_detailed(source_points, target_points, voxel_size: float = 0.05
         raise ValueError(f"ratio_test must be None or a number in (0, 1], got {ratio_test!r}")
     report = progress or (lambda stage, done, total: None)
 
-    prior_scale = _spread(target) / _spread(source) if with_scale else 1.0
-    if not (math.isfinite(prior_scale) and prior_scale > 0.0):
-        raise ValueError("with_scale needs clouds that are not a single point: one of them has no extent")
+    prior_scale = 1.0
+    if with_scale:
+        source_spread, target_spread = _spread(source), _spread(target)
+        if not (source_spread > 0.0 and target_spread > 0.0):
+            raise ValueError("with_scale needs clouds with an extent: one of them is a single point repeated")
+        prior_scale = target_spread / source_spread
     scaled_source = source * prior_scale
 
     report("features", 0, 2)
@@ -174,15 +178,19 @@ def align_global_detailed(source_points, target_points, voxel_size: float = 0.05
     report("refinement", 1, 1)
 
     T = refined.T_target_source @ np.diag([scale * prior_scale] * 3 + [1.0])
+    # The consensus is counted again at the refined transform, which a right answer improves.
+    matched_source = source_cloud.points[pairs[:, 0]] @ refined.T_target_source[:3, :3].T + refined.T_target_source[:3, 3]
+    consensus = int((np.linalg.norm(matched_source - target_down[pairs[:, 1]], axis=1) < inlier_distance).sum())
     overlap, constraint = _overlap_and_constraint(source_cloud.points, target_cloud, refined.T_target_source,
                                                   inlier_distance, OVERLAP_PLANE_DISTANCE_VOXELS * voxel)
-    trusted = bool(ransac["found"]) and trust.trusts(int(ransac["num_inliers"]), overlap, constraint)
+    consensus = max(consensus, int(ransac["num_inliers"]))
+    trusted = bool(ransac["found"]) and trust.trusts(consensus, overlap, constraint)
     T.setflags(write=False)
     result = replace(refined, T_target_source=T, converged=trusted)
-    log.info("global registration: %d RANSAC inliers of %d matches, overlap %.2f, constraint %.3f -> %s",
-             ransac["num_inliers"], len(pairs), overlap, constraint, "trusted" if trusted else "not trusted")
+    log.info("global registration: %d of %d matches agree, overlap %.2f, constraint %.3f -> %s",
+             consensus, len(pairs), overlap, constraint, "trusted" if trusted else "not trusted")
     return GlobalAlignment(result=result, scale=scale * prior_scale, correspondences=len(pairs),
-                           ransac_inliers=int(ransac["num_inliers"]), ransac_hypotheses=int(ransac["hypotheses"]),
+                           consensus=consensus, ransac_hypotheses=int(ransac["hypotheses"]),
                            overlap=overlap, constraint=constraint)
 
 
