@@ -161,7 +161,8 @@ class RunResult:
     tiles: int
     tile_bytes: int
     frames: int  # frames the viewers received during the run (deltas, machine states, ...)
-    seconds: float
+    seconds: float  # the load phase
+    window_s: float  # the load phase and the wait until every viewer had the last revision
     server_cpu_s: float
     client_cpu_s: float
 
@@ -278,6 +279,7 @@ async def _load(port: int, tokens: dict, twin: str, machine: str, tiles: list[st
         *(_tile_client(port, tokens[Role.VIEWER], twin, tiles, 0.9 * Limits().messages_per_second, until, counts)
           for _ in range(args.tile_clients)))
     elapsed = time.monotonic() - started
+    print(f"    load phase {elapsed:.1f} s (asked for {args.seconds:g} s)", file=sys.stderr)
     last = max(sent_at) if sent_at else 0
     drain_until = time.monotonic() + 30
     while time.monotonic() < drain_until and any(
@@ -285,6 +287,7 @@ async def _load(port: int, tokens: dict, twin: str, machine: str, tiles: list[st
         await asyncio.sleep(0.05)
     cpu_server, cpu_client = _cpu_seconds(server_pid) - cpu_server, _own_cpu_seconds() - cpu_client
     frames = sum(v.frames for v in viewers) - frames_before
+    window = time.monotonic() - started
     latencies, complete = [], 0
     for viewer in viewers:
         revisions = [r for r, _ in viewer.received]
@@ -296,7 +299,7 @@ async def _load(port: int, tokens: dict, twin: str, machine: str, tiles: list[st
     return RunResult(viewers=viewers_n, connected=len(viewers), edits_sent=counts["edits_sent"],
                      edits_acked=counts["edits_acked"], states_sent=counts["states_sent"], latencies_ms=latencies,
                      complete_in_order=complete, disconnected=sum(v.closed_with is not None for v in viewers),
-                     tiles=counts["tiles"], tile_bytes=counts["tile_bytes"], frames=frames, seconds=elapsed,
+                     tiles=counts["tiles"], tile_bytes=counts["tile_bytes"], frames=frames, seconds=elapsed, window_s=window,
                      server_cpu_s=cpu_server, client_cpu_s=cpu_client)
 
 
@@ -368,8 +371,9 @@ def main(argv=None) -> int:
                 viewers_n, result.connected, f"{result.edits_acked}/{result.edits_sent}", f"{p50:.1f}", f"{p99:.1f}",
                 f"{max(result.latencies_ms, default=float('nan')):.1f}", f"{result.complete_in_order}/{viewers_n}",
                 result.disconnected, f"{result.tiles / result.seconds:.0f}",
-                f"{result.tile_bytes / result.seconds / 1e6:.1f}", f"{result.frames / result.seconds:.0f}",
-                f"{result.server_cpu_s / result.seconds:.0%}", f"{result.server_cpu_s / max(result.frames, 1) * 1e6:.1f}", f"{result.client_cpu_s / result.seconds:.0%}",
+                f"{result.tile_bytes / result.seconds / 1e6:.1f}", f"{result.frames / result.window_s:.0f}",
+                f"{result.server_cpu_s / result.window_s:.0%}", f"{result.server_cpu_s / max(result.frames, 1) * 1e6:.1f}",
+                f"{result.client_cpu_s / result.window_s:.0%}",
                 f"{os.getloadavg()[0]:.1f}", goal)),
                 flush=True)
     return 0

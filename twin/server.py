@@ -18,7 +18,7 @@ import logging
 import mimetypes
 import signal
 import urllib.parse
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
@@ -44,6 +44,7 @@ SESSION_TOKEN_NAME = "serve-session"
 VIEWER_DIST = Path(__file__).resolve().parent.parent / "viewer-web" / "dist"
 CLOSE_TOO_SLOW = 4008
 _INLINE_READ_BYTES = 256 * 1024
+_DIRECT_WRITE_BYTES = 32 * 1024  # websockets' default write_limit: above it, writes wait to drain
 # What of a scan folder clients may fetch (twin.json comes from the store, at its revision).
 _ASSET_ROOTS = ("twin.glb", "tiles")
 _MIME = {".glb": "model/gltf-binary", ".gltf": "model/gltf+json", ".json": "application/json",
@@ -112,8 +113,10 @@ def asset_file(folder: Path, relative: str) -> Path | None:
 class _Client:
     id: int
     connection: protocol.Connection
-    queue: ClientQueue
     socket: ServerConnection
+    queue: ClientQueue | None = None
+    wake: asyncio.Event = field(default_factory=asyncio.Event)
+    writer_busy: bool = False  # its writer task is waiting for the socket to drain
 
 
 class TwinServer:
@@ -177,14 +180,13 @@ class TwinServer:
     # WebSocket connections.
 
     async def _serve_connection(self, socket: ServerConnection) -> None:
-        wake = asyncio.Event()
         client_id = next(self._ids)
-        queue = ClientQueue(self.queue_limit, on_ready=wake.set,
-                            on_overflow=lambda reason: self._drop_slow(client_id, reason))
-        client = _Client(client_id, protocol.Connection(client_id, self.limits), queue, socket)
+        client = _Client(client_id, protocol.Connection(client_id, self.limits), socket)
+        client.queue = ClientQueue(self.queue_limit, on_ready=lambda: self._send_now(client),
+                                   on_overflow=lambda reason: self._drop_slow(client_id, reason))
         self._clients[client_id] = client
-        self.fanout.attach(client_id, queue)
-        writer = asyncio.create_task(self._write(client, wake))
+        self.fanout.attach(client_id, client.queue)
+        writer = asyncio.create_task(self._write(client))
         loop = asyncio.get_running_loop()
         try:
             async for message in socket:
@@ -203,19 +205,33 @@ class TwinServer:
             with contextlib.suppress(asyncio.CancelledError):
                 await writer
 
-    async def _write(self, client: _Client, wake: asyncio.Event) -> None:
+    def _send_now(self, client: _Client) -> None:
+        """Frames were queued for `client`: write them at once if its socket keeps up, else wake its writer.
+
+        Writing here, without a task switch per frame and client, is what lets one process feed
+        a thousand viewers; the writer task takes over whenever the socket's buffer fills up.
+        """
+        if client.writer_busy or client.socket.transport.get_write_buffer_size() > _DIRECT_WRITE_BYTES:
+            client.wake.set()
+            return
+        for frame in client.queue.pop_all():
+            broadcast((client.socket,), frame)
+
+    async def _write(self, client: _Client) -> None:
+        """Send what queued up while the socket was full, waiting for it to drain."""
         queue = client.queue
         try:
             while queue.closed_reason is None:
-                await wake.wait()
-                wake.clear()
+                await client.wake.wait()
+                client.wake.clear()
                 frames = queue.pop_all()
                 if not frames:
                     continue
-                # Write the batch now and wait for the socket to drain once, not after every frame.
+                client.writer_busy = True
                 for frame in frames[:-1]:
                     broadcast((client.socket,), frame)
-                await client.socket.send(frames[-1])
+                await client.socket.send(frames[-1])  # returns once the socket has drained
+                client.writer_busy = False
         except ConnectionClosed:
             pass
 
