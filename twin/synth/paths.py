@@ -37,14 +37,15 @@ def walk_poses(workshop: Workshop, frames: int, seed: int = 0) -> np.ndarray:
     b = max(0.3, size[1] / 2 - _WALL_CLEARANCE_M[1])
     s = np.arange(frames) / frames
     theta = 2 * math.pi * s + _sway(rng, s, (2,), 0.05)
-    x = centre[0] + a * np.cos(theta) + _sway(rng, s, (3, 5), 0.10)
-    y = centre[1] + b * np.sin(theta) + _sway(rng, s, (4, 6), 0.10)
+    x = centre[0] + a * np.cos(theta) + _sway(rng, s, (3, 5), 0.06)
+    y = centre[1] + b * np.sin(theta) + _sway(rng, s, (4, 6), 0.06)
     loop_length = 2 * math.pi * math.sqrt((a * a + b * b) / 2)
     steps = max(1, round(loop_length / 0.7))  # a stride of 70 cm bobs the phone once per step
     z = EYE_HEIGHT_M + _sway(rng, s, (2, 3), 0.06) + 0.008 * np.sin(2 * math.pi * steps * s)
     outward = np.arctan2(y - centre[1], x - centre[0])
-    yaw = outward + _sway(rng, s, (3, 5), 0.55)
-    pitch = -0.25 + _sway(rng, s, (4, 7), 0.12)
+    # Looking around by +-17 deg: enough to see along the walls, slow enough for frame-to-frame tracking.
+    yaw = outward + _sway(rng, s, (2, 3), 0.3)
+    pitch = -0.25 + _sway(rng, s, (3, 5), 0.08)
     roll = _sway(rng, s, (5, 9), 0.04)
     eyes = np.stack([x, y, z], axis=1)
     forward = np.stack([np.cos(pitch) * np.cos(yaw), np.cos(pitch) * np.sin(yaw), np.sin(pitch)], axis=1)
