@@ -110,7 +110,21 @@ class App {
     await this.connection.subscribe(this.twinName);
     this.connection.on('close', (event) => !event.byUser && this.reconnect());
     this.connection.on('error', (m) => m.id == null && this.notify(m.message, 'error'));
+    this.headers = this.token ? { Authorization: `Bearer ${this.token}` } : {};
+    this.gltfLoader = makeGltfLoader();
+    this.gltfLoader.setRequestHeader(this.headers);
+    // The cloud's tiles and the GLB come at the same time: whichever is first shows first.
+    this.provisionalRoot = new THREE.Group();
+    this.provisionalRoot.rotation.x = -Math.PI / 2; // the GLB root's turn from z-up to y-up
+    this.scene.add(this.provisionalRoot);
+    const watchFirstGeometry = this.viewer.onFrame(() => {
+      if (!this.twin && !(this.tiles?.progress.points > 0)) return;
+      this.timings.firstGeometry = performance.now(); // this frame draws the first geometry
+      watchFirstGeometry();
+    });
+    const tiles = this.startTiles();
     await this.loadTwin();
+    await tiles;
     this.placement = new Placement(this.twin.root);
     this.placement.apply(this.document, this.params.get('layout') || '');
     this.connection.on('document', (event) => event.twin === this.twinName && this.documentChanged(event));
@@ -120,32 +134,37 @@ class App {
     const wanted = this.params.get('mode');
     this.setMode(this.modes[wanted] ? wanted : this.role === 'visitor' ? 'tour' : 'instructions');
     await this.setUpAr();
-    await this.startTiles();
   }
 
   async loadTwin() {
-    const headers = this.token ? { Authorization: `Bearer ${this.token}` } : {};
-    this.headers = headers;
-    this.gltfLoader = makeGltfLoader();
-    this.gltfLoader.setRequestHeader(headers);
     this.updateProgress();
-    const bytes = await fetchWithProgress(`/twins/${encodeURIComponent(this.twinName)}/twin.glb`, headers, (received, total) => {
+    const bytes = await fetchWithProgress(`/twins/${encodeURIComponent(this.twinName)}/twin.glb`, this.headers, (received, total) => {
       this.progress.glb = total ? received / total : 0;
       this.updateProgress();
     });
     const gltf = await this.gltfLoader.parseAsync(bytes, '');
     this.twin = installTwin(this.scene, gltf);
     this.progress.glb = 1;
-    this.viewer.frame(new THREE.Box3().setFromObject(this.twin.root));
-    const stopWatching = this.viewer.onFrame(() => {
-      // This frame draws the GLB: the first visible geometry.
-      this.timings.firstGeometry = performance.now();
-      stopWatching();
-    });
+    if (this.tiles) this.twin.root.attach(this.tiles.group);
+    this.provisionalRoot.removeFromParent();
+    this.hideGlbCloudWhenTiled();
+    this.frameOnce(new THREE.Box3().setFromObject(this.twin.root));
     this.updateProgress();
   }
 
-  // The cloud streams tile by tile; the GLB's own copy of it stays hidden while tiles exist.
+  frameOnce(box) {
+    if (this.framed || box.isEmpty()) return;
+    this.framed = true;
+    this.viewer.frame(box);
+  }
+
+  // The GLB carries a thinned copy of the cloud; where tiles stream the cloud, it stays hidden.
+  hideGlbCloudWhenTiled() {
+    if (!this.twin || !this.tiles?.tiles.length) return;
+    for (const cloud of this.twin.clouds) cloud.visible = false;
+  }
+
+  // The cloud streams tile by tile under the twin's root (a provisional one until the GLB is in).
   async startTiles() {
     const base = `/twins/${encodeURIComponent(this.twinName)}/`;
     const fetchBytes = this.connection.has('assets')
@@ -153,7 +172,7 @@ class App {
       : (path) => fetchWithProgress(base + path, this.headers, () => {});
     const budget = Number(this.params.get('budget')) || defaultPointBudget();
     this.tiles = new TileStreamer({
-      parent: this.twin.root,
+      parent: this.twin?.root ?? this.provisionalRoot,
       fetchBytes,
       parse: async (bytes) => (await this.gltfLoader.parseAsync(bytes, '')).scene,
       pointBudget: budget,
@@ -173,7 +192,11 @@ class App {
       this.updateProgress();
       return;
     }
-    for (const cloud of this.twin.clouds) cloud.visible = false;
+    this.hideGlbCloudWhenTiled();
+    // Until the GLB is in, frame the cube inside the root tile's bounding sphere.
+    this.tiles.group.updateWorldMatrix(true, false);
+    const sphere = this.tiles.tiles[0].sphere.clone().applyMatrix4(this.tiles.group.matrixWorld);
+    this.frameOnce(new THREE.Box3().setFromCenterAndSize(sphere.center, new THREE.Vector3().setScalar((2 * sphere.radius) / Math.sqrt(3))));
     this.viewer.onFrame(() => {
       if (this.ar?.session) return;
       this.tiles.update(this.viewer.camera, this.viewer.renderer.domElement.clientHeight || 600);

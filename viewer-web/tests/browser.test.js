@@ -38,7 +38,7 @@ async function open(url, options) {
 const adminUrl = (query = '') => server.adminUrl.replace('/#', `/${query}#`);
 
 function waitGlide(page) {
-  return page.waitForFunction(() => !window.twinViewer.viewer.glideStop, null, { polling: 50, timeout: 20_000 });
+  return page.waitForFunction(() => !window.twinViewer.viewer.glideStop, null, { polling: 50, timeout: 45_000 });
 }
 
 // Mean colour of the screen box around an object, drawn with and without it: what it adds.
@@ -127,7 +127,7 @@ test('instructions: each step highlights its anchor, and done reaches another ar
 
   await page.click('[data-testid=step-done]');
   await other.waitForFunction(({ procedure, step }) => window.twinViewer.modes.instructions.done.get(`${procedure}/${step}`) === true,
-    { procedure: first.procedure, step: 'spool' }, { timeout: 10_000 });
+    { procedure: first.procedure, step: 'spool' }, { timeout: 30_000 });
   const after = await page.evaluate(() => window.twinViewer.mode.stepIndex);
   assert.equal(after, 2, 'done moves on to the next step');
   const italian = await other.evaluate(() => document.querySelector('[data-testid=step-text]').textContent);
@@ -160,8 +160,8 @@ test('tour: the camera glides from stop to stop, in English or Italian, with oth
   assert.equal(italian.title, italian.expected);
   assert.match(italian.count, /^Tappa 2 di \d+$/);
 
-  await page.waitForFunction(() => window.twinViewer.presence.count >= 1, null, { timeout: 10_000 });
-  await page.waitForFunction(() => /visitatori/.test(document.querySelector('[data-testid=tour-presence]').textContent), null, { timeout: 5_000 });
+  await page.waitForFunction(() => window.twinViewer.presence.count >= 1, null, { timeout: 30_000 });
+  await page.waitForFunction(() => /visitatori/.test(document.querySelector('[data-testid=tour-presence]').textContent), null, { timeout: 45_000 });
   await screenshot(page, 'tour');
 });
 
@@ -189,7 +189,7 @@ async function dragMachine(page, machineId, target) {
     const layout = (doc.layouts || []).find((l) => l.id === app.placement.layoutId);
     const pose = layout?.poses?.[machineId] || doc.machines.find((m) => m.id === machineId).pose;
     return placed && Math.hypot(pose.translation[0] - target[0], pose.translation[1] - target[1]) < 0.05;
-  }, { machineId, target }, { timeout: 15_000, polling: 100 });
+  }, { machineId, target }, { timeout: 45_000, polling: 100 });
 }
 
 function machineState(page, machineId) {
@@ -218,7 +218,7 @@ test('planner: a move in one page arrives in another, layouts compare, and a cle
   await waitGlide(page);
   await page.fill('[data-testid=layout-name]', 'Laser moved');
   await page.click('[data-testid=layout-save]');
-  await page.waitForFunction(() => window.twinViewer.placement.layoutId === 'laser-moved', null, { timeout: 10_000 });
+  await page.waitForFunction(() => window.twinViewer.placement.layoutId === 'laser-moved', null, { timeout: 30_000 });
 
   const other = await open(adminUrl('?mode=instructions&lang=en&layout=laser-moved'));
   await other.selectOption('[data-testid=instructions-machine]', 'laser-1');
@@ -235,7 +235,7 @@ test('planner: a move in one page arrives in another, layouts compare, and a cle
   assert.equal(centre.violates, false, `in the middle of the room: ${JSON.stringify(centre.clearance)}`);
   assert.ok(!isRed(centre.colour), `not red: ${centre.colour}`);
   await other.waitForFunction(() => Math.hypot(...window.twinViewer.placement.rigs.get('laser-1').position.toArray().slice(0, 2).map((v, i) => v - [4, 3][i])) < 0.05,
-    null, { timeout: 10_000, polling: 100 });
+    null, { timeout: 30_000, polling: 100 });
   const after = await other.evaluate(() => {
     const app = window.twinViewer;
     return { rig: app.placement.rigs.get('laser-1').position.toArray(),
@@ -281,7 +281,7 @@ async function tapWithController(page, count) {
   await page.evaluate(() => window.xrDevice.controllers.right.updateButtonValue('trigger', 1));
   await page.waitForTimeout(150);
   await page.evaluate(() => window.xrDevice.controllers.right.updateButtonValue('trigger', 0));
-  await page.waitForFunction((n) => window.twinViewer.ar.taps.length >= n, count, { timeout: 10_000, polling: 50 });
+  await page.waitForFunction((n) => window.twinViewer.ar.taps.length >= n, count, { timeout: 30_000, polling: 50 });
 }
 
 test('AR: an immersive-ar session starts on the emulator, three taps align the twin, and an anchored label renders', async () => {
@@ -290,7 +290,7 @@ test('AR: an immersive-ar session starts on the emulator, three taps align the t
   assert.equal(await page.isVisible('[data-testid=ar-enter]'), true, 'the AR button is offered');
   assert.equal(await page.isVisible('[data-testid=ar-status]'), false, 'no "AR unavailable" note');
   await page.click('[data-testid=ar-enter]');
-  await page.waitForFunction(() => window.twinViewer.ar.session && window.twinViewer.ar.hitTestSource, null, { timeout: 20_000 });
+  await page.waitForFunction(() => window.twinViewer.ar.session && window.twinViewer.ar.hitTestSource, null, { timeout: 45_000 });
   assert.equal(await page.evaluate(() => window.twinViewer.ar.session.mode ?? 'immersive-ar'), 'immersive-ar');
 
   // Three taps on the emulated room's floor and furniture, each where the headset looks.
@@ -301,7 +301,7 @@ test('AR: an immersive-ar session starts on the emulator, three taps align the t
     await page.waitForFunction((prev) => {
       const hit = window.twinViewer.ar.lastHit;
       return hit && (!prev || hit.distanceTo(new window.twinViewer.THREE.Vector3(...prev)) > 0.05);
-    }, previous, { timeout: 10_000, polling: 50 });
+    }, previous, { timeout: 30_000, polling: 50 });
     await tapWithController(page, k + 1);
     taps.push(await page.evaluate((i) => window.twinViewer.ar.taps[i].toArray(), k));
   }
@@ -318,7 +318,7 @@ test('AR: an immersive-ar session starts on the emulator, three taps align the t
   const rms = Math.sqrt(result.distances.reduce((s, d) => s + d * d, 0) / 3);
   assert.ok(Math.abs(rms - result.alignment.rmsResidual) < 1e-4);
   assert.match(result.prompt, new RegExp(`residual ${(result.alignment.rmsResidual * 100).toFixed(1)} cm`));
-  await page.waitForFunction(() => window.twinViewer.ar.xrAnchor, null, { timeout: 10_000 });
+  await page.waitForFunction(() => window.twinViewer.ar.xrAnchor, null, { timeout: 30_000 });
 
   // Look at the printer's name label: it renders where the alignment put it.
   const label = await page.evaluate(() => {
@@ -345,5 +345,5 @@ test('AR: an immersive-ar session starts on the emulator, three taps align the t
   assert.ok(pixels.withLabels > pixels.without + 0.001, `labels add drawn pixels: ${JSON.stringify(pixels)}`);
   await screenshot(page, 'ar');
   await page.evaluate(() => window.twinViewer.ar.end());
-  await page.waitForFunction(() => !window.twinViewer.ar.session, null, { timeout: 10_000 });
+  await page.waitForFunction(() => !window.twinViewer.ar.session, null, { timeout: 30_000 });
 });
