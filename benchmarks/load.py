@@ -333,6 +333,15 @@ def run_once(folder: Path, viewers_n: int, args) -> RunResult:
             server.wait(30)
 
 
+def _sample_document() -> dict | None:
+    """The sample workshop's twin document (machines, procedures, tours), if this checkout has it."""
+    source = ROOT / "scans" / "sample_workshop.twin.yaml"
+    if not source.is_file():
+        return None
+    from twin import document
+    return document.to_dict(document.load(source))
+
+
 def _percentile(values: list, q: float) -> float:
     return float(np.percentile(values, q)) if values else float("nan")
 
@@ -347,11 +356,13 @@ def main(argv=None) -> int:
                         help="clients fetching tiles, each at 90%% of the per-connection rate limit")
     parser.add_argument("--durability", choices=["full", "process"], default="full",
                         help="the server's --durability (full: every edit waits for the disk's fsync)")
-    parser.add_argument("--twin", type=Path, help="a scan folder to serve (default: a small generated twin)")
+    parser.add_argument("--twin", type=Path,
+                        help="a scan folder to serve (default: the sample workshop's document with small generated "
+                             "GLB and tiles)")
     args = parser.parse_args(argv)
     resource.setrlimit(resource.RLIMIT_NOFILE, (min(65536, resource.getrlimit(resource.RLIMIT_NOFILE)[1]),) * 2)
     with tempfile.TemporaryDirectory(prefix="twin-load-twin-") as tmp:
-        folder = args.twin or write_twin_folder(Path(tmp) / "sample", tiles=16)
+        folder = args.twin or write_twin_folder(Path(tmp) / "sample", tiles=16, document=_sample_document())
         print(f"twin serve load, loopback, {os.cpu_count()} cores: {args.edits_per_second:g} edits/s, "
               f"{args.states_per_second:g} machine states/s, {args.tile_clients} tile clients, {args.seconds:g} s per run, "
               f"durability {args.durability}")

@@ -38,10 +38,12 @@ def minimal_glb(label: str) -> bytes:
     return struct.pack("<4sII", b"glTF", 2, 12 + 8 + len(chunk)) + struct.pack("<I4s", len(chunk), b"JSON") + chunk
 
 
-def write_twin_folder(folder: Path, tiles: int = 4) -> Path:
-    """Write a scan folder named like `folder` with a document, a GLB and `tiles` tile GLBs."""
+def write_twin_folder(folder: Path, tiles: int = 4, document: dict | None = None) -> Path:
+    """Write a scan folder named like `folder` with a document (default: `sample_document`),
+    a GLB and `tiles` tile GLBs."""
     folder.mkdir(parents=True, exist_ok=True)
-    (folder / "twin.json").write_text(json.dumps(sample_document(folder.name)), encoding="utf-8")
+    document = sample_document(folder.name) if document is None else document
+    (folder / "twin.json").write_text(json.dumps(document), encoding="utf-8")
     (folder / "twin.glb").write_bytes(minimal_glb("twin"))
     (folder / "tiles").mkdir(exist_ok=True)
     children = []
