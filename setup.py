@@ -32,6 +32,7 @@ setup(
             "twin._native",
             sorted(glob.glob("twin/native/*.cpp")),
             include_dirs=["twin/native", os.environ.get("EIGEN3_INCLUDE_DIR", "/usr/include/eigen3")],
+            depends=sorted(glob.glob("twin/native/*.hpp")),  # a header edit rebuilds the module
             cxx_std=17,
             extra_compile_args=flags,
             extra_link_args=["-fopenmp"] if openmp else [],
