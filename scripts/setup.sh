@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Sets up everything twin needs on a Debian machine with Python 3.11: system libraries,
-# a virtual environment in .venv with twin installed in editable mode, and (with --test)
-# what the test suite needs: Chromium and the viewer's npm packages.
+# a virtual environment in .venv with twin installed in editable mode, the browser viewer's
+# npm packages and build (viewer-web/dist, which `twin serve` serves), and (with --test)
+# what only the test suite needs: Chromium.
 # Safe to rerun: it skips what is already there.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -12,10 +13,8 @@ want_test=0
 apt_packages=()
 ldconfig -p | grep -q 'libusb-1.0.so' || apt_packages+=(libusb-1.0-0)   # open3d needs it to import
 [[ -f /usr/include/eigen3/Eigen/Core ]] || apt_packages+=(libeigen3-dev)  # the C++ core's linear algebra
-if (( want_test )); then
-  command -v chromium >/dev/null || apt_packages+=(chromium)
-  command -v node >/dev/null || apt_packages+=(nodejs npm)
-fi
+command -v node >/dev/null || apt_packages+=(nodejs npm)
+(( want_test )) && { command -v chromium >/dev/null || apt_packages+=(chromium); }
 if (( ${#apt_packages[@]} )); then
   echo "setup: installing system packages: ${apt_packages[*]}"
   if [[ $(id -u) -ne 0 ]]; then SUDO=sudo; else SUDO=; fi
@@ -39,12 +38,23 @@ if [[ ! -f $stamp || $(cat "$stamp") != "$fingerprint" ]]; then
   echo "$fingerprint" > "$stamp"
 fi
 
-if (( want_test )) && [[ -f viewer-web/package.json ]]; then
+if [[ -f viewer-web/package.json ]]; then
   lock_stamp=viewer-web/node_modules/.twin-installed
   lock_fingerprint=$(cat viewer-web/package.json viewer-web/package-lock.json 2>/dev/null | sha1sum | cut -d' ' -f1)
   if [[ ! -f $lock_stamp || $(cat "$lock_stamp") != "$lock_fingerprint" ]]; then
     echo "setup: installing the viewer's npm packages"
     (cd viewer-web && npm ci --no-audit --no-fund --loglevel=error)
     echo "$lock_fingerprint" > "$lock_stamp"
+  fi
+  # Rebuild the viewer only when its sources changed since the last build.
+  if [[ -f viewer-web/index.html ]]; then
+    build_stamp=viewer-web/dist/.twin-built
+    build_fingerprint=$(find viewer-web/index.html viewer-web/vite.config.js viewer-web/src viewer-web/package-lock.json \
+                          -type f -print0 2>/dev/null | sort -z | xargs -0 cat | sha1sum | cut -d' ' -f1)
+    if [[ ! -f $build_stamp || $(cat "$build_stamp") != "$build_fingerprint" ]]; then
+      echo "setup: building the viewer (viewer-web/dist)"
+      (cd viewer-web && npm run --silent build)
+      echo "$build_fingerprint" > "$build_stamp"
+    fi
   fi
 fi

@@ -7,8 +7,6 @@ bash scripts/setup.sh --test
 
 status=0
 if [[ -f viewer-web/index.html ]]; then
-  echo "== viewer-web: build"
-  (cd viewer-web && npm run --silent build) || status=1
   echo "== viewer-web: browser tests (headless Chromium)"
   (cd viewer-web && npm test) || status=1
 fi
