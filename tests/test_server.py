@@ -207,13 +207,15 @@ def test_presence_machine_state_and_steps_are_pushed(harness):
                 # A late subscriber gets the merged latest machine state and the others' presence.
                 merged = await late.wait_op("machine_state")
                 assert merged["properties"] == {"nozzle_c": 210, "printing": True}
+                progress = await late.wait_op("step")
+                assert (progress["procedure"], progress["step"], progress["done"]) == ("load-filament", 1, True)
                 assert (await late.wait_op("presence"))["client"] == visitor.welcome["client"]
                 await late.send({"op": "presence", "twin": "shop", "pose": pose, "mode": "3d"})
                 assert (await artisan.wait_op("presence", client=late.welcome["client"]))["mode"] == "3d"
             left = await artisan.wait_op("presence", client=late.welcome["client"])
             assert left == {"op": "presence", "twin": "shop", "client": late.welcome["client"], "left": True}
         steps = harness.store.steps("shop")
-        assert [(s.procedure, s.step, s.done, s.author) for s in steps] == [("load-filament", "1", True, "artisan-1")]
+        assert [(s.procedure, s.step, s.done, s.author) for s in steps] == [("load-filament", 1, True, "artisan-1")]
     run(scenario())
 
 

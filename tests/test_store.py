@@ -80,9 +80,11 @@ def test_reopening_keeps_edits_and_a_changed_source_becomes_a_new_revision(tmp_p
 
 def test_steps_are_recorded_in_order(store):
     store.import_twin("shop", {})
-    store.record_step("shop", "load-filament", "0", True, "luca", 0)
-    store.record_step("shop", "load-filament", "0", False, "luca", 0)
-    assert [(s.step, s.done, s.author) for s in store.steps("shop")] == [("0", True, "luca"), ("0", False, "luca")]
+    store.record_step("shop", "load-filament", 0, True, "luca", 0)
+    store.record_step("shop", "load-filament", 0, False, "luca", 0)
+    store.record_step("shop", "load-filament", "insert", True, "anna", 3)
+    assert [(s.step, s.done, s.author, s.revision) for s in store.steps("shop")] == [
+        (0, True, "luca", 0), (0, False, "luca", 0), ("insert", True, "anna", 3)]
 
 
 def test_tokens_are_stored_only_as_hashes(store):

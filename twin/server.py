@@ -154,6 +154,12 @@ class TwinServer:
             store.import_twin(name, document)
             self.heads[name] = store.head(name)
         self._machine_states: dict[str, dict[str, dict]] = {name: {} for name in self.folders}
+        # The latest step event of each (procedure, step), as sent to late subscribers.
+        self._steps: dict[str, dict[tuple, str]] = {name: {} for name in self.folders}
+        for name in self.folders:
+            for step in store.steps(name):
+                self._steps[name][(step.procedure, json.dumps(step.step))] = protocol.encode_step(
+                    name, step.procedure, step.step, step.done, step.author, 0, step.revision)
         self._presence: dict[str, dict[int, dict]] = {name: {} for name in self.folders}
         self._locks = {name: asyncio.Lock() for name in self.folders}
         self._throttle: Throttle | None = None  # made when the event loop runs
@@ -312,6 +318,8 @@ class TwinServer:
             self.fanout.send(client.id, Latest(("machine", twin, machine),
                                                protocol.machine_state_message(twin, machine, properties, 0),
                                                merge_field="properties"))
+        for frame in self._steps[twin].values():
+            self.fanout.send(client.id, frame)
         for other, payload in self._presence[twin].items():
             if other != client.id:
                 self.fanout.send(client.id, Latest(("presence", twin, other), payload))
@@ -404,9 +412,10 @@ class TwinServer:
             conn.error(event.id, "bad_message", f"procedure {event.procedure!r} has no step {event.step!r}")
             return
         author = conn.grant.name
-        await self._db(self.store.record_step, twin, event.procedure, str(event.step), event.done, author, revision)
-        self._publish_all(twin, protocol.encode_step(twin, event.procedure, event.step, event.done, author,
-                                                     client.id, revision))
+        await self._db(self.store.record_step, twin, event.procedure, event.step, event.done, author, revision)
+        frame = protocol.encode_step(twin, event.procedure, event.step, event.done, author, client.id, revision)
+        self._steps[twin][(event.procedure, json.dumps(event.step))] = frame
+        self._publish_all(twin, frame)
         conn.ack(event.id, twin=twin)
 
     async def _get_asset(self, client: _Client, event: protocol.GetAsset) -> None:

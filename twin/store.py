@@ -47,7 +47,7 @@ CREATE TABLE IF NOT EXISTS steps (
     seq INTEGER PRIMARY KEY AUTOINCREMENT,
     twin TEXT NOT NULL REFERENCES twins(name),
     procedure TEXT NOT NULL,
-    step TEXT NOT NULL,
+    step TEXT NOT NULL,  -- JSON: a step index or a step id
     done INTEGER NOT NULL,
     author TEXT NOT NULL,
     revision INTEGER NOT NULL,
@@ -81,7 +81,7 @@ class Edit:
 @dataclass(frozen=True)
 class StepEvent:
     procedure: str
-    step: str
+    step: int | str
     done: bool
     author: str
     revision: int
@@ -189,16 +189,16 @@ class Store:
 
     # Instruction progress.
 
-    def record_step(self, twin: str, procedure: str, step: str, done: bool, author: str, revision: int) -> None:
+    def record_step(self, twin: str, procedure: str, step: int | str, done: bool, author: str, revision: int) -> None:
         with self._transaction():
             self._db.execute(
                 "INSERT INTO steps (twin, procedure, step, done, author, revision, at) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                (twin, procedure, step, int(done), author, revision, time.time()))
+                (twin, procedure, json.dumps(step), int(done), author, revision, time.time()))
 
     def steps(self, twin: str) -> list[StepEvent]:
         rows = self._db.execute(
             "SELECT procedure, step, done, author, revision FROM steps WHERE twin = ? ORDER BY seq", (twin,))
-        return [StepEvent(p, s, bool(d), a, r) for p, s, d, a, r in rows]
+        return [StepEvent(p, json.loads(s), bool(d), a, r) for p, s, d, a, r in rows]
 
     # Tokens.
 
