@@ -5,6 +5,9 @@ import asyncio
 import contextlib
 import http.client
 import json
+import shutil
+import ssl
+import subprocess
 import sys
 from pathlib import Path
 
@@ -15,7 +18,7 @@ from websockets.exceptions import ConnectionClosed
 
 from twin import protocol
 from twin.access import Role, new_token
-from twin.server import TwinServer, run_server
+from twin.server import TwinServer, run_server, tls_context
 from twin.store import Store
 
 sys.path.insert(0, str(Path(__file__).parent))
@@ -76,13 +79,15 @@ class Harness:
             self.store.add_token(self.tokens[role], role.label + "-1", role, "*")
 
     @contextlib.asynccontextmanager
-    async def running(self):
+    async def running(self, tls=None):
         ready = asyncio.get_running_loop().create_future()
         stop = asyncio.Event()
-        task = asyncio.create_task(run_server(self.server, "127.0.0.1", 0, on_ready=ready.set_result, stop=stop))
+        task = asyncio.create_task(run_server(self.server, "127.0.0.1", 0, tls=tls, on_ready=ready.set_result,
+                                              stop=stop))
         info = await asyncio.wait_for(ready, TIMEOUT)
+        self.url = info.url
         self.http_port = int(info.url.rsplit(":", 1)[1].strip("/"))
-        self.ws_url = f"ws://127.0.0.1:{self.http_port}/ws"
+        self.ws_url = f"{'wss' if tls else 'ws'}://127.0.0.1:{self.http_port}/ws"
         try:
             yield self
         finally:
@@ -280,6 +285,32 @@ def test_http_serves_viewer_and_twin_files_with_mime_etags_and_access(harness, t
                 assert (await get(path))[0] == 404, path
             assert (await get("/", method="POST"))[0] == 405
     run(scenario())
+
+
+@pytest.mark.skipif(shutil.which("openssl") is None, reason="needs the openssl command to make a test certificate")
+def test_tls_serves_https_and_wss(harness, tmp_path):
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=127.0.0.1",
+                    "-addext", "subjectAltName=IP:127.0.0.1", "-keyout", str(key), "-out", str(cert)],
+                   check=True, capture_output=True)
+    trust = ssl.create_default_context(cafile=str(cert))
+
+    async def scenario():
+        async with harness.running(tls=tls_context(cert, key)):
+            assert harness.url.startswith("https://127.0.0.1:")
+            async with harness.client(None, ssl=trust) as visitor:
+                assert visitor.snapshot["twin"] == "shop"
+
+            def fetch():
+                connection = http.client.HTTPSConnection("127.0.0.1", harness.http_port, context=trust, timeout=TIMEOUT)
+                connection.request("GET", "/twins/shop/twin.glb")
+                response = connection.getresponse()
+                return response.status, response.read()
+            status, body = await asyncio.to_thread(fetch)
+            assert status == 200 and body == (harness.folder / "twin.glb").read_bytes()
+    run(scenario())
+    with pytest.raises(ValueError, match="cannot use the TLS certificate"):
+        tls_context(key, cert)
 
 
 def test_oversized_messages_close_only_that_connection(harness):

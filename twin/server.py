@@ -17,6 +17,8 @@ import json
 import logging
 import mimetypes
 import signal
+import socket
+import ssl
 import urllib.parse
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -68,6 +70,7 @@ class ServeInfo:
 
     url: str
     admin_url: str | None
+    lan_url: str | None  # when listening on every interface: the address phones on the LAN can open
     twins: tuple[str, ...]
     published: tuple[str, ...]
     db_path: Path
@@ -176,12 +179,12 @@ class TwinServer:
     def twin_infos(self) -> list[protocol.TwinInfo]:
         return [protocol.TwinInfo(name, self.heads[name][0], name in self.published) for name in self.folders]
 
-    def listen(self, host: str, port: int):
-        """The websockets server (an async context manager) for this twin server."""
+    def listen(self, host: str, port: int, tls: ssl.SSLContext | None = None):
+        """The websockets server (an async context manager) for this twin server; HTTPS/WSS with `tls`."""
         loop = asyncio.get_running_loop()
         self._throttle = Throttle(LIVE_INTERVAL_S, self._publish_live, loop.call_later, loop.time)
         return serve(self._serve_connection, host, port, process_request=self._process_request,
-                     max_size=self.limits.max_message_bytes, compression=None)
+                     max_size=self.limits.max_message_bytes, compression=None, ssl=tls)
 
     # WebSocket connections.
 
@@ -562,17 +565,45 @@ def mint_session_token(store: Store) -> str:
     return token
 
 
-async def run_server(server: TwinServer, host: str, port: int, *, admin_token: str | None = None,
-                     on_ready: Callable[[ServeInfo], None] | None = None,
+def tls_context(cert: Path, key: Path) -> ssl.SSLContext:
+    """A server TLS context from PEM files (phones need HTTPS for WebXR AR)."""
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    try:
+        context.load_cert_chain(cert, key)
+    except (OSError, ssl.SSLError) as error:
+        raise ValueError(f"cannot use the TLS certificate {cert} with key {key} ({error}); give PEM files, e.g. "
+                         "made with `openssl req -x509 -newkey rsa:2048 -nodes -keyout key.pem -out cert.pem`") from None
+    return context
+
+
+def _lan_address() -> str | None:
+    """This machine's address on the local network (a UDP connect sends nothing)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+        try:
+            probe.connect(("10.254.254.254", 1))
+            return probe.getsockname()[0]
+        except OSError:
+            return None
+
+
+def _url(scheme: str, host: str, port: int) -> str:
+    return f"{scheme}://{f'[{host}]' if ':' in host else host}:{port}/"
+
+
+async def run_server(server: TwinServer, host: str, port: int, *, tls: ssl.SSLContext | None = None,
+                     admin_token: str | None = None, on_ready: Callable[[ServeInfo], None] | None = None,
                      stop: asyncio.Event | None = None) -> None:
     """Serve until `stop` is set (or forever), calling `on_ready` once listening."""
     stop = stop or asyncio.Event()
-    async with server.listen(host, port) as listening:
+    async with server.listen(host, port, tls) as listening:
         bound_port = listening.sockets[0].getsockname()[1]
-        url_host = f"[{host}]" if ":" in host else host
-        url = f"http://{url_host}:{bound_port}/"
+        scheme = "https" if tls else "http"
+        everywhere = host in ("", "0.0.0.0", "::")
+        url = _url(scheme, "127.0.0.1" if everywhere else host, bound_port)
+        lan = _lan_address() if everywhere else None
         if on_ready is not None:
             on_ready(ServeInfo(url=url, admin_url=f"{url}#token={admin_token}" if admin_token else None,
+                               lan_url=_url(scheme, lan, bound_port) if lan else None,
                                twins=tuple(server.folders), published=tuple(sorted(server.published)),
                                db_path=server.store.path))
         await stop.wait()
@@ -580,11 +611,15 @@ async def run_server(server: TwinServer, host: str, port: int, *, admin_token: s
 
 def serve_twins(folders: list[Path], *, host: str = "127.0.0.1", port: int = DEFAULT_PORT,
                 db_path: Path = DEFAULT_DB, durability: str = "full", published: tuple[str, ...] = (),
-                admin_link: bool = True,
+                admin_link: bool = True, tls_cert: Path | None = None, tls_key: Path | None = None,
                 viewer_dir: Path | None = VIEWER_DIST, on_ready: Callable[[ServeInfo], None] | None = None) -> None:
     """Serve scan folders until interrupted (Ctrl-C or SIGTERM). `on_ready` gets the URLs.
 
-    `durability`: see `twin.store.Store` ("full": acknowledged edits survive power cuts too)."""
+    `durability`: see `twin.store.Store` ("full": acknowledged edits survive power cuts too).
+    `tls_cert` and `tls_key` (PEM): serve HTTPS and WSS instead of HTTP and WS."""
+    if (tls_cert is None) != (tls_key is None):
+        raise ValueError("give both a TLS certificate and its key, or neither")
+    tls = tls_context(tls_cert, tls_key) if tls_cert else None
     store = Store(db_path, durability)
     try:
         server = TwinServer(folders, store, published=published, viewer_dir=viewer_dir)
@@ -595,7 +630,7 @@ def serve_twins(folders: list[Path], *, host: str = "127.0.0.1", port: int = DEF
             loop = asyncio.get_running_loop()
             with contextlib.suppress(NotImplementedError):
                 loop.add_signal_handler(signal.SIGTERM, stop.set)
-            await run_server(server, host, port, admin_token=admin_token, on_ready=on_ready, stop=stop)
+            await run_server(server, host, port, tls=tls, admin_token=admin_token, on_ready=on_ready, stop=stop)
 
         try:
             asyncio.run(main())

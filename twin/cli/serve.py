@@ -32,6 +32,9 @@ def add_arguments(parser) -> None:
                              "process: it survives any crash of the server, not of the machine (faster edits)")
     parser.add_argument("--publish", action="append", default=[], metavar="NAME",
                         help="let anonymous visitors read this twin (public tours only); repeatable")
+    parser.add_argument("--tls-cert", type=Path, metavar="PEM",
+                        help="serve HTTPS/WSS with this certificate (phones need HTTPS for AR); needs --tls-key")
+    parser.add_argument("--tls-key", type=Path, metavar="PEM", help="the private key of --tls-cert")
     parser.add_argument("--no-admin-link", action="store_true",
                         help="do not mint and print an admin link for this run")
 
@@ -39,6 +42,8 @@ def add_arguments(parser) -> None:
 def print_ready(info: ServeInfo) -> None:
     print(f"serving {', '.join(info.twins)} (edits in {info.db_path})")
     print(f"open {info.url}")
+    if info.lan_url:
+        print(f"on your network: {info.lan_url}")
     if info.published:
         print(f"published for anyone with the link: {', '.join(info.published)}")
     if info.admin_url:
@@ -50,7 +55,7 @@ def run(args) -> int:
     if not 0 <= args.port <= 65535:
         raise ValueError(f"--port {args.port} is not a TCP port (0 .. 65535)")
     serve_twins(args.folders, host=args.host, port=args.port, db_path=args.db, durability=args.durability,
-                published=tuple(args.publish),
+                published=tuple(args.publish), tls_cert=args.tls_cert, tls_key=args.tls_key,
                 admin_link=not args.no_admin_link, on_ready=print_ready)
     print("stopped", file=sys.stderr)
     return 0
