@@ -224,16 +224,19 @@ def _finite_float(text: str) -> float:
     return value
 
 
+_JSON_KINDS = {int: "an integer", float: "a number", str: "a string", bool: "true or false", dict: "an object",
+               list: "an array"}
+
+
 def _field(message: dict, name: str, kind, *, optional: bool = False):
     value = message.get(name)
     if value is None and optional:
         return None
-    ok = isinstance(value, kind) and not (kind in (int, (int, float), (int, str)) and isinstance(value, bool))
-    if not ok:
-        kinds = kind if isinstance(kind, tuple) else (kind,)
-        expected = " or ".join({int: "an integer", float: "a number", str: "a string", bool: "true or false",
-                                dict: "an object", list: "an array"}[k] for k in kinds)
-        what = "missing" if name not in message else f"{type(value).__name__}"
+    kinds = kind if isinstance(kind, tuple) else (kind,)
+    # JSON true/false are not numbers, although Python's bool is an int.
+    if not isinstance(value, kinds) or (isinstance(value, bool) and bool not in kinds):
+        expected = " or ".join(_JSON_KINDS[k] for k in kinds)
+        what = "nothing" if name not in message else _JSON_KINDS.get(type(value), "null")
         raise ProtocolError("bad_message", f"{message.get('op')!r} needs field {name!r} as {expected} (got {what})")
     return value
 
