@@ -205,6 +205,7 @@ void bind_icp(py::module_& m) {
 }  // namespace
 
 void bind_global(py::module_& m);  // bindings_global.cpp: global registration and pose graphs
+void bind_export(py::module_& m);  // bindings_export.cpp: Morton order of clouds for export
 
 PYBIND11_MODULE(_native, m) {
   m.doc() = "twin's C++ registration core (use twin.registration, not this module)";
@@ -215,4 +216,5 @@ PYBIND11_MODULE(_native, m) {
   bind_local_geometry(m);
   bind_icp(m);
   bind_global(m);
+  bind_export(m);
 }
