@@ -33,12 +33,11 @@ export class ArSession {
     this.reticle.userData.notPickable = true;
   }
 
-  static async supported() {
-    try {
-      return Boolean(navigator.xr && (await navigator.xr.isSessionSupported('immersive-ar')));
-    } catch {
-      return false;
-    }
+  /** Whether immersive-ar can start here (false too when the browser does not answer in 3 s). */
+  static async supported(timeoutMs = 3000) {
+    if (!navigator.xr) return false;
+    const timeout = new Promise((resolve) => setTimeout(() => resolve(false), timeoutMs));
+    return Promise.race([navigator.xr.isSessionSupported('immersive-ar').then(Boolean, () => false), timeout]);
   }
 
   get targets() {

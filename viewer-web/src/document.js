@@ -23,10 +23,6 @@ export function machinesIn(document, layoutId = AS_IS) {
     .concat((layout.add || []).map((m) => ({ ...m, added: true })));
 }
 
-export function anchorById(document, anchorId) {
-  return (document.anchors || []).find((a) => a.id === anchorId) || null;
-}
-
 export function proceduresFor(document, machineId) {
   return (document.procedures || []).filter((p) => p.machine === machineId);
 }

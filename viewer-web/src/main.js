@@ -102,11 +102,13 @@ class App {
     $('language').addEventListener('change', (e) => this.setLanguage(e.target.value));
     const wsUrl = `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/ws`;
     this.connection = new Connection(wsUrl, { token: this.token });
+    this.stage = 'connecting';
     const welcome = await this.connection.open();
     const twins = welcome.twins || [];
     this.twinName = this.params.get('twin') || twins[0]?.name;
     if (!this.twinName) throw new Error('this server offers no twin you may see: ask for a token, or check the twins "twin serve" was given.');
     $('twin-name').textContent = this.twinName;
+    this.stage = 'subscribing';
     await this.connection.subscribe(this.twinName);
     this.connection.on('close', (event) => !event.byUser && this.reconnect());
     this.connection.on('error', (m) => m.id == null && this.notify(m.message, 'error'));
@@ -123,8 +125,11 @@ class App {
       watchFirstGeometry();
     });
     const tiles = this.startTiles();
+    this.stage = 'loading the GLB';
     await this.loadTwin();
+    this.stage = 'opening the tileset';
     await tiles;
+    this.stage = 'placing the machines';
     this.placement = new Placement(this.twin.root);
     this.placement.apply(this.document, this.params.get('layout') || '');
     this.connection.on('document', (event) => event.twin === this.twinName && this.documentChanged(event));
@@ -133,7 +138,9 @@ class App {
     this.renderModeButtons();
     const wanted = this.params.get('mode');
     this.setMode(this.modes[wanted] ? wanted : this.role === 'visitor' ? 'tour' : 'instructions');
+    this.stage = 'asking for WebXR AR';
     await this.setUpAr();
+    this.stage = 'running';
   }
 
   async loadTwin() {

@@ -199,9 +199,4 @@ export class TileStreamer {
       Object.assign(tile, { object: null, state: 'unloaded', points: 0 });
     }
   }
-
-  setPointSize(px) {
-    this.materials.colored.size = px;
-    this.materials.plain.size = px;
-  }
 }

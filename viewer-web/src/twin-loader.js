@@ -37,7 +37,7 @@ export function installTwin(scene, gltf) {
   for (const cloud of clouds) {
     cloud.material = new THREE.PointsMaterial({ size: 2, sizeAttenuation: false, vertexColors: Boolean(cloud.geometry.attributes.color), color: cloud.geometry.attributes.color ? 0xffffff : 0x9aa4ad });
   }
-  return { gltf, root, clouds, meshes, scenes: gltf.scenes, extras: gltf.scene.userData || {} };
+  return { gltf, root, clouds, meshes };
 }
 
 /** Vertex positions of `objects` in the root's (z-up world) frame, as one flat array. */

@@ -73,20 +73,25 @@ export async function launchBrowser() {
 }
 
 /** Opens the viewer and waits until it is running (not necessarily fully streamed). */
-export async function openViewer(context, url, { timeoutMs = 90_000, initScript = null } = {}) {
+export async function openViewer(context, url, { timeoutMs = 180_000, initScript = null } = {}) {
   const page = await context.newPage();
   if (initScript) await page.addInitScript(initScript);
   page.consoleErrors = [];
   page.on('console', (m) => m.type() === 'error' && page.consoleErrors.push(m.text()));
   page.on('pageerror', (e) => page.consoleErrors.push(String(e)));
   await page.goto(url);
-  await page.waitForFunction(() => window.twinViewer && (window.twinViewer.ready || window.twinViewer.failed), null, { timeout: timeoutMs, polling: 100 });
+  try {
+    await page.waitForFunction(() => window.twinViewer && (window.twinViewer.ready || window.twinViewer.failed), null, { timeout: timeoutMs, polling: 100 });
+  } catch (error) {
+    const stage = await page.evaluate(() => window.twinViewer?.stage).catch(() => 'unknown');
+    throw new Error(`the viewer was not ready in ${timeoutMs / 1000} s (it was ${stage}): ${error.message}`);
+  }
   const failed = await page.evaluate(() => window.twinViewer.failed);
   if (failed) throw new Error(`the viewer failed to start: ${failed}`);
   return page;
 }
 
-export async function waitForFullLoad(page, timeoutMs = 120_000) {
+export async function waitForFullLoad(page, timeoutMs = 300_000) {
   await page.waitForFunction(() => window.twinViewer.progress.complete, null, { timeout: timeoutMs, polling: 200 });
 }
 
