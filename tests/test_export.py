@@ -110,6 +110,27 @@ def test_cli_export_prints_figures(scan, tmp_path, capsys):
     assert (folder / "twin.json").is_file()
 
 
+def test_glb_cloud_takes_whole_coarse_levels_within_budget(scan, tmp_path):
+    folder = tmp_path / "workshop"
+    shutil.copytree(scan, folder)
+    result = export_scan(folder, SAMPLE_DOCUMENT, compress=False, max_points_per_tile=2_000, glb_cloud_points=20_000)
+    tileset = json.loads((folder / "tiles" / "tileset.json").read_text())
+    per_level, stack = {}, [(tileset["root"], 0)]
+    while stack:
+        tile, level = stack.pop()
+        gltf, blob = read_glb(folder / "tiles" / tile["content"]["uri"])
+        per_level[level] = per_level.get(level, 0) + len(points_of(gltf, blob, node_named(gltf, "points"))[0])
+        stack.extend((child, level + 1) for child in tile.get("children", []))
+    totals = np.cumsum([per_level[level] for level in sorted(per_level)])
+    assert result.glb_cloud_points == totals[np.searchsorted(totals, 20_000, side="right") - 1] <= 20_000
+    gltf, blob = read_glb(folder / "twin.glb")
+    assert len(points_of(gltf, blob, node_named(gltf, "cloud"))[0]) == result.glb_cloud_points
+
+    export_scan(folder, SAMPLE_DOCUMENT, compress=False, glb_cloud_points=0)
+    gltf, _ = read_glb(folder / "twin.glb")
+    assert "cloud" not in {node.get("name") for node in gltf["nodes"]}
+
+
 def test_a_small_cloud_is_a_single_tile(tmp_path):
     rng = np.random.default_rng(3)
     write_cloud(tmp_path / "cloud.ply", rng.random((500, 3)), rng.random((500, 3)))

@@ -78,6 +78,7 @@ def export_scan(scan_dir: str | Path, document: TwinDocument | str | Path | None
 
     room, machine_meshes = mesh, dict(models)
     if mesh is not None:
+        # A machine shown by a manufacturer's model leaves its scanned surface out of the room too.
         cut_from_scan = [m for m in doc.machines if m.model.source != "none"]
         room, cut = split_machines(mesh, cut_from_scan)
         machine_meshes.update({k: v for k, v in cut.items() if k not in models})
