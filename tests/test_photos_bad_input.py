@@ -8,6 +8,7 @@ import cv2
 import numpy as np
 import pytest
 
+from twin.cli import main
 from twin.reconstruct.photo_folder import open_photo_folder
 from twin.reconstruct.photos import reconstruct_photos
 
@@ -72,3 +73,13 @@ def test_options_out_of_range_are_refused(tmp_path):
         for seed in range(3):
             _noise_photo(tmp_path / f"{seed}.jpg", seed)
         reconstruct_photos(tmp_path, tmp_path / "scan", matcher="fast")
+
+
+def test_twin_reconstruct_reports_photos_that_do_not_overlap(tmp_path, capsys):
+    for seed in range(3):
+        _noise_photo(tmp_path / f"{seed}.jpg", 20 + seed)
+    code = main(["reconstruct", str(tmp_path), "-o", str(tmp_path / "scan")])
+    assert code == 2
+    assert "only 0 of 3 photos registered" in capsys.readouterr().err
+    code = main(["reconstruct", str(tmp_path), "-o", str(tmp_path / "scan"), "--known-distance", "1", "2", "far"])
+    assert code == 2 and "distance in metres" in capsys.readouterr().err

@@ -10,6 +10,7 @@ import numpy as np
 import open3d as o3d
 import pytest
 
+from twin.cli import main
 from twin.reconstruct.dense_stereo import View, combine_pair_depths, depth_from_pair
 from twin.reconstruct.depth_fusion import fuse_view
 from twin.reconstruct.levelling import level
@@ -276,3 +277,14 @@ def test_corrupt_and_unrelated_photos_are_reported_and_the_rest_reconstructed(sc
     assert "arbitrary" in result["scale"]["note"] and "DICT_4X4_50:0" in result["scale"]["note"]
     assert json.loads((tmp_path / "scan" / "anchors.json").read_text())["anchors"] == []
     assert not (tmp_path / "scan" / "mesh.ply").exists()
+
+
+def test_twin_reconstruct_command_on_a_photo_folder(scene, tmp_path, capsys):
+    code = main(["reconstruct", str(scene["folder"]), "-o", str(tmp_path / "scan"), "--marker-size", "0.2",
+                 "--dense-size", "320", "--no-mesh"])
+    out = capsys.readouterr().out
+    assert code == 0
+    assert "photos registered: 6 of 6" in out and "metric (markers)" in out
+    assert (tmp_path / "scan" / "cloud.ply").is_file() and not (tmp_path / "scan" / "mesh.ply").exists()
+    code = main(["reconstruct", str(scene["folder"]), "-o", str(tmp_path / "scan"), "--voxel-size", "0.01"])
+    assert code == 2 and "apply to RGB-D captures" in capsys.readouterr().err

@@ -43,6 +43,17 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--voxel-size", type=float, metavar="M", help="mesh detail in metres (default: 0.01)")
     parser.add_argument("--depth-max", type=float, metavar="M", help="ignore depth beyond M metres (default: 4.0)")
     parser.add_argument("--no-loop-closure", action="store_true", help="skip loop closure between fragments")
+    photos = parser.add_argument_group("photo folders")
+    photos.add_argument("--marker-size", type=float, metavar="M",
+                        help="printed side of the ArUco/AprilTag markers in the photos, in metres (gives the scale)")
+    photos.add_argument("--known-distance", nargs=3, metavar=("MARKER", "MARKER", "M"),
+                        help="metres between the centres of two markers (ids like 7 or DICT_4X4_50:7)")
+    photos.add_argument("--matcher", choices=["auto", "exhaustive", "sequential"],
+                        help="feature matching (default auto: exhaustive up to 60 photos, else sequential)")
+    photos.add_argument("--mapper", choices=["incremental", "global"], help="SfM mapper (default incremental)")
+    photos.add_argument("--dense-size", type=int, metavar="PX",
+                        help="longer side of the depth maps in pixels (default 1024)")
+    photos.add_argument("--no-mesh", action="store_true", help="stop after cloud.ply and cameras.json")
     parser.add_argument("--json", action="store_true", help="print the report as JSON instead of a summary")
 
 
@@ -60,6 +71,12 @@ def run(args: argparse.Namespace) -> int:
     elif args.voxel_size or args.depth_max or args.no_loop_closure:
         raise CliError("--voxel-size, --depth-max and --no-loop-closure apply to RGB-D captures; "
                        f"{args.capture} is a folder of photos")
+    else:
+        options = _photo_options(args)
+    photo_flags = (args.marker_size, args.known_distance, args.matcher, args.mapper, args.dense_size)
+    if kind != "photos" and (any(flag is not None for flag in photo_flags) or args.no_mesh):
+        raise CliError(f"--marker-size, --known-distance, --matcher, --mapper, --dense-size and --no-mesh apply to "
+                       f"folders of photos; {args.capture} is a {kind} capture")
     intrinsics = from_flags(*args.intrinsics) if args.intrinsics else None
 
     with stage_bars() as progress:
@@ -73,6 +90,21 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
+def _photo_options(args: argparse.Namespace) -> dict:
+    options = {name: value for name, value in (("marker_size_m", args.marker_size), ("matcher", args.matcher),
+                                               ("mapper", args.mapper), ("dense_max_size", args.dense_size))
+               if value is not None}
+    if args.known_distance:
+        first, second, metres = args.known_distance
+        try:
+            options["known_distance"] = (first, second, float(metres))
+        except ValueError:
+            raise CliError(f"--known-distance takes two markers and a distance in metres, got {metres!r}") from None
+    if args.no_mesh:
+        options["mesh"] = False
+    return options
+
+
 def _print_summary(out_dir: Path, kind: str, report: dict) -> None:
     frames = report.get("frames", {})
     print(f"reconstructed a {kind} capture into {out_dir}/")
@@ -80,6 +112,13 @@ def _print_summary(out_dir: Path, kind: str, report: dict) -> None:
         print(f"  frames used: {frames.get('used')}, dropped: {frames.get('dropped')}")
         for reason, count in frames.get("dropped_by_reason", {}).items():
             print(f"    {count} dropped: {reason}")
+    photos = report.get("photos", {})
+    if photos:
+        print(f"  photos registered: {len(photos.get('registered', []))} of {photos.get('total')}")
+        for name, reason in photos.get("not_registered", {}).items():
+            print(f"    {name}: {reason}")
+        if "scale" in report:
+            print(f"  scale: {report['scale']['status']} ({report['scale']['note']}); up: {report.get('up')}")
     loops = report.get("loop_closure", {})
     if loops.get("enabled"):
         print(f"  loop closures: {loops.get('accepted', 0)} accepted of {loops.get('candidates', 0)} tried")

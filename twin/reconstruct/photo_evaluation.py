@@ -47,14 +47,47 @@ def camera_centre_errors(estimated: dict[str, np.ndarray], truth: dict[str, np.n
     return dict(zip(names, np.linalg.norm(aligned - target, axis=1).tolist()))
 
 
-def accuracy_completeness(points: np.ndarray, truth_mesh: o3d.geometry.TriangleMesh, *, threshold_m: float = 0.02,
-                          surface_samples: int = 500_000) -> tuple[float, float]:
-    """(mean distance from the points to the true surface, fraction of the true surface within
-    `threshold_m` of a point), the surface sampled uniformly by area."""
+def _raycasting_scene(mesh: o3d.geometry.TriangleMesh) -> o3d.t.geometry.RaycastingScene:
     scene = o3d.t.geometry.RaycastingScene()
-    scene.add_triangles(o3d.t.geometry.TriangleMesh.from_legacy(truth_mesh))
-    distances = scene.compute_distance(o3d.core.Tensor(np.asarray(points, np.float32))).numpy()
-    samples = truth_mesh.sample_points_uniformly(surface_samples)
+    scene.add_triangles(o3d.t.geometry.TriangleMesh.from_legacy(mesh))
+    return scene
+
+
+def visible_surface(mesh: o3d.geometry.TriangleMesh, cameras, *, min_views: int = 2,
+                    samples: int = 500_000, seed: int = 0) -> np.ndarray:
+    """Points sampled uniformly on `mesh` that at least `min_views` of `cameras` (name, K, width,
+    height, T_world_camera) see unoccluded: the part of the truth a reconstruction can recover."""
+    o3d.utility.random.seed(seed)
+    points = np.asarray(mesh.sample_points_uniformly(samples).points)
+    scene = _raycasting_scene(mesh)
+    views = np.zeros(len(points), np.int32)
+    for camera in cameras:
+        T_camera_world = np.linalg.inv(camera.T_world_camera)
+        cam = points @ T_camera_world[:3, :3].T + T_camera_world[:3, 3]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            uv = cam[:, :2] / cam[:, 2:] @ np.asarray(camera.K)[:2, :2].T + np.asarray(camera.K)[:2, 2]
+        inside = (cam[:, 2] > 0) & (uv[:, 0] >= 0) & (uv[:, 0] < camera.width) & (uv[:, 1] >= 0) & \
+                 (uv[:, 1] < camera.height)
+        origin = camera.T_world_camera[:3, 3]
+        offsets = points[inside] - origin
+        distance = np.linalg.norm(offsets, axis=1)
+        rays = np.hstack([np.broadcast_to(origin, offsets.shape), offsets / distance[:, None]]).astype(np.float32)
+        hit = scene.cast_rays(o3d.core.Tensor(rays))["t_hit"].numpy()
+        index = np.nonzero(inside)[0]
+        views[index[hit >= distance - np.maximum(0.005, 0.002 * distance)]] += 1
+    return points[views >= min_views]
+
+
+def accuracy_completeness(points: np.ndarray, truth_mesh: o3d.geometry.TriangleMesh, *, threshold_m: float = 0.02,
+                          surface: np.ndarray | None = None, surface_samples: int = 500_000) -> tuple[float, float]:
+    """(mean distance from the points to the true surface, fraction of the true surface within
+    `threshold_m` of a point); `surface` are points on the truth to count (default: sampled
+    uniformly by area over all of it)."""
+    distances = _raycasting_scene(truth_mesh).compute_distance(
+        o3d.core.Tensor(np.asarray(points, np.float32))).numpy()
+    if surface is None:
+        surface = np.asarray(truth_mesh.sample_points_uniformly(surface_samples).points)
+    samples = o3d.geometry.PointCloud(o3d.utility.Vector3dVector(np.asarray(surface, np.float64)))
     cloud = o3d.geometry.PointCloud(o3d.utility.Vector3dVector(np.asarray(points, np.float64)))
     coverage = np.asarray(samples.compute_point_cloud_distance(cloud))
     return float(distances.mean()), float(np.mean(coverage <= threshold_m))
