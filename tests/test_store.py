@@ -109,3 +109,19 @@ def test_bad_database_paths_are_value_errors(tmp_path):
     junk.write_bytes(b"this is not sqlite" * 100)
     with pytest.raises(ValueError, match="not a usable SQLite"):
         Store(junk)
+
+
+def test_checkpoint_moves_committed_edits_into_the_database_file(tmp_path):
+    store = Store(tmp_path / "twin.db")
+    store.import_twin("shop", {"layouts": []})
+    for i in range(5):
+        edit(store, "shop", i, [{"op": "add", "path": "/layouts/-", "value": i}])
+    store.checkpoint()
+    # The database file alone, without its WAL, now holds every edit.
+    alone = tmp_path / "copy" / "twin.db"
+    alone.parent.mkdir()
+    alone.write_bytes((tmp_path / "twin.db").read_bytes())
+    copy = Store(alone)
+    assert copy.head("shop") == (5, {"layouts": [0, 1, 2, 3, 4]})
+    copy.close()
+    store.close()

@@ -42,6 +42,7 @@ DEFAULT_DB = Path("scans") / "twin.db"
 DEFAULT_QUEUE_LIMIT = 1024
 # Presence and machine state reach viewers at most this often per client / machine (10 Hz).
 LIVE_INTERVAL_S = 0.1
+CHECKPOINT_INTERVAL_S = 2.0
 SESSION_TOKEN_NAME = "serve-session"
 VIEWER_DIST = Path(__file__).resolve().parent.parent / "viewer-web" / "dist"
 CLOSE_TOO_SLOW = 4008
@@ -169,9 +170,19 @@ class TwinServer:
         self._clients: dict[int, _Client] = {}
         self._ids = itertools.count(1)
         self._db_thread = concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="twin-store")
+        self._checkpoint_thread = concurrent.futures.ThreadPoolExecutor(max_workers=1,
+                                                                        thread_name_prefix="twin-checkpoint")
 
     def close(self) -> None:
         self._db_thread.shutdown(wait=True)
+        self._checkpoint_thread.shutdown(wait=True)
+
+    async def checkpoints(self) -> None:
+        """Every few seconds, move committed edits from the WAL into the database, beside the commits."""
+        loop = asyncio.get_running_loop()
+        while True:
+            await asyncio.sleep(CHECKPOINT_INTERVAL_S)
+            await loop.run_in_executor(self._checkpoint_thread, self.store.checkpoint)
 
     async def _db(self, function, *args):
         return await asyncio.get_running_loop().run_in_executor(self._db_thread, function, *args)
@@ -595,6 +606,7 @@ async def run_server(server: TwinServer, host: str, port: int, *, tls: ssl.SSLCo
                      stop: asyncio.Event | None = None) -> None:
     """Serve until `stop` is set (or forever), calling `on_ready` once listening."""
     stop = stop or asyncio.Event()
+    checkpoints = asyncio.create_task(server.checkpoints())
     async with server.listen(host, port, tls) as listening:
         bound_port = listening.sockets[0].getsockname()[1]
         scheme = "https" if tls else "http"
@@ -606,7 +618,10 @@ async def run_server(server: TwinServer, host: str, port: int, *, tls: ssl.SSLCo
                                lan_url=_url(scheme, lan, bound_port) if lan else None,
                                twins=tuple(server.folders), published=tuple(sorted(server.published)),
                                db_path=server.store.path))
-        await stop.wait()
+        try:
+            await stop.wait()
+        finally:
+            checkpoints.cancel()
 
 
 def serve_twins(folders: list[Path], *, host: str = "127.0.0.1", port: int = DEFAULT_PORT,

@@ -11,7 +11,8 @@ the document it was imported with (revision 0) and the document at its head revi
 `edits` table holds every patch in between with its author, so the head can be rebuilt and
 audited from the log.
 
-One `Store` is used by one thread at a time (the server gives it a thread of its own).
+One `Store` is used by one thread at a time (the server gives it a thread of its own), except
+`checkpoint`, which has a connection of its own and runs in another thread.
 """
 from __future__ import annotations
 
@@ -107,11 +108,26 @@ class Store:
         except sqlite3.DatabaseError as error:
             raise ValueError(f"{self.path} is not a usable SQLite database ({error}); give another --db path") from None
         self._db.execute(f"PRAGMA synchronous={DURABILITY[durability]}")
+        # Checkpoints (copying the WAL into the database, with an fsync) would otherwise run inside
+        # whichever commit crosses 1000 pages and stall that edit; `checkpoint` runs them aside.
+        self._db.execute("PRAGMA wal_autocheckpoint=0")
+        self._checkpointer: sqlite3.Connection | None = None
         self._db.execute("PRAGMA foreign_keys=ON")
         self._db.executescript(_SCHEMA)
 
     def close(self) -> None:
+        if self._checkpointer is not None:
+            self._checkpointer.close()
         self._db.close()
+
+    def checkpoint(self) -> None:
+        """Copy committed edits from the WAL into the database file, without blocking commits.
+
+        Call it from one thread of its own (it has its own connection), every few seconds.
+        """
+        if self._checkpointer is None:
+            self._checkpointer = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+        self._checkpointer.execute("PRAGMA wal_checkpoint(PASSIVE)")
 
     def _transaction(self):
         return _Transaction(self._db)
