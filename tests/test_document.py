@@ -209,6 +209,16 @@ def test_json_documents_load(tmp_path, sample):
     assert document.load(path) == document.from_dict(sample)
 
 
+def test_languages_include_italian_and_english(sample):
+    sample["languages"] = ["en", "de"]
+    assert "does not contain items matching" in dict(problems_of(sample))["/languages"]
+    sample["languages"] = ["it", "en", "de"]
+    for text in [sample["procedures"][0]["title"]]:
+        text["de"] = "Filament laden"
+    problems = dict(problems_of(sample))
+    assert "no text in de" in problems["/procedures/0/steps/0/text"]
+
+
 def test_a_minimal_document_is_valid():
     doc = document.from_dict({"version": 1, "name": "empty room"})
     assert doc.machines == () and doc.languages == ("it", "en")

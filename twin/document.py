@@ -362,7 +362,7 @@ def validate(data: Any, source: str = "<twin document>") -> None:
 
 def _explain(error) -> str:
     description = error.schema.get("description") if isinstance(error.schema, dict) else None
-    if error.validator in ("type", "minItems", "maxItems", "pattern", "const", "enum") and description:
+    if error.validator in ("type", "minItems", "maxItems", "pattern", "const", "enum", "contains") and description:
         return f"{error.message}; expected {description}"
     return error.message
 
