@@ -31,6 +31,7 @@ from websockets.http11 import Request, Response
 
 from twin import access, protocol
 from twin.access import ALL_TWINS, Grant, Role
+from twin.document import validate as validate_document
 from twin.fanout import ClientQueue, Fanout, Latest, LocalFanout, Throttle
 from twin.json_patch import JsonPatchError, apply_patch
 from twin.store import StaleRevision, Store
@@ -55,15 +56,6 @@ _MIME = {".glb": "model/gltf-binary", ".gltf": "model/gltf+json", ".json": "appl
          ".ktx2": "image/ktx2", ".bin": "application/octet-stream", ".html": "text/html; charset=utf-8",
          ".css": "text/css", ".svg": "image/svg+xml", ".png": "image/png", ".jpg": "image/jpeg",
          ".webp": "image/webp", ".map": "application/json"}
-
-DocumentCheck = Callable[[dict], None]
-
-
-def _twin_document_check() -> DocumentCheck:
-    """Validation of a whole twin document, from `twin.document`."""
-    from twin.document import validate
-    return validate
-
 
 @dataclass(frozen=True)
 class ServeInfo:
@@ -128,8 +120,7 @@ class TwinServer:
 
     def __init__(self, folders: list[Path], store: Store, *, published: tuple[str, ...] = (),
                  viewer_dir: Path | None = VIEWER_DIST, limits: protocol.Limits = protocol.Limits(),
-                 queue_limit: int = DEFAULT_QUEUE_LIMIT, fanout: Fanout | None = None,
-                 check_document: DocumentCheck | None = None):
+                 queue_limit: int = DEFAULT_QUEUE_LIMIT, fanout: Fanout | None = None):
         if not folders:
             raise ValueError("give at least one scan folder to serve, e.g. scans/sample")
         self.folders: dict[str, Path] = {}
@@ -147,12 +138,11 @@ class TwinServer:
         self.limits = limits
         self.queue_limit = queue_limit
         self.fanout = fanout or LocalFanout()
-        self.check_document = check_document or _twin_document_check()
         self.heads: dict[str, tuple[int, dict]] = {}
         for name, folder in self.folders.items():
             document = read_twin_folder(folder)
             try:
-                self.check_document(document)
+                validate_document(document)
             except ValueError as error:
                 raise ValueError(f"{folder / 'twin.json'}: {error}") from None
             store.import_twin(name, document)
@@ -362,7 +352,7 @@ class TwinServer:
                 conn.error(event.id, "invalid_document", "the patch must leave the document a JSON object")
                 return
             try:
-                self.check_document(edited)
+                validate_document(edited)
             except ValueError as error:
                 conn.error(event.id, "invalid_document", f"the edit would make the document invalid: {error}")
                 return
