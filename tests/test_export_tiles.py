@@ -125,13 +125,15 @@ def test_tiles_hold_the_cloud_within_precision(tileset):
     points, colors, out, summary = tileset
     octree = build_octree(points, max_points_per_tile=3000)  # the same (seeded) octree that tile_cloud built
     data = json.loads((out / "tileset.json").read_text())
-    assert {tile["content"]["uri"] for tile, _ in walk(data["root"])} == {f"{n.name}.glb" for n in octree.nodes}
+    tiles_by_uri = {tile["content"]["uri"]: tile for tile, _ in walk(data["root"])}
+    assert set(tiles_by_uri) == {f"{n.name}.glb" for n in octree.nodes}
     for node in octree.nodes:
         gltf, blob = read_glb(out / f"{node.name}.glb")
         np.testing.assert_allclose(node_named(gltf, "tile")["rotation"], [-np.sqrt(0.5), 0, 0, np.sqrt(0.5)])
         content = node_named(gltf, "points")
         positions, tile_colors = points_of(gltf, blob, content)
         expected = points[octree.order[node.indices]]
+        assert tiles_by_uri[f"{node.name}.glb"]["extras"]["points"] == len(positions) == len(expected)
         step = content["scale"][0]
         extent = np.ptp(expected, axis=0).max()
         assert step == pytest.approx(max(0.001, extent / 65535)), "1 mm steps, coarser only where 16 bits need it"

@@ -204,7 +204,9 @@ def _tileset_json(octree: Octree, boxes: list[np.ndarray], input_points: int, pr
     for node, (lo, hi) in zip(octree.nodes, boxes):
         center, half = (lo + hi) / 2, (hi - lo) / 2
         tile = {"boundingVolume": {"box": [*center, half[0], 0, 0, 0, half[1], 0, 0, 0, half[2]]},
-                "geometricError": node.spacing_m, "refine": "ADD", "content": {"uri": f"{node.name}.glb"}}
+                "geometricError": node.spacing_m, "refine": "ADD", "content": {"uri": f"{node.name}.glb"},
+                # The tile's point count, so that a viewer can keep to a point budget before loading it.
+                "extras": {"points": int(node.indices.size)}}
         if node.level == 0:
             root = tile
         else:
