@@ -11,6 +11,7 @@ import open3d as o3d
 
 from twin import registration
 from twin.reconstruct.depth_points import transform_points
+from twin.reconstruct.pose_prior import fuse_with_prior
 
 
 @dataclass(frozen=True)
@@ -22,6 +23,10 @@ class TrackingSettings:
     keyframe_translation_m: float = 0.10
     keyframe_rotation_deg: float = 10.0
     model_keyframes: int = 12
+    # How far a device's frame-to-frame motion may be off (phone odometry: about a millimetre
+    # and a twentieth of a degree per frame, drifting over the walk).
+    device_sigma_translation_m: float = 0.003
+    device_sigma_rotation_deg: float = 0.2
 
 
 @dataclass(frozen=True)
@@ -45,22 +50,31 @@ class FrameToModelTracker:
     def has_model(self) -> bool:
         return self._model is not None
 
-    def track(self, points_camera: np.ndarray, T_world_camera_guess: np.ndarray) -> TrackResult:
-        """Refines the guess against the model; with no model yet the guess stands."""
+    def track(self, points_camera: np.ndarray, T_world_camera_guess: np.ndarray, *,
+              guess_from_device: bool = False) -> TrackResult:
+        """Refines the guess against the model; with no model yet the guess stands. A guess from
+        device odometry is also a prior that the result is fused with (see `pose_prior`)."""
         if self._model is None:
             return TrackResult(np.array(T_world_camera_guess, float), 1.0, 0.0, True)
         s = self.settings
-        # A wide first pass pulls in a poor guess; the tight second pass gives the accurate pose.
-        coarse = registration.align(points_camera, self._model, method="point_to_plane",
-                                    max_correspondence_distance=3 * s.max_correspondence_m,
-                                    voxel_size=2 * s.voxel_size_m, init=T_world_camera_guess,
-                                    robust_kernel="huber", max_iterations=20)
+        init = T_world_camera_guess
+        if not guess_from_device:
+            # A wide first pass pulls in a poor guess; the tight second pass gives the accurate pose.
+            init = registration.align(points_camera, self._model, method="point_to_plane",
+                                      max_correspondence_distance=3 * s.max_correspondence_m,
+                                      voxel_size=2 * s.voxel_size_m, init=init,
+                                      robust_kernel="huber", max_iterations=20).T_target_source
         fine = registration.align(points_camera, self._model, method="point_to_plane",
                                   max_correspondence_distance=s.max_correspondence_m,
-                                  voxel_size=s.voxel_size_m, init=coarse.T_target_source,
-                                  robust_kernel="huber", max_iterations=30)
+                                  voxel_size=s.voxel_size_m, init=init, robust_kernel="huber", max_iterations=30)
         tracked = fine.fitness >= s.min_fitness and fine.num_inliers >= 100
-        return TrackResult(np.array(fine.T_target_source), fine.fitness, fine.inlier_rmse, tracked)
+        T = np.array(fine.T_target_source)
+        if guess_from_device and tracked:
+            noise_m = max(fine.inlier_rmse, 1e-3)
+            T = fuse_with_prior(T, fine.information / noise_m ** 2,
+                                T_world_camera_guess, np.radians(s.device_sigma_rotation_deg),
+                                s.device_sigma_translation_m)
+        return TrackResult(T, fine.fitness, fine.inlier_rmse, tracked)
 
     def wants_keyframe(self, T_world_camera: np.ndarray) -> bool:
         if self._last_keyframe_pose is None:

@@ -78,7 +78,7 @@ def track_capture(capture: Capture, limits: DepthLimits, settings: TrackingSetti
         stride = max(1, frame.width // TRACKING_WIDTH_PX)
         points, _ = back_project(depth, frame.K, stride)
         guess = _initial_guess(last, frame.T_world_camera, velocity)
-        result = tracker.track(points, guess)
+        result = tracker.track(points, guess, guess_from_device=_has_device_motion(last, frame.T_world_camera))
         if not result.tracked:
             records.append(FrameRecord(index, frame.name, "dropped",
                                        reason=f"tracking lost (only {result.fitness:.0%} of its points met the model)"))
@@ -109,6 +109,10 @@ def track_capture(capture: Capture, limits: DepthLimits, settings: TrackingSetti
         T_anchor_world = np.linalg.inv(fragment.T_world_anchor)
         fragment.points = transform_points(T_anchor_world, np.concatenate(fragment_points[index]))
     return records, [fragments[k] for k in sorted(fragments)]
+
+
+def _has_device_motion(last, device_pose: np.ndarray | None) -> bool:
+    return last is not None and last[1] is not None and device_pose is not None
 
 
 def _initial_guess(last, device_pose: np.ndarray | None, velocity: np.ndarray) -> np.ndarray:
