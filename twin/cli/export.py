@@ -33,7 +33,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--max-points-per-tile", type=int, default=50_000, metavar="N",
                         help="point budget of one tile (default: 50000)")
     parser.add_argument("--precision", type=float, default=0.001, metavar="M",
-                        help="position precision of the finest tiles, metres (default: 0.001)")
+                        help="position step of the tiles, the cloud and the meshes, metres (default: 0.001)")
     parser.add_argument("--glb-cloud-points", type=int, default=1_000_000, metavar="N",
                         help="at most this many cloud points in twin.glb (default: 1000000; 0 for none)")
     parser.add_argument("--no-compress", action="store_true",
