@@ -18,6 +18,7 @@ import logging
 import mimetypes
 import signal
 import socket
+import sqlite3
 import ssl
 import urllib.parse
 from dataclasses import dataclass, field
@@ -362,6 +363,10 @@ class TwinServer:
             except StaleRevision as error:
                 conn.error(event.id, "stale_revision", str(error), revision=error.current)
                 return
+            except (sqlite3.Error, OSError) as error:
+                log.exception("could not store an edit of %s", twin)
+                conn.error(event.id, "internal", f"the server could not store the edit ({error}); nothing was applied")
+                return
             self.heads[twin] = (revision, edited)
             self.fanout.publish(twin, protocol.encode_delta(twin, revision, event.patch, author, client.id))
             if access.touches(event.patch, "tours"):
@@ -416,7 +421,12 @@ class TwinServer:
             conn.error(event.id, "bad_message", f"procedure {event.procedure!r} has no step {event.step!r}")
             return
         author = conn.grant.name
-        await self._db(self.store.record_step, twin, event.procedure, event.step, event.done, author, revision)
+        try:
+            await self._db(self.store.record_step, twin, event.procedure, event.step, event.done, author, revision)
+        except (sqlite3.Error, OSError) as error:
+            log.exception("could not store a step of %s", twin)
+            conn.error(event.id, "internal", f"the server could not store the step ({error})")
+            return
         frame = protocol.encode_step(twin, event.procedure, event.step, event.done, author, client.id, revision)
         self._steps[twin][(event.procedure, json.dumps(event.step))] = frame
         self._publish_all(twin, frame)
@@ -428,7 +438,12 @@ class TwinServer:
             client.connection.error(event.id, "not_found",
                                     f"twin {event.twin!r} has no asset {event.path!r} (assets: twin.glb, tiles/...)")
             return
-        client.connection.asset(event.id, await _read(path))
+        try:
+            data = await _read(path)
+        except OSError as error:
+            client.connection.error(event.id, "not_found", f"twin {event.twin!r}: cannot read {event.path!r} ({error})")
+            return
+        client.connection.asset(event.id, data)
 
     # HTTP.
 
