@@ -16,6 +16,9 @@ from twin.reconstruct.outputs import read_cameras_json
 from twin.synth import DEFAULT_SPEC, DepthSensorModel, OdometryDrift, load_workshop, render_sample
 from twin.synth.camera import PinholeCamera, look_at
 from twin.synth.paths import photo_poses, walk_poses
+from twin.synth.render import Renderer
+from twin.synth.sample import RGBD_FOV_DEG
+from twin.synth.scene import build_room_scene
 
 MACHINE_IDS = {"printer-1", "cnc-1", "lathe-1", "laser-1"}
 SMALL = dict(frames=8, photos=4, rgbd_size=(160, 120), photo_size=(320, 240), mesh_edge_m=0.1)
@@ -280,15 +283,21 @@ def test_rendered_depth_lies_on_the_ground_truth_mesh(sample):
     assert np.linalg.norm(device[7][:3, 3] - truth[7][:3, 3]) > 1e-4
 
 
-def test_colour_has_texture_for_features(sample):
+def test_colour_has_texture_for_features(sample, workshop):
     sift = cv2.SIFT_create()
     for photo in sorted(sample.photos.glob("*.jpg")):
         gray = cv2.imread(str(photo), cv2.IMREAD_GRAYSCALE)
-        assert len(sift.detect(gray, None)) > 150, photo.name  # 320x240 photos
+        assert len(sift.detect(gray, None)) > 100, photo.name  # even at 320x240
         gradient = np.hypot(cv2.Sobel(gray, cv2.CV_32F, 1, 0), cv2.Sobel(gray, cv2.CV_32F, 0, 1))
         assert np.mean(gradient > 20) > 0.05, photo.name
-    frame = cv2.imread(str(sample.rgbd / "image" / "00000.jpg"), cv2.IMREAD_GRAYSCALE)
-    assert len(sift.detect(frame, None)) > 60  # 160x120 frames
+    frames = [cv2.imread(str(p), cv2.IMREAD_GRAYSCALE) for p in sorted((sample.rgbd / "image").glob("*.jpg"))]
+    assert np.mean([len(sift.detect(f, None)) for f in frames]) > 40  # even at 160x120
+    # At the default 640x480, frames all around the walk are rich in features.
+    renderer = Renderer(workshop, build_room_scene(workshop))
+    camera = PinholeCamera.with_fov(640, 480, RGBD_FOV_DEG)
+    for T in walk_poses(workshop, 300)[::60]:
+        image = (renderer.render(camera, T).color * 255).astype(np.uint8)
+        assert len(sift.detect(cv2.cvtColor(image, cv2.COLOR_RGB2GRAY), None)) > 300
 
 
 def test_small_render_is_deterministic_for_a_seed(tmp_path):

@@ -129,7 +129,7 @@ def _camera_image(view: RenderedView, rng: np.random.Generator, blur_px: float) 
     image = view.color * 255
     if blur_px > 0:
         image = cv2.GaussianBlur(image, (0, 0), blur_px)
-    image += rng.normal(0, _IMAGE_NOISE, image.shape).astype(np.float32)
+    image += rng.standard_normal(image.shape, dtype=np.float32) * np.float32(_IMAGE_NOISE)
     return np.clip(image + 0.5, 0, 255).astype(np.uint8)
 
 

@@ -7,6 +7,7 @@ faces buried in another part) are dropped, so the ground-truth mesh holds only r
 """
 from __future__ import annotations
 
+import functools
 import math
 import zlib
 from dataclasses import dataclass
@@ -34,13 +35,18 @@ class Scene:
     uv_offset: np.ndarray
     """(T, 2)."""
 
+    @functools.cached_property
+    def _uv_rows(self) -> np.ndarray:
+        """(T, 2, 4) float32 rows [axis x, y, z, offset]: one gather per point (float32 keeps
+        micrometres over the few tens of metres the coordinates span)."""
+        return np.concatenate([self.uv_axes, self.uv_offset[:, :, None]], axis=2).astype(np.float32)
+
     def uv_m(self, points: np.ndarray, triangle_ids: np.ndarray) -> np.ndarray:
-        """Texture coordinates (N, 2) in metres of points lying on the given triangles."""
-        uv = self.uv_offset[triangle_ids]
-        axes = self.uv_axes[triangle_ids]
-        for axis in range(3):
-            uv += axes[:, :, axis] * points[:, axis, None]
-        return uv
+        """Texture coordinates (N, 2) float32 in metres of points lying on the given triangles."""
+        rows = self._uv_rows[triangle_ids]
+        points = points.astype(np.float32, copy=False)
+        return (rows[:, :, 0] * points[:, 0, None] + rows[:, :, 1] * points[:, 1, None]
+                + rows[:, :, 2] * points[:, 2, None] + rows[:, :, 3])
 
     def triangle_normals(self) -> np.ndarray:
         a, b, c = (self.vertices[self.triangles[:, i]] for i in range(3))
