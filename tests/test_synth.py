@@ -312,6 +312,14 @@ def test_small_render_is_deterministic_for_a_seed(tmp_path):
     assert (first.rgbd / "depth" / "00001.png").read_bytes() != (other.rgbd / "depth" / "00001.png").read_bytes()
 
 
-def test_render_sample_rejects_too_few_frames(tmp_path):
+def test_render_sample_rejects_bad_arguments(tmp_path):
     with pytest.raises(ValueError, match="at least 2 frames"):
         render_sample(tmp_path, frames=1)
+    with pytest.raises(ValueError, match="at least 2 frames and 3 photos"):
+        render_sample(tmp_path, photos=2.5)
+    (tmp_path / "file").write_text("")
+    with pytest.raises(ValueError, match="is a file"):
+        render_sample(tmp_path / "file")
+    with pytest.raises(ValueError, match="cannot render"):
+        render_sample(tmp_path / "out", frames=2, photos=3, rgbd_size=(4, 3))
+    assert not (tmp_path / "out" / "rgbd").exists()

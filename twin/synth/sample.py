@@ -64,10 +64,13 @@ def render_sample(out_dir: str | Path, spec: str | Path | Workshop | None = None
     """Render the workshop (default: the sample) into `out_dir`: rgbd/, photos/, ground_truth/.
     The same arguments and seed give the same files."""
     workshop = spec if isinstance(spec, Workshop) else load_workshop(spec)
-    if frames < 2 or photos < 3:
-        raise ValueError(f"render_sample needs at least 2 frames and 3 photos, got frames={frames}, photos={photos}")
-    report = progress or (lambda stage, done, total: None)
+    if not (isinstance(frames, int) and isinstance(photos, int)) or frames < 2 or photos < 3:
+        raise ValueError(f"render_sample needs whole numbers of at least 2 frames and 3 photos, "
+                         f"got frames={frames!r}, photos={photos!r}")
     root = Path(out_dir)
+    if root.exists() and not root.is_dir():
+        raise ValueError(f"{root} is a file; give render_sample a folder to write the sample into")
+    report = progress or (lambda stage, done, total: None)
     root.mkdir(parents=True, exist_ok=True)
     scene = build_room_scene(workshop)
     renderer = Renderer(workshop, scene)
