@@ -78,7 +78,10 @@ class _Pipeline:
     # --- stages -------------------------------------------------------------------------
     def sfm(self, folder) -> SparseModel:
         o = self.options
-        settings = {"photos": folder.sizes, "K": folder.K, "max_image_size": o["max_image_size"],
+        # A photo replaced by another of the same name changes its byte size or modification time.
+        files = {name: (*size, (folder.image_dir / name).stat().st_size, (folder.image_dir / name).stat().st_mtime_ns)
+                 for name, size in folder.sizes.items()}
+        settings = {"photos": files, "K": folder.K, "max_image_size": o["max_image_size"],
                     "matcher": o["matcher"], "mapper": o["mapper"]}
 
         def work(paths, report):
