@@ -15,6 +15,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <numeric>
 #include <stdexcept>
 #include <vector>
 
@@ -69,22 +70,32 @@ inline Features compute_fpfh(const Points& points, const Points& normals, const 
     throw std::invalid_argument("FPFH needs a positive radius and at least 2 neighbours per point");
   const int64_t n = static_cast<int64_t>(points.size());
 
-  // Neighbourhoods once, for both passes: a radius search (cheap, unordered), and the nearest
-  // max_neighbors of those where there are more (Open3D's hybrid search).
+  // Neighbourhoods once, for both passes: a radius search, cut to the max_neighbors nearest
+  // where there are more (Open3D's hybrid search; the cut is by distance, then by index).
   std::vector<std::vector<int>> neighbors(n);
   std::vector<std::vector<double>> sq_distances(n);
 #pragma omp parallel num_threads(max_threads())
   {
-    std::vector<int> idx(max_neighbors);
-    std::vector<double> d2(max_neighbors);
+    std::vector<int> order;
 #pragma omp for schedule(dynamic, 256)
     for (int64_t i = 0; i < n; ++i) {
-      tree.radius(points[i], radius, neighbors[i], sq_distances[i]);
-      if (neighbors[i].size() > static_cast<size_t>(max_neighbors)) {
-        const size_t found = tree.knn(points[i], max_neighbors, idx.data(), d2.data(), radius * radius * (1.0 + 1e-12));
-        neighbors[i].assign(idx.begin(), idx.begin() + found);
-        sq_distances[i].assign(d2.begin(), d2.begin() + found);
+      std::vector<int>& idx = neighbors[i];
+      std::vector<double>& d2 = sq_distances[i];
+      tree.radius(points[i], radius, idx, d2);
+      if (idx.size() <= static_cast<size_t>(max_neighbors)) continue;
+      order.resize(idx.size());
+      std::iota(order.begin(), order.end(), 0);
+      std::nth_element(order.begin(), order.begin() + max_neighbors, order.end(), [&](int a, int b) {
+        return d2[a] < d2[b] || (d2[a] == d2[b] && idx[a] < idx[b]);
+      });
+      std::vector<int> kept(max_neighbors);
+      std::vector<double> kept_d2(max_neighbors);
+      for (int k = 0; k < max_neighbors; ++k) {
+        kept[k] = idx[order[k]];
+        kept_d2[k] = d2[order[k]];
       }
+      idx.swap(kept);
+      d2.swap(kept_d2);
     }
   }
 
