@@ -375,3 +375,22 @@ def test_a_client_that_stops_reading_is_cut_off_and_the_others_get_everything(tm
         run(scenario())
     finally:
         harness.close()
+
+
+def test_a_restart_keeps_edits_and_a_re_export_becomes_a_revision(harness):
+    async def edit_once():
+        async with harness.running(), harness.client(Role.PLANNER) as planner:
+            assert (await planner.request(move_printer(0, 5.0)))["revision"] == 1
+    run(edit_once())
+    restarted = TwinServer([harness.folder, harness.private], harness.store)
+    assert restarted.heads["shop"][0] == 1
+    assert restarted.heads["shop"][1]["machines"][0]["pose"]["translation"] == [5.0, 2.0, 0.0]
+    restarted.close()
+    document = json.loads((harness.folder / "twin.json").read_text())
+    document["machines"][0]["name"] = "Printer, re-exported"
+    (harness.folder / "twin.json").write_text(json.dumps(document))
+    reexported = TwinServer([harness.folder, harness.private], harness.store)
+    revision, served = reexported.heads["shop"]
+    assert revision == 2 and served == document
+    assert harness.store.edits("shop", after=1)[0].author == "import"
+    reexported.close()
