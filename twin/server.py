@@ -159,6 +159,7 @@ class TwinServer:
         self._locks = {name: asyncio.Lock() for name in self.folders}
         self._throttle: Throttle | None = None  # made when the event loop runs
         self._clients: dict[int, _Client] = {}
+        self._closing: set[asyncio.Task] = set()
         self._ids = itertools.count(1)
         self._db_thread = concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="twin-store")
         self._checkpoint_thread = concurrent.futures.ThreadPoolExecutor(max_workers=1,
@@ -252,7 +253,9 @@ class TwinServer:
             return
         log.warning("closing client %d: %s", client_id, reason)
         self.fanout.detach(client_id)
-        asyncio.get_running_loop().create_task(client.socket.close(CLOSE_TOO_SLOW, reason))
+        closing = asyncio.get_running_loop().create_task(client.socket.close(CLOSE_TOO_SLOW, reason))
+        self._closing.add(closing)  # the loop keeps only weak references to tasks
+        closing.add_done_callback(self._closing.discard)
 
     def _leave(self, client: _Client) -> None:
         self._clients.pop(client.id, None)
@@ -270,8 +273,8 @@ class TwinServer:
         return f"{twin}/visitor" if role is Role.VISITOR else twin
 
     def _publish_all(self, twin: str, frame, exclude: int | None = None) -> None:
-        self.fanout.publish(twin, frame, exclude)
-        self.fanout.publish(f"{twin}/visitor", frame, exclude)
+        for role in (Role.VIEWER, Role.VISITOR):
+            self.fanout.publish(self._topic(twin, role), frame, exclude)
 
     async def _dispatch(self, client: _Client, event) -> None:
         conn = client.connection
