@@ -314,8 +314,7 @@ class TwinServer:
     def _subscribe(self, client: _Client, event: protocol.Subscribe) -> None:
         # No await in here: the snapshot and the subscription happen between two revisions.
         twin, role = event.twin, event.role
-        self.fanout.unsubscribe(client.id, self._topic(twin, Role.VISITOR))
-        self.fanout.unsubscribe(client.id, self._topic(twin, Role.VIEWER))
+        self._leave_topics(client, twin)
         revision, document = self.heads[twin]
         if role is Role.VISITOR:
             document = access.visitor_view(document)
@@ -332,10 +331,13 @@ class TwinServer:
             if other != client.id:
                 self.fanout.send(client.id, Latest(("presence", twin, other), payload))
 
+    def _leave_topics(self, client: _Client, twin: str) -> None:
+        for role in (Role.VIEWER, Role.VISITOR):
+            self.fanout.unsubscribe(client.id, self._topic(twin, role))
+
     def _unsubscribe(self, client: _Client, twin: str) -> None:
         client.connection.subscriptions.discard(twin)
-        self.fanout.unsubscribe(client.id, self._topic(twin, Role.VISITOR))
-        self.fanout.unsubscribe(client.id, self._topic(twin, Role.VIEWER))
+        self._leave_topics(client, twin)
         self._end_presence(twin, client.id)
 
     async def _edit(self, client: _Client, event: protocol.Edit) -> None:
@@ -371,12 +373,11 @@ class TwinServer:
                 conn.error(event.id, "internal", f"the server could not store the edit ({error}); nothing was applied")
                 return
             self.heads[twin] = (revision, edited)
-            self.fanout.publish(twin, protocol.encode_delta(twin, revision, event.patch, author, client.id))
+            delta = protocol.encode_delta(twin, revision, event.patch, author, client.id)
+            self.fanout.publish(self._topic(twin, Role.VIEWER), delta)
             if access.touches(event.patch, "tours"):
-                visitor_frame = protocol.encode_snapshot(twin, revision, access.visitor_view(edited), Role.VISITOR)
-            else:
-                visitor_frame = protocol.encode_delta(twin, revision, event.patch, author, client.id)
-            self.fanout.publish(self._topic(twin, Role.VISITOR), visitor_frame)
+                delta = protocol.encode_snapshot(twin, revision, access.visitor_view(edited), Role.VISITOR)
+            self.fanout.publish(self._topic(twin, Role.VISITOR), delta)
         conn.ack(event.id, twin=twin, revision=revision)
 
     def _publish_live(self, latest: Latest) -> None:
