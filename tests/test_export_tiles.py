@@ -109,6 +109,7 @@ def test_tileset_is_3d_tiles_1_1_with_additive_refinement(tileset):
     assert data["geometricError"] >= data["root"]["geometricError"] > 0
     tiles = list(walk(data["root"]))
     assert len(tiles) == summary.tiles == len(list(out.glob("*.glb")))
+    assert summary.content_bytes == sum(f.stat().st_size for f in out.iterdir())
     for tile, parent in tiles:
         assert tile["refine"] == "ADD"
         assert (out / tile["content"]["uri"]).is_file()

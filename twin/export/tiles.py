@@ -5,8 +5,9 @@ Each octree node keeps a spatially even sample of the points that reach it (one 
 cell of a grid 2**sampling_depth cells across the node, at most `max_points_per_tile`) and passes
 the rest down to its children; a node with few enough points keeps them all and is a leaf. A
 viewer draws a node and adds its children's points as it gets closer ("refine": "ADD"). A tile's
-geometric error is the spacing of its sample (0 for a leaf). The build is vectorised numpy over
-Morton-sorted points: every node's points are one contiguous run.
+geometric error is the spacing of its sample (0 for a leaf). The points are put in Morton order by
+the C++ core, so that every node's points are one contiguous run; the levels are built with
+vectorised numpy, and the tiles written by a few threads.
 
 Frames: tileset bounding volumes are in the twin's z-up world frame (3D Tiles is z-up); each tile's
 glTF content hangs under a node that turns z-up into glTF's y-up, which 3D Tiles runtimes undo.
@@ -73,7 +74,7 @@ class TilesetSummary:
     depth: int
     max_points_in_tile: int
     content_bytes: int
-    """The bytes of all tile GLBs together."""
+    """The bytes of the whole tileset on disk: tileset.json and every tile GLB."""
     compressed: bool
 
     @property
@@ -179,7 +180,9 @@ def write_tileset(octree: Octree, points: np.ndarray, colors: np.ndarray | None,
             if progress and (done == total or done % 16 == 0):
                 progress("tiles", done, total)
     boxes = _subtree_boxes(octree, content_boxes, precision_m)
-    (out_dir / TILESET_FILE).write_text(json.dumps(_tileset_json(octree, boxes, len(points), precision_m)), encoding="utf-8")
+    tileset = json.dumps(_tileset_json(octree, boxes, len(points), precision_m)).encode("utf-8")
+    (out_dir / TILESET_FILE).write_bytes(tileset)
+    sizes.append(len(tileset))
     return TilesetSummary(points=int(sum(n.indices.size for n in octree.nodes)), tiles=total,
                           depth=max(n.level for n in octree.nodes),
                           max_points_in_tile=max(n.indices.size for n in octree.nodes),
