@@ -197,3 +197,17 @@ def test_cli_reports_bad_input_with_exit_code_2(tmp_path, capsys):
     assert "no such scan folder" in capsys.readouterr().err
     assert main(["export", str(tmp_path)]) == 2
     assert "neither cloud.ply nor mesh.ply" in capsys.readouterr().err
+
+
+@pytest.mark.data
+def test_real_lidar_scan_exports_and_validates(shared_data, tmp_path):
+    """A real outdoor LiDAR scan (KITTI, 69,792 points, about 42 x 58 x 12 m, no colours)."""
+    folder = tmp_path / "kitti"
+    folder.mkdir()
+    shutil.copy(shared_data / "registration" / "kitti_pair" / "source.ply", folder / "cloud.ply")
+    result = export_scan(folder, max_points_per_tile=10_000)
+    assert result.tiles.points == 69_792 and result.tiles.tiles > 1
+    assert_valid([folder / "twin.glb", *sorted((folder / "tiles").glob("*.glb"))])
+    gltf, blob = read_glb(folder / "twin.glb")
+    positions, colors = points_of(gltf, blob, node_named(gltf, "cloud"))
+    assert colors is None and len(positions) == result.glb_cloud_points == 69_792
