@@ -323,7 +323,7 @@ class TwinServer:
         self.fanout.subscribe(client.id, self._topic(twin, role))
         for machine, properties in self._machine_states[twin].items():
             self.fanout.send(client.id, Latest(("machine", twin, machine),
-                                               protocol.machine_state_message(twin, machine, properties, 0),
+                                               protocol.machine_state_message(twin, machine, dict(properties), 0),
                                                merge_field="properties"))
         for frame in self._steps[twin].values():
             self.fanout.send(client.id, frame)
