@@ -147,15 +147,23 @@ export class TileStreamer {
     const wanted = selectTiles(this.tiles, { cameraPosition, frustum, pixelsPerRadian, pointBudget: this.pointBudget, maxScreenSpaceErrorPx: this.maxScreenSpaceErrorPx });
     const wantedSet = new Set(wanted);
     for (const tile of this.tiles) if (tile.object) tile.object.visible = wantedSet.has(tile);
-    for (const tile of wanted) {
-      tile.lastWanted = this.frame;
-      if (tile.state === 'unloaded' && tile.uri && this.loading < this.concurrency) this.load(tile);
-    }
+    for (const tile of wanted) tile.lastWanted = this.frame;
+    this.wanted = wanted;
+    this.pump();
     this.evict(wantedSet);
     const ready = wanted.filter((t) => t.state === 'loaded' || t.state === 'failed' || !t.uri);
     const points = wanted.reduce((s, t) => s + (t.state === 'loaded' ? t.points : 0), 0);
     this.progress = { loadedTiles: ready.length, wantedTiles: wanted.length, points, fraction: ready.length / wanted.length, complete: ready.length === wanted.length };
     this.onProgress(this.progress);
+  }
+
+  // Starts the missing wanted tiles, best first, up to the concurrency; called each frame and as
+  // soon as a tile arrives, so that slow frames (a big cloud drawn on a weak GPU) do not hold it up.
+  pump() {
+    for (const tile of this.wanted || []) {
+      if (this.loading >= this.concurrency) break;
+      if (tile.state === 'unloaded' && tile.uri) this.load(tile);
+    }
   }
 
   async load(tile) {
@@ -183,6 +191,7 @@ export class TileStreamer {
       this.onError(new Error(`tile ${tile.uri} could not be loaded: ${error.message}`));
     } finally {
       this.loading--;
+      this.pump();
     }
   }
 

@@ -92,6 +92,14 @@ test('the served sample twin loads: geometry on the canvas, progress to 100 %, a
   assert.deepEqual(page.consoleErrors, []);
 });
 
+test('a twin the server does not have is refused with a sentence on the page, not a blank canvas', async () => {
+  await assert.rejects(open(`${server.url}?twin=no-such-twin`), /failed to start: .*no-such-twin/);
+  const page = browser.context.pages().at(-1);
+  pages.push(page);
+  const shown = await page.textContent('[data-testid=panel]');
+  assert.match(shown, /no-such-twin/);
+});
+
 test('instructions: each step highlights its anchor, and done reaches another artisan', async () => {
   const page = await open(adminUrl('?mode=instructions&lang=en'));
   const other = await open(adminUrl('?mode=instructions&lang=it'));
