@@ -17,7 +17,8 @@ only decodes deltas), so that the Python client side costs far less than the ser
 browsers do not share the server's two cores, but here they do. Loopback only.
 
     python benchmarks/load.py                      # 100, 500 and 1,000 viewers, 10 s each
-    python benchmarks/load.py --viewers 500 --seconds 20 --twin scans/sample
+    python benchmarks/load.py --viewers 500 --seconds 20 --twin scans/sample_workshop
+    setsid python benchmarks/load.py --nice -10    # on a machine busy with other work
 """
 from __future__ import annotations
 
