@@ -102,8 +102,8 @@ def as_points(points, name: str = "points") -> np.ndarray:
         raise ValueError(f"{name} must be an (N, 3) array of x, y, z rows, got shape {array.shape}")
     if array.shape[0] == 0:
         raise ValueError(f"{name} is empty: registration needs points")
-    finite = np.isfinite(array).all(axis=1)
-    if not finite.all():
+    if not np.isfinite(array).all():  # the flat test is fast; find the rows only when it fails
+        finite = np.isfinite(array).all(axis=1)
         bad = int(np.flatnonzero(~finite)[0])
         raise ValueError(f"{name} has {int((~finite).sum())} rows with NaN or infinite coordinates "
                          f"(first at row {bad}); remove them before registering")

@@ -72,8 +72,9 @@ inline Covariances estimate_covariances(const Points& points, const KdTree& tree
   {
     std::vector<int> idx(k);
     std::vector<double> d2(k);
-#pragma omp for schedule(static)
-    for (int64_t i = 0; i < static_cast<int64_t>(points.size()); ++i) {
+#pragma omp for schedule(dynamic, 256)
+    for (int64_t j = 0; j < static_cast<int64_t>(points.size()); ++j) {
+      const int i = tree.leaf_order()[j];  // neighbours of consecutive queries share cache lines
       const size_t found = tree.knn(points[i], k, idx.data(), d2.data());
       covs[i] = detail::covariance_of(points, idx.data(), found);
     }
@@ -81,13 +82,17 @@ inline Covariances estimate_covariances(const Points& points, const KdTree& tree
   return covs;
 }
 
-// Replaces each covariance's eigenvalues by (epsilon, 1, 1), keeping its axes: every point
-// becomes a small disc on its local plane (Segal et al., GICP's plane-to-plane model).
+// A small disc on the plane with unit normal n: eigenvalues (epsilon, 1, 1), which is
+// U diag(epsilon, 1, 1) U^T = I - (1 - epsilon) n n^T (Segal et al., GICP's plane-to-plane model).
+inline Eigen::Matrix3d plane_covariance(const Eigen::Vector3d& n, double epsilon = 1e-3) {
+  return Eigen::Matrix3d::Identity() - (1.0 - epsilon) * n * n.transpose();
+}
+
+// Replaces a covariance's eigenvalues by (epsilon, 1, 1), keeping its axes.
 inline Eigen::Matrix3d plane_regularized(const Eigen::Matrix3d& cov, double epsilon = 1e-3) {
   Eigen::SelfAdjointEigenSolver<Eigen::Matrix3d> eig;
   eig.computeDirect(cov);
-  const Eigen::Matrix3d& u = eig.eigenvectors();  // columns sorted by increasing eigenvalue
-  return u * Eigen::Vector3d(epsilon, 1.0, 1.0).asDiagonal() * u.transpose();
+  return plane_covariance(eig.eigenvectors().col(0).normalized(), epsilon);  // smallest eigenvalue first
 }
 
 inline void regularize_plane(Covariances& covs, double epsilon = 1e-3) {

@@ -33,6 +33,7 @@ using Points = std::vector<Eigen::Vector3d>;
 class KdTree {
  public:
   static constexpr int kDefaultLeafSize = 16;
+  static constexpr int kParallelGrain = 8192;  // fewer points build faster on one thread
 
   explicit KdTree(const Points& points, int leaf_size = kDefaultLeafSize)
       : KdTree(points.empty() ? nullptr : points.front().data(), points.size(), leaf_size) {}
@@ -46,16 +47,15 @@ class KdTree {
     std::iota(index_.begin(), index_.end(), 0);
     if (n == 0) return;
     nodes_.resize(node_count(n));
-#pragma omp parallel num_threads(max_threads())
+    points_.resize(n);
+#pragma omp parallel num_threads(max_threads()) if (n > kParallelGrain)
 #pragma omp single nowait
     build(xyz, 0, 0, static_cast<int>(n));
-    points_.resize(n);
-#pragma omp parallel for num_threads(max_threads()) schedule(static)
-    for (int64_t i = 0; i < static_cast<int64_t>(n); ++i)
-      points_[i] = Eigen::Map<const Eigen::Vector3d>(xyz + 3 * index_[i]);
   }
 
   size_t size() const { return points_.size(); }
+  // Original indices in leaf order: per-point queries issued in this order stay cache-friendly.
+  const std::vector<int>& leaf_order() const { return index_; }
   bool empty() const { return points_.empty(); }
 
   // The k nearest points to q with squared distance < max_sq_dist, nearest first.
@@ -120,6 +120,7 @@ class KdTree {
     const int n = end - begin;
     if (n <= leaf_size_) {
       nodes_[node] = Node{0.0, -1, begin, end};
+      for (int i = begin; i < end; ++i) points_[i] = Eigen::Map<const Eigen::Vector3d>(xyz + 3 * index_[i]);
       return;
     }
     Eigen::Array3d lo = Eigen::Array3d::Constant(std::numeric_limits<double>::infinity());
@@ -136,7 +137,6 @@ class KdTree {
                      [xyz, axis](int a, int b) { return xyz[3 * a + axis] < xyz[3 * b + axis]; });
     const int right = node + 1 + static_cast<int>(node_count(static_cast<size_t>(n / 2)));
     nodes_[node] = Node{xyz[3 * index_[mid] + axis], axis, right, 0};
-    constexpr int kParallelGrain = 8192;  // below this a task costs more than it saves
 #pragma omp task if (n > kParallelGrain)
     build(xyz, node + 1, begin, mid);
     build(xyz, right, mid, end);

@@ -34,8 +34,9 @@ inline Points estimate_normals(const Points& points, const KdTree& tree, int k) 
   {
     std::vector<int> idx(k);
     std::vector<double> d2(k);
-#pragma omp for schedule(static)
-    for (int64_t i = 0; i < static_cast<int64_t>(points.size()); ++i) {
+#pragma omp for schedule(dynamic, 256)
+    for (int64_t j = 0; j < static_cast<int64_t>(points.size()); ++j) {
+      const int i = tree.leaf_order()[j];  // neighbours of consecutive queries share cache lines
       const size_t found = tree.knn(points[i], k, idx.data(), d2.data());
       normals[i] = normal_of(detail::covariance_of(points, idx.data(), found));
     }

@@ -65,12 +65,12 @@ class PreparedCloud {
       std::vector<double> d2(k);
       Eigen::SelfAdjointEigenSolver<Eigen::Matrix3d> eig;
 #pragma omp for schedule(dynamic, 256)
-      for (int64_t i = 0; i < static_cast<int64_t>(points_.size()); ++i) {
+      for (int64_t j = 0; j < static_cast<int64_t>(points_.size()); ++j) {
+        const int i = tree_->leaf_order()[j];  // neighbours of consecutive queries share cache lines
         const size_t found = tree_->knn(points_[i], k, idx.data(), d2.data());
         eig.computeDirect(detail::covariance_of(points_, idx.data(), found));
-        const Eigen::Matrix3d& u = eig.eigenvectors();
-        normals_[i] = u.col(0).normalized();
-        covariances_[i] = u * Eigen::Vector3d(1e-3, 1.0, 1.0).asDiagonal() * u.transpose();
+        normals_[i] = eig.eigenvectors().col(0).normalized();
+        covariances_[i] = plane_covariance(normals_[i]);
       }
     }
   }

@@ -116,7 +116,7 @@ inline Points voxel_downsample(const double* xyz, size_t n, double voxel_size) {
   const int64_t blocks = (static_cast<int64_t>(n) + kBlock - 1) / kBlock;
   std::vector<std::unique_ptr<detail::VoxelSums>> partial(blocks);
   std::atomic<int64_t> bad{-1};
-#pragma omp parallel for num_threads(max_threads()) schedule(dynamic, 1)
+#pragma omp parallel for num_threads(max_threads()) schedule(dynamic, 1) if (blocks > 1)
   for (int64_t block = 0; block < blocks; ++block) {
     const int64_t begin = block * kBlock, end = std::min<int64_t>(begin + kBlock, n);
     auto sums = std::make_unique<detail::VoxelSums>(static_cast<size_t>(end - begin) / 8);
@@ -147,9 +147,7 @@ inline Points voxel_downsample(const double* xyz, size_t n, double voxel_size) {
     for (size_t v = 0; v < partial[block]->size(); ++v) merged.add(partial[block]->key(v), partial[block]->sum(v));
 
   Points out(merged.size());
-#pragma omp parallel for num_threads(max_threads()) schedule(static)
-  for (int64_t v = 0; v < static_cast<int64_t>(merged.size()); ++v)
-    out[v] = merged.sum(v).head<3>() / merged.sum(v)[3];
+  for (size_t v = 0; v < merged.size(); ++v) out[v] = merged.sum(v).head<3>() / merged.sum(v)[3];
   return out;
 }
 
