@@ -182,6 +182,13 @@ def test_semantic_checks(sample):
     assert "no text in it" in problems["/procedures/0/steps/0/text"]
 
 
+def test_anchor_given_in_world_coordinates_is_caught(sample):
+    # The printer's spool in world coordinates: metres away from the printer's own frame.
+    sample["anchors"][1]["position"] = [0.55, 2.48, 1.42]
+    problem = dict(problems_of(sample))["/anchors/1/position"]
+    assert "outside machine 'printer-1'" in problem and "machine's frame" in problem
+
+
 def test_non_finite_numbers_are_refused(sample):
     sample["anchors"][0]["position"][0] = math.nan
     sample["measurements"][0]["points"][1][2] = math.inf

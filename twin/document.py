@@ -27,6 +27,8 @@ SCHEMA_PATH = Path(__file__).resolve().parents[1] / "schema" / "twin-document.sc
 SCHEMA_VERSION = 1
 _MAX_PROBLEMS_SHOWN = 10
 _QUATERNION_NORM_TOLERANCE = 1e-3
+_ANCHOR_REACH_M = 0.5
+"""How far outside its machine's box an anchor may float (a label above a machine)."""
 
 Vec3 = tuple[float, float, float]
 Text = dict[str, str]
@@ -407,9 +409,12 @@ def _semantic_problems(data: dict) -> list[tuple[str, str]]:
             problems.append((f"/machines/{i}/node", f"the glTF node {node!r} already shows machines/{nodes[node]}; "
                                                     "give each machine its own node"))
         nodes.setdefault(node, i)
+    bounds = {m["id"]: m["bounds"] for m in machines}
     for i, anchor in enumerate(anchors):
         if "machine" in anchor:
             needs(machine_ids, anchor["machine"], f"/anchors/{i}/machine", "machine")
+            if anchor["machine"] in bounds:
+                _anchor_near_machine(anchor, bounds[anchor["machine"]], f"/anchors/{i}/position", problems)
         if not any(anchor.get("normal", [0, 0, 1])):
             problems.append((f"/anchors/{i}/normal", "is the zero vector; give the surface's outward direction"))
     for i, procedure in enumerate(data.get("procedures", [])):
@@ -456,6 +461,15 @@ def _machine_problems(machine: dict, pointer: str, problems: list) -> None:
     lo, hi = machine["bounds"]["min"], machine["bounds"]["max"]
     if not all(a < b for a, b in zip(lo, hi)):
         problems.append((f"{pointer}/bounds", f"min {lo} must be below max {hi} on every axis"))
+
+
+def _anchor_near_machine(anchor: dict, box: dict, pointer: str, problems: list) -> None:
+    """An anchor on a machine far outside the machine's box was most likely given in world coordinates."""
+    outside = max(max(lo - p, p - hi, 0.0) for p, lo, hi in zip(anchor["position"], box["min"], box["max"]))
+    if outside > _ANCHOR_REACH_M:
+        problems.append((pointer, f"is {outside:.2f} m outside machine {anchor['machine']!r}'s box; an anchor on a "
+                                  "machine has its position in the machine's frame (origin at the centre of its "
+                                  "footprint), not in the world's"))
 
 
 def _quaternion_problem(pose: dict, pointer: str, problems: list) -> None:
