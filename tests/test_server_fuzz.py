@@ -1,0 +1,94 @@
+"""Fuzzing a live server: whatever a client sends, it answers with well-formed messages and stays usable."""
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+import threading
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from websockets.sync.client import connect
+
+from twin.access import ALL_TWINS, Role, new_token
+from twin.server import TwinServer, run_server
+from twin.store import Store
+
+sys.path.insert(0, str(Path(__file__).parent))
+from twin_folder import write_twin_folder  # noqa: E402
+
+TIMEOUT = 10
+
+
+@pytest.fixture(scope="module")
+def live(tmp_path_factory):
+    """A server in a thread of its own: (WebSocket URL, admin token)."""
+    tmp = tmp_path_factory.mktemp("fuzz")
+    store = Store(tmp / "twin.db", durability="process")
+    token = new_token()
+    store.add_token(token, "fuzzer", Role.ADMIN, ALL_TWINS)
+    server = TwinServer([write_twin_folder(tmp / "shop")], store, published=("shop",))
+    loop = asyncio.new_event_loop()
+    ready, stop = threading.Event(), None
+    info = {}
+
+    def serve():
+        nonlocal stop
+        asyncio.set_event_loop(loop)
+        stop = asyncio.Event()
+
+        def on_ready(serve_info):
+            info["url"] = serve_info.url
+            ready.set()
+        loop.run_until_complete(run_server(server, "127.0.0.1", 0, on_ready=on_ready, stop=stop))
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    assert ready.wait(TIMEOUT)
+    yield info["url"].replace("http://", "ws://") + "ws", token
+    loop.call_soon_threadsafe(stop.set)
+    thread.join(TIMEOUT)
+    server.close()
+    store.close()
+
+
+json_value = st.recursive(
+    st.none() | st.booleans() | st.integers(-3, 2**33) | st.floats(allow_nan=False, allow_infinity=False)
+    | st.text(max_size=6),
+    lambda c: st.lists(c, max_size=3) | st.dictionaries(st.text(max_size=5), c, max_size=3), max_leaves=8)
+message = st.fixed_dictionaries(
+    {"op": st.sampled_from(["hello", "subscribe", "unsubscribe", "edit", "presence", "machine_state", "step",
+                            "get_asset", "snapshot", "x"])},
+    optional={"id": st.integers(-1, 2**32) | json_value, "twin": st.sampled_from(["shop", "nope"]) | json_value,
+              "protocol": st.sampled_from([1, 2]), "token": json_value, "base_revision": json_value,
+              "patch": json_value, "pose": json_value, "mode": json_value, "machine": json_value,
+              "properties": json_value, "procedure": json_value, "step": json_value, "done": json_value,
+              "path": st.sampled_from(["twin.glb", "../twin.json", "tiles/r0.glb"]) | json_value})
+frames = st.lists(message.map(json.dumps) | st.text(max_size=30) | st.binary(max_size=12), min_size=1, max_size=6)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(batch=frames)
+def test_fuzzed_frames_get_well_formed_answers_and_the_connection_stays_usable(live, batch):
+    url, token = live
+    with connect(url, open_timeout=TIMEOUT, close_timeout=1) as socket:
+        socket.send(json.dumps({"op": "hello", "id": 1, "protocol": 1, "token": token}))
+        for frame in batch:
+            socket.send(frame)
+        # Whatever came before, a fresh hello and subscribe still work.
+        socket.send(json.dumps({"op": "hello", "id": 4000000001, "protocol": 1, "token": token}))
+        socket.send(json.dumps({"op": "subscribe", "id": 4000000002, "twin": "shop"}))
+        while True:
+            received = socket.recv(timeout=TIMEOUT)
+            if isinstance(received, bytes):
+                assert received[0] == 0x01 and len(received) >= 5
+                continue
+            answer = json.loads(received)
+            assert isinstance(answer, dict) and isinstance(answer.get("op"), str)
+            if answer["op"] == "error":
+                assert answer["code"] and answer["message"]
+            if answer.get("id") == 4000000002:
+                assert answer["op"] == "snapshot" and answer["twin"] == "shop"
+                break
