@@ -633,6 +633,19 @@ async def run_server(server: TwinServer, host: str, port: int, *, tls: ssl.SSLCo
             checkpoints.cancel()
 
 
+def _allow_many_connections() -> None:
+    """Raise the open-file limit to what the system allows: each viewer holds a socket, and the
+    usual default of 1,024 would refuse viewers long before the server is busy."""
+    try:
+        import resource
+    except ImportError:  # not on POSIX
+        return
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    wanted = 65536 if hard == resource.RLIM_INFINITY else min(hard, 65536)
+    if soft != resource.RLIM_INFINITY and soft < wanted:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (wanted, hard))
+
+
 def serve_twins(folders: list[Path], *, host: str = "127.0.0.1", port: int = DEFAULT_PORT,
                 db_path: Path = DEFAULT_DB, durability: str = "full", published: tuple[str, ...] = (),
                 admin_link: bool = True, tls_cert: Path | None = None, tls_key: Path | None = None,
@@ -644,6 +657,7 @@ def serve_twins(folders: list[Path], *, host: str = "127.0.0.1", port: int = DEF
     if (tls_cert is None) != (tls_key is None):
         raise ValueError("give both a TLS certificate and its key, or neither")
     tls = tls_context(tls_cert, tls_key) if tls_cert else None
+    _allow_many_connections()
     store = Store(db_path, durability)
     try:
         server = TwinServer(folders, store, published=published, viewer_dir=viewer_dir)
