@@ -353,6 +353,21 @@ def test_a_flooding_client_is_told_then_closed_and_others_are_unaffected(harness
     run(scenario())
 
 
+def test_a_connection_that_never_says_hello_is_closed(harness):
+    harness.server.limits = protocol.Limits(hello_timeout_s=0.5)
+
+    async def scenario():
+        async with harness.running():
+            async with connect(harness.ws_url) as silent:
+                with pytest.raises(ConnectionClosed) as closed:
+                    await asyncio.wait_for(silent.recv(), TIMEOUT)
+                assert closed.value.rcvd.code == protocol.CLOSE_POLICY and "no hello" in closed.value.rcvd.reason
+            async with harness.client(Role.VIEWER) as polite:
+                await asyncio.sleep(1.0)
+                assert (await polite.request({"op": "subscribe", "twin": "shop"}))["op"] == "snapshot"
+    run(scenario())
+
+
 def test_a_client_that_stops_reading_is_cut_off_and_the_others_get_everything(tmp_path):
     harness = Harness(tmp_path, queue_limit=16)
 

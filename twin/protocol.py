@@ -40,6 +40,8 @@ class Limits:
     # A client still over `abuse_factor` times the rate after `abuse_seconds` is closed.
     abuse_factor: float = 4.0
     abuse_seconds: float = 5.0
+    # A connection that has not been welcomed this long after opening is closed.
+    hello_timeout_s: float = 30.0
 
 
 @dataclass(frozen=True)

@@ -200,6 +200,7 @@ class TwinServer:
         self.fanout.attach(client_id, client.queue)
         writer = asyncio.create_task(self._write(client))
         loop = asyncio.get_running_loop()
+        hello_deadline = loop.call_later(self.limits.hello_timeout_s, self._close_if_not_welcomed, client)
         try:
             async for message in socket:
                 if isinstance(message, str):
@@ -212,6 +213,7 @@ class TwinServer:
         except ConnectionClosed:
             pass
         finally:
+            hello_deadline.cancel()
             self._leave(client)
             writer.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -247,15 +249,23 @@ class TwinServer:
         except ConnectionClosed:
             pass
 
+    def _close_if_not_welcomed(self, client: _Client) -> None:
+        if client.connection.grant is None:
+            self._close_later(client, protocol.CLOSE_POLICY,
+                              f"no hello within {self.limits.hello_timeout_s:g} s")
+
+    def _close_later(self, client: _Client, code: int, reason: str) -> None:
+        closing = asyncio.get_running_loop().create_task(client.socket.close(code, reason))
+        self._closing.add(closing)  # the loop keeps only weak references to tasks
+        closing.add_done_callback(self._closing.discard)
+
     def _drop_slow(self, client_id: int, reason: str) -> None:
         client = self._clients.get(client_id)
         if client is None:
             return
         log.warning("closing client %d: %s", client_id, reason)
         self.fanout.detach(client_id)
-        closing = asyncio.get_running_loop().create_task(client.socket.close(CLOSE_TOO_SLOW, reason))
-        self._closing.add(closing)  # the loop keeps only weak references to tasks
-        closing.add_done_callback(self._closing.discard)
+        self._close_later(client, CLOSE_TOO_SLOW, reason)
 
     def _leave(self, client: _Client) -> None:
         self._clients.pop(client.id, None)
