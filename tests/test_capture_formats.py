@@ -240,3 +240,17 @@ def test_a_corrupt_record3d_file_is_a_clear_error(tmp_path):
     path.write_bytes(b"not a zip")
     with pytest.raises(ValueError, match="zip archive"):
         open_capture(path)
+
+
+def test_a_scaled_pose_is_refused_and_file_rounding_is_cleaned(tmp_path, frames):
+    root = write_nerfstudio(tmp_path / "ns", frames[:2])
+    data = json.loads((root / "transforms.json").read_text())
+    data["frames"][1]["transform_matrix"] = (np.diag([2.0, 2.0, 2.0, 1.0]) @ np.array(
+        data["frames"][1]["transform_matrix"])).tolist()
+    (root / "transforms.json").write_text(json.dumps(data))
+    with pytest.raises(ValueError, match="not a rigid transform"):
+        open_capture(root)
+    root = write_open3d_folder(tmp_path / "cap", frames)   # .log files keep 8 decimals
+    for frame in open_capture(root).frames:
+        R = frame.T_world_camera[:3, :3]
+        np.testing.assert_allclose(R @ R.T, np.eye(3), atol=1e-12)

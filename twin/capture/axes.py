@@ -36,3 +36,20 @@ def pose_from_quaternion(translation, quaternion_xyzw) -> np.ndarray:
                  [2 * (x * z - y * w), 2 * (y * z + x * w), 1 - 2 * (x * x + y * y)]]
     T[:3, 3] = [float(v) for v in translation]
     return T
+
+
+def rigid_pose(T, where: str) -> np.ndarray:
+    """`T` as an exactly rigid 4x4 pose: rounding in files (8 decimals, float32) is cleaned up;
+    scale, shear or mirroring is a ValueError naming `where` the pose came from."""
+    T = np.asarray(T, dtype=np.float64)
+    if T.shape != (4, 4) or not np.all(np.isfinite(T)):
+        raise ValueError(f"{where}: a pose must be a finite 4x4 matrix")
+    U, singular, Vt = np.linalg.svd(T[:3, :3])
+    if np.max(np.abs(singular - 1.0)) > 1e-3 or np.linalg.det(U @ Vt) < 0 or not np.allclose(T[3], [0, 0, 0, 1]):
+        raise ValueError(f"{where}: the pose is not a rigid transform (its rotation has scale, shear or a "
+                         "mirror, or its last row is not 0 0 0 1); poses must be camera-to-world rotations "
+                         "and translations in metres")
+    clean = np.eye(4)
+    clean[:3, :3] = U @ Vt
+    clean[:3, 3] = T[:3, 3]
+    return clean

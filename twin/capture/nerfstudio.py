@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
-from twin.capture.axes import opengl_to_opencv_pose
+from twin.capture.axes import opengl_to_opencv_pose, rigid_pose
 from twin.capture.capture import Capture, Frame
 from twin.capture.images import frame_data, read_color, read_depth_png
 
@@ -56,7 +56,7 @@ def read_nerfstudio(path: Path, *, depth_scale: float | None = None) -> Capture:
         K = np.array([[values["fl_x"], 0.0, values["cx"]], [0.0, values["fl_y"], values["cy"]], [0.0, 0.0, 1.0]],
                      dtype=np.float64)
         frames.append(Frame(name=name, K=K, width=int(values["w"]), height=int(values["h"]),
-                            T_world_camera=opengl_to_opencv_pose(pose),
+                            T_world_camera=opengl_to_opencv_pose(rigid_pose(pose, f"{file}, frame {name}")),
                             load=_loader(name, file.parent / entry["file_path"],
                                          file.parent / entry["depth_file_path"], scale)))
     if not frames:

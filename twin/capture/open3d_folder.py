@@ -6,6 +6,7 @@ from pathlib import Path
 
 import cv2
 
+from twin.capture.axes import rigid_pose
 from twin.capture.capture import Capture, Frame
 from twin.capture.images import frame_data, natural_key, numbered_files, read_color, read_depth_png
 from twin.capture.intrinsics import Intrinsics, read_intrinsic_json
@@ -50,7 +51,8 @@ def read_open3d_folder(path: Path, *, intrinsics: Intrinsics | None = None,
 
     poses = [None] * len(pairs)
     if (path / DEVICE_TRAJECTORY).is_file():
-        poses = read_trajectory_log(path / DEVICE_TRAJECTORY)
+        poses = [rigid_pose(T, f"{path / DEVICE_TRAJECTORY}, pose {k}")
+                 for k, T in enumerate(read_trajectory_log(path / DEVICE_TRAJECTORY))]
         if len(poses) != len(pairs):
             raise ValueError(f"{path / DEVICE_TRAJECTORY} has {len(poses)} poses but the capture has "
                              f"{len(pairs)} frames; it needs one pose per frame, in frame order")

@@ -78,7 +78,11 @@ def track_capture(capture: Capture, limits: DepthLimits, settings: TrackingSetti
         stride = max(1, frame.width // TRACKING_WIDTH_PX)
         points, _ = back_project(depth, frame.K, stride)
         guess = _initial_guess(last, frame.T_world_camera, velocity)
-        result = tracker.track(points, guess, guess_from_device=_has_device_motion(last, frame.T_world_camera))
+        try:
+            result = tracker.track(points, guess, guess_from_device=_has_device_motion(last, frame.T_world_camera))
+        except ValueError as error:   # e.g. too few points left after downsampling
+            records.append(FrameRecord(index, frame.name, "dropped", reason=f"tracking failed ({error})"))
+            continue
         if not result.tracked:
             records.append(FrameRecord(index, frame.name, "dropped",
                                        reason=f"tracking lost (only {result.fitness:.0%} of its points met the model)"))
