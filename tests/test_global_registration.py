@@ -11,7 +11,7 @@ import pytest
 
 from global_registration_trials import make_trial, pose_errors, random_rigid
 from twin import _native, registration
-from twin.global_registration import align_global_detailed, scale_of
+from twin.global_registration import align_global_detailed, describe, scale_of
 
 VOXEL = 0.05
 MAX_ROTATION_ERROR_DEG = 5.0
@@ -153,6 +153,19 @@ def _rigid_part(T: np.ndarray) -> np.ndarray:
     rigid = np.array(T, dtype=float)
     rigid[:3, :3] /= scale_of(T)
     return rigid
+
+
+@pytest.mark.data
+def test_described_clouds_give_the_same_result_as_points(kitchen):
+    trial = make_trial(kitchen["cloud_bin_0"], np.random.default_rng(12))
+    from_points = registration.align_global(trial.source, trial.target, VOXEL, seed=3)
+    source, target = describe(trial.source, VOXEL), describe(trial.target, VOXEL)
+    from_features = registration.align_global(source, target, VOXEL, seed=3)
+    np.testing.assert_array_equal(from_points.T_target_source, from_features.T_target_source)
+    with pytest.raises(ValueError, match="same voxel_size"):
+        registration.align_global(source, target, 2 * VOXEL)
+    with pytest.raises(ValueError, match="with_scale"):
+        registration.align_global(source, trial.target, VOXEL, with_scale=True)
 
 
 # --- honest failure ----------------------------------------------------------------------------

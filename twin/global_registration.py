@@ -91,6 +91,28 @@ class GlobalAlignment:
     constraint: float
 
 
+@dataclass(frozen=True)
+class FeatureCloud:
+    """A cloud made ready for global registration once, to be registered with many others:
+    downsampled points with normals (the core's PreparedCloud) and their FPFH features.
+    Build it with `describe`; pass it to align_global in place of the points."""
+
+    cloud: _native.PreparedCloud
+    features: np.ndarray
+    voxel_size: float
+
+    def __len__(self) -> int:
+        return len(self.cloud)
+
+
+def describe(points, voxel_size: float = 0.05) -> FeatureCloud:
+    """Downsample `points` ((N, 3), metres) on a `voxel_size` grid, estimate normals and FPFH
+    features, for align_global with the same voxel_size."""
+    from twin.registration import as_points  # see align_global_detailed
+
+    return _describe(as_points(points), _check_voxel(voxel_size), "")
+
+
 def align_global(source_points, target_points, voxel_size: float = 0.05, with_scale: bool = False,
                  seed: int = 0, *, max_hypotheses: int = 100_000, confidence: float = 0.999,
                  ratio_test: float | None = None, trust: TrustCriteria = TrustCriteria(),
@@ -98,7 +120,8 @@ def align_global(source_points, target_points, voxel_size: float = 0.05, with_sc
     """Find T_target_source that moves `source_points` onto `target_points` from any placement.
 
     source_points, target_points: (N, 3) arrays (metres for the target; any unit for the source
-        when with_scale is True).
+        when with_scale is True), or FeatureClouds from `describe` with the same voxel_size
+        (features computed once for many pairs; not with with_scale).
     voxel_size: downsampling in metres (of the target's units); features and distances scale with it.
     with_scale: also estimate one scale (photo reconstructions); T_target_source then holds s * R.
     seed: RANSAC's seed; the same seed gives the same result whatever the thread count.
@@ -123,9 +146,13 @@ def align_global_detailed(source_points, target_points, voxel_size: float = 0.05
     # twin.registration re-exports this module's functions, so it is imported here, not above.
     from twin.registration import PreparedTarget, align, as_points
 
-    source = as_points(source_points, "source points")
-    target = as_points(target_points, "target points")
     voxel = _check_voxel(voxel_size)
+    for given, name in ((source_points, "source"), (target_points, "target")):
+        if isinstance(given, FeatureCloud) and (with_scale or given.voxel_size != voxel):
+            raise ValueError(f"the {name} was described with voxel_size={given.voxel_size}: give the same "
+                             f"voxel_size (not {voxel}), and give points, not a FeatureCloud, with with_scale")
+    source = source_points if isinstance(source_points, FeatureCloud) else as_points(source_points, "source points")
+    target = target_points if isinstance(target_points, FeatureCloud) else as_points(target_points, "target points")
     seed = _check_seed(seed)
     if isinstance(max_hypotheses, bool) or not isinstance(max_hypotheses, (int, np.integer)) or max_hypotheses < 1:
         raise ValueError(f"max_hypotheses must be a positive integer, got {max_hypotheses!r}")
@@ -141,18 +168,17 @@ def align_global_detailed(source_points, target_points, voxel_size: float = 0.05
         if not (source_spread > 0.0 and target_spread > 0.0):
             raise ValueError("with_scale needs clouds with an extent: one of them is a single point repeated")
         prior_scale = target_spread / source_spread
-    scaled_source = source * prior_scale
 
     report("features", 0, 2)
-    source_cloud = _prepare(scaled_source, voxel, "source")
-    target_cloud = _prepare(target, voxel, "target")
-    radius = FEATURE_RADIUS_VOXELS * voxel
-    source_features = _native.fpfh(source_cloud, radius, FEATURE_MAX_NEIGHBORS)
-    target_features = _native.fpfh(target_cloud, radius, FEATURE_MAX_NEIGHBORS)
+    if not isinstance(source, FeatureCloud):
+        source = _describe(source * prior_scale, voxel, "source ")
+    if not isinstance(target, FeatureCloud):
+        target = _describe(target, voxel, "target ")
+    source_cloud, target_cloud = source.cloud, target.cloud
     report("features", 2, 2)
 
     report("matching", 0, 1)
-    pairs = _native.match_features(source_features, target_features, True, 0.0 if ratio_test is None else ratio_test)
+    pairs = _native.match_features(source.features, target.features, True, 0.0 if ratio_test is None else ratio_test)
     report("matching", 1, 1)
 
     report("ransac", 0, 1)
@@ -171,7 +197,7 @@ def align_global_detailed(source_points, target_points, voxel_size: float = 0.05
     scale = 1.0
     if with_scale:
         T_scaled, scale = _similarity_icp(source_down, target_down, T_scaled, inlier_distance)
-        source_cloud = _prepare(source_down * scale, None, "source")
+        source_cloud = _prepare(source_down * scale, None, "source ")
         T_scaled = _without_scale(T_scaled, scale)
     refined = align(PreparedTarget(source_cloud), PreparedTarget(target_cloud), method="point_to_plane",
                     max_correspondence_distance=inlier_distance, init=T_scaled, max_iterations=30)
@@ -219,10 +245,16 @@ def _spread(points: np.ndarray) -> float:
 
 
 def _prepare(points: np.ndarray, voxel: float | None, name: str) -> _native.PreparedCloud:
+    """name: "source ", "target " or "" (in the error message)."""
     try:
         return _native.PreparedCloud(points, 0.0 if voxel is None else voxel, NORMAL_NEIGHBORS)
     except ValueError as error:
-        raise ValueError(f"the {name} cloud is too small for global registration at this voxel size: {error}") from None
+        raise ValueError(f"the {name}cloud is too small for global registration at this voxel size: {error}") from None
+
+
+def _describe(points: np.ndarray, voxel: float, name: str) -> FeatureCloud:
+    cloud = _prepare(points, voxel, name)
+    return FeatureCloud(cloud, _native.fpfh(cloud, FEATURE_RADIUS_VOXELS * voxel, FEATURE_MAX_NEIGHBORS), voxel)
 
 
 def _without_scale(T: np.ndarray, scale: float) -> np.ndarray:

@@ -16,6 +16,7 @@ from typing import Callable
 import numpy as np
 
 from twin import registration
+from twin.global_registration import describe
 
 Progress = Callable[[str, int, int], None]
 
@@ -52,10 +53,11 @@ def merge_scans(clouds, voxel_size: float = 0.05, seed: int = 0, progress: Progr
     report = progress or (lambda stage, done, total: None)
     total = count * (count - 1) // 2 + count - 1
 
+    described = [describe(cloud, voxel_size) for cloud in clouds]  # features once per scan, not per pair
     pairs = []
     for i in range(count):
         for j in range(i + 1, count):
-            result = registration.align_global(clouds[j], clouds[i], voxel_size, seed=seed)
+            result = registration.align_global(described[j], described[i], voxel_size, seed=seed)
             pairs.append(PairAlignment(i, j, result.T_target_source, result.information, result.fitness,
                                        result.converged))
             report("pairs", len(pairs), total)
