@@ -231,7 +231,7 @@ GOOD = np.random.default_rng(9).uniform(size=(500, 3))
     (GOOD, GOOD, {"max_hypotheses": 0}, "max_hypotheses"),
     (GOOD, GOOD, {"confidence": 1.0}, "confidence"),
     (GOOD, GOOD, {"ratio_test": 2.0}, "ratio_test"),
-    (GOOD, GOOD, {"voxel_size": 10.0}, "too small"),
+    (GOOD, GOOD, {"voxel_size": 10.0}, "after downsampling"),
     (np.zeros((100, 3)), GOOD, {"with_scale": True}, "extent"),
 ])
 def test_bad_input_is_a_value_error_with_a_sentence(source, target, kwargs, message):

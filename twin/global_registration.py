@@ -249,7 +249,7 @@ def _prepare(points: np.ndarray, voxel: float | None, name: str) -> _native.Prep
     try:
         return _native.PreparedCloud(points, 0.0 if voxel is None else voxel, NORMAL_NEIGHBORS)
     except ValueError as error:
-        raise ValueError(f"the {name}cloud is too small for global registration at this voxel size: {error}") from None
+        raise ValueError(f"the {name}cloud cannot be prepared for global registration: {error}") from None
 
 
 def _describe(points: np.ndarray, voxel: float, name: str) -> FeatureCloud:
