@@ -385,7 +385,8 @@ def main(argv=None) -> int:
     with tempfile.TemporaryDirectory(prefix="twin-load-twin-") as tmp:
         folder = args.twin or write_twin_folder(Path(tmp) / "sample", tiles=16, document=_sample_document())
         print(f"twin serve load, loopback, {os.cpu_count()} cores: {args.edits_per_second:g} edits/s, "
-              f"{args.states_per_second:g} machine states/s, {args.tile_clients} tile clients, {args.seconds:g} s per run, "
+              f"{args.states_per_second:g} machine states/s, {args.tile_clients} tile clients (each at most "
+              f"{0.9 * Limits().messages_per_second:g} requests/s, under the per-connection limit), {args.seconds:g} s per run, "
               f"durability {args.durability}, niceness {os.getpriority(os.PRIO_PROCESS, 0)}")
         header = ("viewers", "connected", "edits acked", "p50 ms", "p99 ms", "max ms", "all revisions in order",
                   "cut off", "tiles/s", "tile MB/s", "frames/s to viewers", "server CPU", "server µs/frame", "client CPU",
