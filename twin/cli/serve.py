@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import sys
+import urllib.parse
 from pathlib import Path
 
 from twin.server import DEFAULT_DB, DEFAULT_PORT, ServeInfo, serve_twins
@@ -42,6 +43,9 @@ def add_arguments(parser) -> None:
 def print_ready(info: ServeInfo) -> None:
     print(f"serving {', '.join(info.twins)} (edits in {info.db_path})")
     print(f"open {info.url}")
+    if len(info.twins) > 1:
+        for name in info.twins:
+            print(f"  {name}: {info.url}?twin={urllib.parse.quote(name)}")
     if info.lan_url:
         print(f"on your network: {info.lan_url}")
     if info.published:
