@@ -1,6 +1,7 @@
 """`twin serve`: the asyncio shell around the protocol, on one port.
 
-HTTP (websockets' `process_request` hook) serves the viewer's built files and the twins' assets;
+HTTP (websockets' `process_request` hook, with `twin.http_files`) serves the viewer's built files
+and the twins' assets;
 the WebSocket at `/ws` runs one `protocol.Connection` per client. The shell only does I/O:
 it asks the store (in a thread of its own, so fsyncs never stall the clients), reads files,
 and hands frames to the fan-out. Every protocol decision is in `twin.protocol`.
@@ -10,12 +11,10 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import contextlib
-import hashlib
 import http
 import itertools
 import json
 import logging
-import mimetypes
 import signal
 import socket
 import sqlite3
@@ -26,7 +25,6 @@ from pathlib import Path
 from typing import Callable
 
 from websockets.asyncio.server import ServerConnection, broadcast, serve
-from websockets.datastructures import Headers
 from websockets.exceptions import ConnectionClosed
 from websockets.http11 import Request, Response
 
@@ -34,6 +32,8 @@ from twin import access, protocol
 from twin.access import ALL_TWINS, Grant, Role
 from twin.document import validate as validate_document
 from twin.fanout import ClientQueue, Fanout, Latest, LocalFanout, Throttle
+from twin.http_files import (MIME, asset_file, bytes_response, file_response, file_response_now, read_file, safe_file,
+                             text_response)
 from twin.json_patch import JsonPatchError, apply_patch
 from twin.store import StaleRevision, Store
 
@@ -48,15 +48,8 @@ CHECKPOINT_INTERVAL_S = 2.0
 SESSION_TOKEN_NAME = "serve-session"
 VIEWER_DIST = Path(__file__).resolve().parent.parent / "viewer-web" / "dist"
 CLOSE_TOO_SLOW = 4008
-_INLINE_READ_BYTES = 256 * 1024
 _DIRECT_WRITE_BYTES = 32 * 1024  # websockets' default write_limit: above it, writes wait to drain
-# What of a scan folder clients may fetch (twin.json comes from the store, at its revision).
-_ASSET_ROOTS = ("twin.glb", "tiles")
-_MIME = {".glb": "model/gltf-binary", ".gltf": "model/gltf+json", ".json": "application/json",
-         ".js": "text/javascript", ".mjs": "text/javascript", ".wasm": "application/wasm",
-         ".ktx2": "image/ktx2", ".bin": "application/octet-stream", ".html": "text/html; charset=utf-8",
-         ".css": "text/css", ".svg": "image/svg+xml", ".png": "image/png", ".jpg": "image/jpeg",
-         ".webp": "image/webp", ".map": "application/json"}
+
 
 @dataclass(frozen=True)
 class ServeInfo:
@@ -84,26 +77,6 @@ def read_twin_folder(folder: Path) -> dict:
     if not isinstance(document, dict):
         raise ValueError(f"{path} must hold a JSON object (the twin document)")
     return document
-
-
-def safe_file(root: Path, relative: str) -> Path | None:
-    """The file `relative` names inside `root`, or None if it is absent or would leave `root`."""
-    if not relative or "\x00" in relative or "\\" in relative:
-        return None
-    if any(part in ("", ".", "..") for part in relative.split("/")):
-        return None
-    root = root.resolve()
-    candidate = (root / relative).resolve()
-    if not candidate.is_relative_to(root) or not candidate.is_file():
-        return None
-    return candidate
-
-
-def asset_file(folder: Path, relative: str) -> Path | None:
-    """A fetchable asset of a scan folder (`twin.glb`, `tiles/...`), or None."""
-    if relative.split("/", 1)[0] not in _ASSET_ROOTS:
-        return None
-    return safe_file(folder, relative)
 
 
 @dataclass
@@ -453,7 +426,7 @@ class TwinServer:
                                     f"twin {event.twin!r} has no asset {event.path!r} (assets: twin.glb, tiles/...)")
             return
         try:
-            data = await _read(path)
+            data = await read_file(path)
         except OSError as error:
             client.connection.error(event.id, "not_found", f"twin {event.twin!r}: cannot read {event.path!r} ({error})")
             return
@@ -466,7 +439,7 @@ class TwinServer:
         if url.path == "/ws":
             return None
         if request.method not in ("GET", "HEAD"):
-            return _text_response(http.HTTPStatus.METHOD_NOT_ALLOWED, "only GET and HEAD are served\n")
+            return text_response(http.HTTPStatus.METHOD_NOT_ALLOWED, "only GET and HEAD are served\n")
         path = urllib.parse.unquote(url.path)
         if path == "/twins" or path.startswith("/twins/"):
             response = await self._twin_http(request, url, path)
@@ -491,100 +464,36 @@ class TwinServer:
         if path in ("/twins", "/twins/"):
             listing = [{"name": n, "revision": self.heads[n][0], "published": n in self.published}
                        for n, role in readable.items() if role is not None]
-            return _bytes_response(request, json.dumps(listing).encode(), "application/json", etag=False)
+            return bytes_response(request, json.dumps(listing).encode(), "application/json", etag=False)
         name, _, relative = path[len("/twins/"):].partition("/")
         if name not in self.folders:
-            return _text_response(http.HTTPStatus.NOT_FOUND, f"no twin named {name!r}\n")
+            return text_response(http.HTTPStatus.NOT_FOUND, f"no twin named {name!r}\n")
         role = readable[name]
         if role is None:
-            return _text_response(http.HTTPStatus.FORBIDDEN,
+            return text_response(http.HTTPStatus.FORBIDDEN,
                                   f"twin {name!r} is not published: send a token (Authorization: Bearer ...)\n")
         if relative == "twin.json":
             revision, document = self.heads[name]
             if role is Role.VISITOR:
                 document = access.visitor_view(document)
-            response = _bytes_response(request, json.dumps(document).encode(), "application/json")
+            response = bytes_response(request, json.dumps(document).encode(), "application/json")
             response.headers["X-Twin-Revision"] = str(revision)
             return response
         file = asset_file(self.folders[name], relative)
         if file is None:
-            return _text_response(http.HTTPStatus.NOT_FOUND, f"twin {name!r} has no file {relative!r}\n")
-        return await _file_response(request, file)
+            return text_response(http.HTTPStatus.NOT_FOUND, f"twin {name!r} has no file {relative!r}\n")
+        return await file_response(request, file)
 
     def _viewer_http(self, request: Request, path: str) -> Response:
         if self.viewer_dir is None or not (self.viewer_dir / "index.html").is_file():
             links = "".join(f'<li>{n}: <a href="/twins/{n}/twin.json">twin.json</a></li>' for n in self.folders)
             page = (f"<!doctype html><title>twin serve</title><p>The viewer is not built: run "
                     f"<code>npm run build</code> in viewer-web/.</p><ul>{links}</ul>")
-            return _bytes_response(request, page.encode(), _MIME[".html"], etag=False)
+            return bytes_response(request, page.encode(), MIME[".html"], etag=False)
         file = safe_file(self.viewer_dir, "index.html" if path == "/" else path.lstrip("/"))
         if file is None:
-            return _text_response(http.HTTPStatus.NOT_FOUND, f"no such file: {path}\n")
-        return _file_response_sync(request, file)
-
-
-def _headers(content_type: str, length: int) -> Headers:
-    return Headers([("Content-Type", content_type), ("Content-Length", str(length)),
-                    ("Cache-Control", "no-cache"), ("Connection", "close")])
-
-
-def _text_response(status: http.HTTPStatus, text: str) -> Response:
-    body = text.encode("utf-8")
-    return Response(status.value, status.phrase, _headers("text/plain; charset=utf-8", len(body)), body)
-
-
-def _not_modified(request: Request, etag: str) -> Response | None:
-    if etag in [tag.strip() for tag in request.headers.get("If-None-Match", "").split(",")]:
-        headers = Headers([("ETag", etag), ("Cache-Control", "no-cache"), ("Connection", "close"),
-                           ("Content-Length", "0")])
-        return Response(304, "Not Modified", headers, b"")
-    return None
-
-
-def _bytes_response(request: Request, body: bytes, content_type: str, etag: bool = True) -> Response:
-    headers = _headers(content_type, len(body))
-    if etag:
-        tag = '"' + hashlib.sha256(body).hexdigest()[:32] + '"'
-        cached = _not_modified(request, tag)
-        if cached is not None:
-            return cached
-        headers["ETag"] = tag
-    return Response(200, "OK", headers, body)
-
-
-def _file_etag(file: Path) -> str:
-    stat = file.stat()
-    return f'"{stat.st_size:x}-{stat.st_mtime_ns:x}-{stat.st_ino:x}"'
-
-
-def _content_type(file: Path) -> str:
-    return _MIME.get(file.suffix.lower()) or mimetypes.guess_type(file.name)[0] or "application/octet-stream"
-
-
-def _file_response_sync(request: Request, file: Path, body: bytes | None = None) -> Response:
-    etag = _file_etag(file)
-    cached = _not_modified(request, etag)
-    if cached is not None:
-        return cached
-    body = file.read_bytes() if body is None else body
-    headers = _headers(_content_type(file), len(body))
-    headers["ETag"] = etag
-    return Response(200, "OK", headers, body)
-
-
-async def _read(file: Path) -> bytes:
-    # Small files (most tiles) come from the page cache faster than a thread hand-off.
-    if file.stat().st_size <= _INLINE_READ_BYTES:
-        return file.read_bytes()
-    return await asyncio.to_thread(file.read_bytes)
-
-
-async def _file_response(request: Request, file: Path) -> Response:
-    etag = _file_etag(file)
-    cached = _not_modified(request, etag)
-    if cached is not None:
-        return cached
-    return _file_response_sync(request, file, await _read(file))
+            return text_response(http.HTTPStatus.NOT_FOUND, f"no such file: {path}\n")
+        return file_response_now(request, file)
 
 
 def mint_session_token(store: Store) -> str:
