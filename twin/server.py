@@ -1,10 +1,10 @@
 """`twin serve`: the asyncio shell around the protocol, on one port.
 
 HTTP (websockets' `process_request` hook, with `twin.http_files`) serves the viewer's built files
-and the twins' assets;
-the WebSocket at `/ws` runs one `protocol.Connection` per client. The shell only does I/O:
-it asks the store (in a thread of its own, so fsyncs never stall the clients), reads files,
-and hands frames to the fan-out. Every protocol decision is in `twin.protocol`.
+and the twins' assets; the WebSocket at `/ws` runs one `protocol.Connection` per client. The
+shell only does I/O: it asks the store (in a thread of its own, so fsyncs never stall the
+clients), reads files, and hands frames to the fan-out. Every protocol decision is in
+`twin.protocol`.
 """
 from __future__ import annotations
 
