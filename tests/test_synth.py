@@ -283,6 +283,24 @@ def test_rendered_depth_lies_on_the_ground_truth_mesh(sample):
     assert np.linalg.norm(device[7][:3, 3] - truth[7][:3, 3]) > 1e-4
 
 
+def test_observed_clouds_are_true_surface_within_reach(sample):
+    mesh = o3d.t.io.read_triangle_mesh(str(sample.mesh))
+    scene = o3d.t.geometry.RaycastingScene()
+    scene.add_triangles(mesh)
+    eyes = np.array([T[:3, 3] for T in read_trajectory_log(sample.trajectory)])
+    for path in (sample.observed_rgbd, sample.observed_photos):
+        cloud = o3d.io.read_point_cloud(str(path))
+        points = np.asarray(cloud.points)
+        assert len(points) > 5_000 and cloud.has_colors()
+        assert scene.compute_distance(o3d.core.Tensor(points.astype(np.float32))).numpy().max() < 1e-3
+        keys = np.floor(points / 0.01).astype(np.int64)
+        # One point per centimetre voxel (a few land across a boundary once stored as float32).
+        assert len(np.unique(keys, axis=0)) > 0.999 * len(points)
+    rgbd = np.asarray(o3d.io.read_point_cloud(str(sample.observed_rgbd)).points)
+    reach = np.min(np.linalg.norm(rgbd[:, None, :] - eyes[None], axis=2), axis=1)
+    assert reach.max() < DepthSensorModel().max_range_m * 1.3  # depth limit, stretched at the image corners
+
+
 def test_colour_has_texture_for_features(sample, workshop):
     sift = cv2.SIFT_create()
     for photo in sorted(sample.photos.glob("*.jpg")):

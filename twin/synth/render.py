@@ -26,6 +26,8 @@ class RenderedView:
     """(H, W) float32 surface brightness before lighting (dark surfaces return little infrared)."""
     cos_incidence: np.ndarray
     """(H, W) float32 cosine between the ray and the surface normal (0 = grazing, 1 = head-on)."""
+    points_m: np.ndarray
+    """(H, W, 3) float32 world points hit (where depth > 0)."""
 
 
 class Renderer:
@@ -66,7 +68,8 @@ class Renderer:
             luma[~hit] = 0
             cos[~hit] = 0
         shape = (camera.height, camera.width)
-        return RenderedView(depth.reshape(shape), color.reshape(shape + (3,)), luma.reshape(shape), cos.reshape(shape))
+        return RenderedView(depth.reshape(shape), color.reshape(shape + (3,)), luma.reshape(shape), cos.reshape(shape),
+                            points.reshape(shape + (3,)))
 
 
 @functools.lru_cache(maxsize=4)

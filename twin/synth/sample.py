@@ -10,17 +10,18 @@ import shutil
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
+from typing import Callable, TypeVar
 
 import cv2
 import numpy as np
 
 from twin.capture.trajectory_log import write_trajectory_log
-from twin.reconstruct.outputs import CameraPose, write_cameras_json, write_mesh_ply
+from twin.reconstruct.outputs import CameraPose, write_cameras_json, write_mesh_ply, write_point_cloud_ply
 from twin.synth.camera import PinholeCamera
 from twin.synth.depth_noise import DepthSensorModel
 from twin.synth.drift import OdometryDrift
 from twin.synth.ground_truth import coloured_mesh
+from twin.synth.observed import merge, seen_points
 from twin.synth.outputs import write_depth_png, write_intrinsic_json, write_jpeg, write_k_txt
 from twin.synth.paths import photo_poses, walk_poses
 from twin.synth.render import Renderer, RenderedView
@@ -31,12 +32,14 @@ from twin.synth.spec import Workshop, load_workshop
 log = logging.getLogger(__name__)
 
 Progress = Callable[[str, int, int], None]
+T = TypeVar("T")
 
 RGBD_FOV_DEG = 62.7  # fx = fy = 525 at 640 px: the PrimeSense / Open3D default
 PHOTO_FOV_DEG = 63.0  # a phone's main camera
 # Camera noise in 8-bit steps; photos have a slight optical blur (and the renderer no anti-aliasing).
 _IMAGE_NOISE = 1.5
 _PHOTO_BLUR_PX = 0.6
+_OBSERVED_VOXEL_M = 0.01
 
 
 @dataclass(frozen=True)
@@ -52,6 +55,10 @@ class SamplePaths:
     """True camera-to-world poses of the RGB-D frames (.log)."""
     photo_cameras: Path
     """True cameras of the photos (cameras.json format)."""
+    observed_rgbd: Path
+    """Ground-truth surface points the RGB-D walk saw within sensor range, 1 cm apart (for completeness)."""
+    observed_photos: Path
+    """Ground-truth surface points the photos saw, 1 cm apart."""
     machines: dict[str, Path]
     """Machine id -> its own mesh in its local frame."""
 
@@ -86,29 +93,35 @@ def render_sample(out_dir: str | Path, spec: str | Path | Workshop | None = None
         write_intrinsic_json(folder / "intrinsic.json", rgbd_camera, sensor.depth_scale)
         write_trajectory_log(folder / "device_trajectory.log", list(drift.apply(true_poses, seed)))
 
-        def frame(k: int) -> None:
+        def frame(k: int) -> tuple[np.ndarray, np.ndarray]:
             view = renderer.render(rgbd_camera, true_poses[k])
             rng = np.random.default_rng([seed, k])
             depth = sensor.apply(view.depth_m, view.cos_incidence, view.albedo_luma, rgbd_camera.fx, rng)
             write_depth_png(folder / "depth" / f"{k:05d}.png", depth)
             write_jpeg(folder / "image" / f"{k:05d}.jpg", _camera_image(view, rng, blur_px=0.0), quality=90)
+            return seen_points(view, 2, sensor.min_range_m, sensor.max_range_m, sensor.grazing_cos_never,
+                               _OBSERVED_VOXEL_M)
 
-        _run_all("rgbd frames", frames, frame, report)
+        seen_by_frames = _run_all("rgbd frames", frames, frame, report)
 
     with _Staging(root / "photos") as folder:
         write_k_txt(folder / "K.txt", photo_camera)
 
-        def photo(k: int) -> None:
+        def photo(k: int) -> tuple[np.ndarray, np.ndarray]:
             view = renderer.render(photo_camera, views[k][1])
             image = _camera_image(view, np.random.default_rng([seed, 1_000_000 + k]), blur_px=_PHOTO_BLUR_PX)
             write_jpeg(folder / f"{views[k][0]}.jpg", image, quality=92)
+            # Photos reach as far as the room goes; only grazing views are left out.
+            return seen_points(view, 4, 0.0, np.inf, sensor.grazing_cos_never, _OBSERVED_VOXEL_M)
 
-        _run_all("photos", len(views), photo, report)
+        seen_by_photos = _run_all("photos", len(views), photo, report)
 
     with _Staging(root / "ground_truth") as folder:
         report("ground truth", 0, 1 + len(workshop.machines))
         vertices, triangles, colors = coloured_mesh(renderer.shader, mesh_edge_m, lit=True)
         write_mesh_ply(folder / "mesh.ply", vertices, triangles, colors)
+        write_point_cloud_ply(folder / "observed_rgbd.ply", *merge(seen_by_frames, _OBSERVED_VOXEL_M))
+        write_point_cloud_ply(folder / "observed_photos.ply", *merge(seen_by_photos, _OBSERVED_VOXEL_M))
         write_trajectory_log(folder / "trajectory.log", list(true_poses))
         write_cameras_json(folder / "photo_cameras.json",
                            [CameraPose(f"{name}.jpg", photo_camera.K, photo_camera.width, photo_camera.height, T)
@@ -123,7 +136,8 @@ def render_sample(out_dir: str | Path, spec: str | Path | Workshop | None = None
     gt = root / "ground_truth"
     return SamplePaths(root=root, rgbd=root / "rgbd", photos=root / "photos", ground_truth=gt,
                        mesh=gt / "mesh.ply", trajectory=gt / "trajectory.log",
-                       photo_cameras=gt / "photo_cameras.json",
+                       photo_cameras=gt / "photo_cameras.json", observed_rgbd=gt / "observed_rgbd.ply",
+                       observed_photos=gt / "observed_photos.ply",
                        machines={m.id: gt / "machines" / f"{m.id}.ply" for m in workshop.machines})
 
 
@@ -136,12 +150,15 @@ def _camera_image(view: RenderedView, rng: np.random.Generator, blur_px: float) 
     return np.clip(image + 0.5, 0, 255).astype(np.uint8)
 
 
-def _run_all(stage: str, count: int, job: Callable[[int], None], report: Progress) -> None:
-    """Run job(0..count-1) on two threads (ray casting and numpy release the GIL), reporting progress."""
+def _run_all(stage: str, count: int, job: Callable[[int], T], report: Progress) -> list[T]:
+    """[job(0), ..., job(count - 1)] on two threads (ray casting and numpy release the GIL), reporting progress."""
     report(stage, 0, count)
+    results = []
     with ThreadPoolExecutor(max_workers=2) as pool:
-        for done, _ in enumerate(pool.map(job, range(count)), start=1):
-            report(stage, done, count)
+        for result in pool.map(job, range(count)):
+            results.append(result)
+            report(stage, len(results), count)
+    return results
 
 
 class _Staging:
