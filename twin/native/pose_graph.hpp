@@ -7,7 +7,6 @@
 
 #include <algorithm>
 #include <cmath>
-#include <numeric>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -18,7 +17,7 @@ namespace twin {
 
 // T_i_j maps node j's coordinates into node i's frame. The information matrix weighs the
 // error [rotation vector; translation] of that edge, expressed in node i's frame (Open3D's
-// order, as from point-to-plane ICP). Uncertain edges (loop closures) may be wrong.
+// order and definition, as IcpResult::information). Uncertain edges (loop closures) may be wrong.
 struct PoseGraphEdge {
   int i = 0;
   int j = 0;
