@@ -10,7 +10,8 @@ as they are, up to `limit` of them; latest-value-wins messages (presence, machin
 coalesced by key, so a slow client holds at most one per key (per other client, per machine)
 and gets the newest value instead of a backlog. A client with more than `limit` frames waiting
 is too slow: its queue closes with a reason and the server disconnects it, without touching
-anyone else.
+anyone else. Before any of that, a `Throttle` lets each latest-value-wins source through at most
+a few times per second, so a 50 Hz sensor does not cost every viewer 50 frames a second.
 """
 from __future__ import annotations
 
