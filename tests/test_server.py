@@ -201,6 +201,8 @@ def test_presence_machine_state_and_steps_are_pushed(harness):
             assert (await artisan.request({**state, "properties": {"printing": True}}))["op"] == "ack"
             pushed = [await visitor.wait_op("machine_state") for _ in range(2)]
             assert [p["properties"] for p in pushed] == [{"nozzle_c": 210}, {"printing": True}]
+            too_many = await artisan.request({**state, "properties": {f"p{i}": i for i in range(300)}})
+            assert too_many["code"] == "bad_message" and "256" in too_many["message"]
             unknown = await artisan.request({**state, "machine": "laser-9", "properties": {}})
             assert unknown["code"] == "bad_message" and "laser-9" in unknown["message"]
             step = {"op": "step", "twin": "shop", "procedure": "load-filament", "step": 1, "done": True}

@@ -45,6 +45,7 @@ DEFAULT_QUEUE_LIMIT = 1024
 # Presence and machine state reach viewers at most this often per client / machine (10 Hz).
 LIVE_INTERVAL_S = 0.1
 CHECKPOINT_INTERVAL_S = 2.0
+MAX_MACHINE_PROPERTIES = 256  # live state is kept in memory: bound what one machine may hold
 SESSION_TOKEN_NAME = "serve-session"
 VIEWER_DIST = Path(__file__).resolve().parent.parent / "viewer-web" / "dist"
 CLOSE_TOO_SLOW = 4008
@@ -386,6 +387,11 @@ class TwinServer:
                                     f"twin {event.twin!r} has no machine {event.machine!r}; use a machine id of its document")
             return
         latest = self._machine_states[event.twin].setdefault(event.machine, {})
+        if len(latest.keys() | event.properties.keys()) > MAX_MACHINE_PROPERTIES:
+            client.connection.error(event.id, "bad_message",
+                                    f"machine {event.machine!r} would have more than {MAX_MACHINE_PROPERTIES} "
+                                    "state properties; reuse property names")
+            return
         latest.update(event.properties)
         self._throttle.offer(Latest(("machine", event.twin, event.machine),
                                     protocol.machine_state_message(event.twin, event.machine, event.properties,
