@@ -124,6 +124,8 @@ def align_global(source_points, target_points, voxel_size: float = 0.05, with_sc
         (features computed once for many pairs; not with with_scale).
     voxel_size: downsampling in metres (of the target's units); features and distances scale with it.
     with_scale: also estimate one scale (photo reconstructions); T_target_source then holds s * R.
+        The first guess of the scale is the ratio of the clouds' spreads, so both should cover
+        roughly the same part of the scene (within a factor of about 1.5 in extent).
     seed: RANSAC's seed; the same seed gives the same result whatever the thread count.
     max_hypotheses, confidence: RANSAC stops at the cap or once an all-inlier sample has been
         drawn with this probability (Open3D's defaults).
