@@ -5,9 +5,9 @@ Each octree node keeps a spatially even sample of the points that reach it (one 
 cell of a grid 2**sampling_depth cells across the node, at most `max_points_per_tile`) and passes
 the rest down to its children; a node with few enough points keeps them all and is a leaf. A
 viewer draws a node and adds its children's points as it gets closer ("refine": "ADD"). A tile's
-geometric error is the spacing of its sample (0 for a leaf). The points are put in Morton order by
-the C++ core, so that every node's points are one contiguous run; the levels are built with
-vectorised numpy, and the tiles written by a few threads.
+geometric error is the spacing of its sample (0 for a leaf). The C++ core puts the points in Morton
+order, so that every node's points are one contiguous run, and builds the levels
+(`twin/native/octree.hpp`); the tiles are written by a few threads.
 
 Frames: tileset bounding volumes are in the twin's z-up world frame (3D Tiles is z-up); each tile's
 glTF content hangs under a node that turns z-up into glTF's y-up, which 3D Tiles runtimes undo.
@@ -24,6 +24,7 @@ from typing import Callable
 
 import numpy as np
 
+from twin import _native
 from twin.export import morton
 from twin.export.glb import GENERATOR, Z_UP_TO_Y_UP, GlbBuilder
 from twin.export.point_cloud import add_points
@@ -89,64 +90,18 @@ def build_octree(points: np.ndarray, *, max_points_per_tile: int = 50_000, sampl
         raise ValueError("max_points_per_tile must be at least 1 and sampling_depth between 1 and 10")
     cube = morton.Cube.around(points)
     order, codes = morton.spatial_order(points, cube)
-    rng = np.random.default_rng(seed)
-    nodes: list[OctreeNode] = []
-    dropped = 0
-    # The points not yet placed in a node (indices into the sorted cloud) and their codes, ascending.
-    active, active_codes = np.arange(len(codes)), codes
-    for level in range(morton.LEVELS + 1):
-        if active.size == 0:
-            break
-        shift = np.uint64(3 * (morton.LEVELS - level))
-        keys = active_codes >> shift
-        starts, counts = _runs(keys)
-        leaf = (counts <= max_points_per_tile) | (level == morton.LEVELS)
-        for start, count in zip(starts[leaf], counts[leaf]):
-            dropped += max(0, count - max_points_per_tile)
-            nodes.append(OctreeNode(level, int(keys[start]), active[start:start + min(count, max_points_per_tile)], 0.0))
-        sampled = np.repeat(~leaf, counts)
-        candidates, candidate_codes = active[sampled], active_codes[sampled]
-        if candidates.size == 0:
-            break
-        cell_level = min(level + sampling_depth, morton.LEVELS)
-        cell_size = cube.size_m / (1 << cell_level)
-        picked, node_keys, node_starts, occupied = _sample(candidate_codes, shift, cell_level, max_points_per_tile, rng)
-        node_counts = np.diff(np.r_[node_starts, picked.size])
-        for key, start, count, cells in zip(node_keys, node_starts, node_counts, occupied):
-            # A sample thinned below one point per occupied cell is sparser, as on a surface.
-            spacing = cell_size * math.sqrt(cells / count)
-            nodes.append(OctreeNode(level, int(key), candidates[picked[start:start + count]], spacing))
-        left = np.ones(candidates.size, dtype=bool)
-        left[picked] = False
-        active, active_codes = candidates[left], candidate_codes[left]
+    levels, keys, offsets, indices, occupied, dropped = _native.octree_nodes(codes, max_points_per_tile,
+                                                                             sampling_depth, seed)
+    nodes = []
+    for i, level in enumerate(levels.tolist()):
+        count = int(offsets[i + 1] - offsets[i])
+        cell_size = cube.size_m / (1 << min(level + sampling_depth, morton.LEVELS))
+        # A sample thinned below one point per occupied cell is sparser, as on a surface.
+        spacing = cell_size * math.sqrt(occupied[i] / count) if occupied[i] else 0.0
+        nodes.append(OctreeNode(level, int(keys[i]), indices[offsets[i]:offsets[i + 1]], spacing))
     if dropped:
         log.warning("dropped %d points that coincide with others beyond the tile budget", dropped)
-    return Octree(cube, order, codes, nodes, dropped)
-
-
-def _runs(sorted_keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(starts, lengths) of the runs of equal values."""
-    starts = np.flatnonzero(np.r_[True, sorted_keys[1:] != sorted_keys[:-1]])
-    return starts, np.diff(np.r_[starts, sorted_keys.size])
-
-
-def _sample(codes, shift, cell_level, budget, rng):
-    """One random point per occupied cell, then at most `budget` per node (a random subset), from
-    points with these sorted codes. Returns (positions of the picks ascending, node keys, start of each
-    node in the picks, occupied cells per node)."""
-    cell_starts, cell_lengths = _runs(codes >> np.uint64(3 * (morton.LEVELS - cell_level)))
-    picked = cell_starts + (rng.random(cell_starts.size) * cell_lengths).astype(np.int64)
-    node_of = codes[picked] >> shift
-    node_starts, occupied = _runs(node_of)
-    if (occupied > budget).any():
-        # Rank each pick within its node by a random priority and keep the first `budget`.
-        by_node_then_priority = np.lexsort((rng.random(picked.size), node_of))
-        rank = np.empty(picked.size, dtype=np.int64)
-        rank[by_node_then_priority] = np.arange(picked.size) - np.repeat(node_starts, occupied)
-        picked = picked[rank < budget]
-        node_of = codes[picked] >> shift
-        node_starts, _ = _runs(node_of)
-    return picked, node_of[node_starts], node_starts, occupied
+    return Octree(cube, order, codes, nodes, int(dropped))
 
 
 def write_tileset(octree: Octree, points: np.ndarray, colors: np.ndarray | None, out_dir: Path, *,
