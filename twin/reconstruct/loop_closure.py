@@ -2,9 +2,8 @@
 graph spread the drift that the loops reveal over the whole trajectory.
 
 Neighbouring fragments are registered from their tracked relative pose (certain edges). Other
-pairs first try ICP from the tracked pose, which succeeds where drift is still small; where it
-fails but the tracked poses say the fragments overlap, global registration (FPFH + RANSAC) gets
-a try. Every loop edge is uncertain: the pose graph drops those that disagree with the rest.
+pairs whose tracked poses say they overlap first try ICP from the tracked pose, which succeeds
+where drift is still small; where it fails, global registration (FPFH + RANSAC) gets a try. Every loop edge is uncertain: the pose graph drops those that disagree with the rest.
 """
 from __future__ import annotations
 
@@ -25,7 +24,8 @@ GLOBAL_VOXEL_M = 0.05
 class LoopClosureSettings:
     voxel_size_m: float = 0.02
     max_correspondence_m: float = 0.05
-    # Tracked poses must put fragments' boxes this much in common before global registration is tried.
+    # Tracked poses must put fragments' bounding boxes this much in common (share of the smaller
+    # box) before a loop between them is looked for.
     min_box_overlap: float = 0.3
 
 
@@ -64,10 +64,14 @@ def close_loops(fragments: list[Fragment], settings: LoopClosureSettings,
     anchors = [f.T_world_anchor for f in fragments]
     prepared = [registration.prepare(f.points, voxel_size=settings.voxel_size_m) for f in fragments]
     pairs = [(i, j) for i in range(len(fragments)) for j in range(i + 1, len(fragments))]
-    edges, global_tried = [], 0
+    edges, tried, global_tried = [], 0, 0
     for done, (i, j) in enumerate(pairs):
         report(done, len(pairs))
         tracked = np.linalg.inv(anchors[i]) @ anchors[j]
+        overlap = _box_overlap(fragments[i], fragments[j], tracked)
+        if j > i + 1 and overlap < settings.min_box_overlap:
+            continue   # tracking says these fragments saw different parts of the scene
+        tried += 1
         result = _refine(prepared[j], prepared[i], tracked, settings)
         if j == i + 1:
             # Neighbours always share frames; a failed refinement keeps the tracked pose.
@@ -75,7 +79,7 @@ def close_loops(fragments: list[Fragment], settings: LoopClosureSettings,
             edges.append(Edge(i, j, T, result.information, False, result.fitness, "tracking"))
             continue
         found_by = "icp"
-        if result.fitness < MIN_FITNESS and _box_overlap(fragments[i], fragments[j], tracked) >= settings.min_box_overlap:
+        if result.fitness < MIN_FITNESS:
             global_tried += 1
             rough = registration.align_global(fragments[j].points, fragments[i].points, voxel_size=GLOBAL_VOXEL_M)
             if rough.converged:
@@ -84,11 +88,11 @@ def close_loops(fragments: list[Fragment], settings: LoopClosureSettings,
             edges.append(Edge(i, j, result.T_target_source, result.information, True, result.fitness, found_by))
     report(len(pairs), len(pairs))
     if len(fragments) == 1:
-        return LoopClosureResult(anchors, edges, [], len(pairs), global_tried)
+        return LoopClosureResult(anchors, edges, [], tried, global_tried)
     graph = registration.optimize_pose_graph(
         np.array(anchors), [(e.i, e.j, e.T_i_j, e.information, e.uncertain) for e in edges])
     return LoopClosureResult([np.array(T) for T in graph.poses], edges, [bool(a) for a in graph.edge_accepted],
-                             len(pairs), global_tried)
+                             tried, global_tried)
 
 
 def _refine(source, target, init, settings: LoopClosureSettings) -> registration.RegistrationResult:
