@@ -37,9 +37,11 @@ constexpr int64_t kVoxelKeyOffset = int64_t(1) << (kVoxelKeyBits - 1);
 inline bool voxel_key(const double* p, double inv_size, uint64_t& key) {
   key = 0;
   for (int axis = 0; axis < 3; ++axis) {
-    const double c = std::floor(p[axis] * inv_size);
-    if (!(c >= -double(kVoxelKeyOffset) && c < double(kVoxelKeyOffset))) return false;
-    key = (key << kVoxelKeyBits) | static_cast<uint64_t>(static_cast<int64_t>(c) + kVoxelKeyOffset);
+    const double x = p[axis] * inv_size;
+    if (!(x >= -double(kVoxelKeyOffset) && x < double(kVoxelKeyOffset))) return false;
+    int64_t c = static_cast<int64_t>(x);  // truncates; floor without a libm call (no SSE4.1 assumed)
+    c -= x < static_cast<double>(c);
+    key = (key << kVoxelKeyBits) | static_cast<uint64_t>(c + kVoxelKeyOffset);
   }
   return true;
 }
