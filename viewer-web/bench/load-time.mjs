@@ -52,8 +52,10 @@ try {
       for (const budget of [DESKTOP_POINT_BUDGET, PHONE_POINT_BUDGET]) {
         const results = [];
         for (let run = 0; run < runs; run++) results.push(await measure(`${server.url}?twin=${twin.name}&mode=tour&budget=${budget}`));
+        const first = results.map((r) => r.firstGeometryMs);
+        const full = results.map((r) => r.fullBudgetMs);
         rows.push({ twin: twin.name, cloudPoints: twin.points, budget, runs,
-          firstGeometryMs: median(results.map((r) => r.firstGeometryMs)), fullBudgetMs: median(results.map((r) => r.fullBudgetMs)),
+          firstGeometryMs: median(first), firstGeometryBestMs: Math.min(...first), fullBudgetMs: median(full), fullBudgetBestMs: Math.min(...full),
           pointsShown: median(results.map((r) => r.points)), tiles: median(results.map((r) => r.tiles)) });
         process.stderr.write(`${twin.name} budget ${budget}: ${JSON.stringify(results)}\n`);
       }
@@ -61,12 +63,12 @@ try {
   } finally {
     await server.stop();
   }
-  console.log('| twin | cloud points | point budget | first geometry (ms) | full budget (ms) | points shown | tiles | goal: first geometry <= 1000 ms |');
+  console.log('| twin | cloud points | point budget | first geometry, median (best) ms | full budget, median (best) ms | points shown | tiles | first geometry <= 1000 ms (median) |');
   console.log('| --- | ---: | ---: | ---: | ---: | ---: | ---: | --- |');
   for (const r of rows) {
-    console.log(`| ${r.twin} | ${r.cloudPoints.toLocaleString('en')} | ${r.budget.toLocaleString('en')} | ${r.firstGeometryMs.toFixed(0)} | ${r.fullBudgetMs.toFixed(0)} | ${r.pointsShown.toLocaleString('en')} | ${r.tiles} | ${r.firstGeometryMs <= 1000 ? 'met' : 'missed'} |`);
+    console.log(`| ${r.twin} | ${r.cloudPoints.toLocaleString('en')} | ${r.budget.toLocaleString('en')} | ${r.firstGeometryMs.toFixed(0)} (${r.firstGeometryBestMs.toFixed(0)}) | ${r.fullBudgetMs.toFixed(0)} (${r.fullBudgetBestMs.toFixed(0)}) | ${r.pointsShown.toLocaleString('en')} | ${r.tiles} | ${r.firstGeometryMs <= 1000 ? 'met' : 'missed'} |`);
   }
-  console.log(`(median of ${runs} cold runs each; times from navigation start; headless Chromium with SwiftShader on loopback)`);
+  console.log(`(${runs} cold runs each; times from navigation start; headless Chromium with SwiftShader on loopback)`);
   mkdirSync(ARTIFACTS, { recursive: true });
   writeFileSync(join(ARTIFACTS, 'load-time.json'), JSON.stringify(rows, null, 2));
 } finally {

@@ -5,6 +5,7 @@
 import { test, before, after, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
+import { PHONE_POINT_BUDGET } from '../src/tiles.js';
 import { checkBuilt, scratch, makeSampleTwin, startServer, launchBrowser, openViewer, waitForFullLoad, screenshot, xrEmulatorScript, xrEnvironment } from './harness.js';
 
 let workspace, server, browser;
@@ -90,6 +91,29 @@ test('the served sample twin loads: geometry on the canvas, progress to 100 %, a
   assert.match(state.arStatus, /not available/);
   await screenshot(page, 'load');
   assert.deepEqual(page.consoleErrors, []);
+});
+
+test('on a phone-sized touch screen: the phone point budget, the panel below the view, geometry drawn', async () => {
+  const phone = await launchBrowser({ viewport: { width: 390, height: 780 }, screen: { width: 390, height: 780 }, hasTouch: true, isMobile: true, deviceScaleFactor: 1 });
+  try {
+    const page = await openViewer(phone.context, `${server.url}?mode=tour&lang=it`);
+    await waitForFullLoad(page);
+    const state = await page.evaluate(async () => {
+      const app = window.twinViewer;
+      const panel = document.getElementById('panel').getBoundingClientRect();
+      return { budget: app.tiles.pointBudget, panelTop: panel.top, panelWidth: panel.width, width: innerWidth, height: innerHeight,
+        frame: await app.viewer.capture() };
+    });
+    assert.equal(state.budget, PHONE_POINT_BUDGET);
+    assert.ok(state.panelTop > state.height / 2, 'the panel sits in the lower half');
+    assert.ok(state.panelWidth > state.width * 0.9, 'the panel spans the screen');
+    assert.ok(state.frame.geometryFraction > 0.5);
+    await page.tap('[data-testid=tour-next]');
+    await page.waitForFunction(() => window.twinViewer.mode.stopIndex === 1, null, { timeout: 30_000 });
+    await screenshot(page, 'phone');
+  } finally {
+    await phone.close();
+  }
 });
 
 test('a twin the server does not have is refused with a sentence on the page, not a blank canvas', async () => {

@@ -59,12 +59,14 @@ export function startServer(folders, { db, publish = [] } = {}) {
   });
 }
 
-export async function launchBrowser() {
+/** Headless Chromium with a fresh profile; `device` overrides the viewport (e.g. a phone's, with touch). */
+export async function launchBrowser(device = {}) {
   const userDataDir = scratch('twin-chromium-');
   const context = await chromium.launchPersistentContext(userDataDir.dir, {
     executablePath: CHROMIUM,
     headless: true,
     viewport: { width: 1100, height: 760 },
+    ...device,
     args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update',
       '--disable-sync', '--disable-quic', '--no-first-run', '--use-angle=swiftshader', '--enable-unsafe-swiftshader',
       '--ignore-gpu-blocklist'],
