@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import contextlib
+import gc
 import http
 import itertools
 import json
@@ -45,6 +46,9 @@ DEFAULT_QUEUE_LIMIT = 1024
 # Presence and machine state reach viewers at most this often per client / machine (10 Hz).
 LIVE_INTERVAL_S = 0.1
 CHECKPOINT_INTERVAL_S = 2.0
+# Allocations between young collections, young collections between middle ones, middle ones
+# between full ones (Python's defaults: 700, 10, 10).
+GC_THRESHOLDS = (10_000, 10, 1_000)
 MAX_MACHINE_PROPERTIES = 256  # live state is kept in memory: bound what one machine may hold
 SESSION_TOKEN_NAME = "serve-session"
 VIEWER_DIST = Path(__file__).resolve().parent.parent / "viewer-web" / "dist"
@@ -571,6 +575,20 @@ def _allow_many_connections() -> None:
         resource.setrlimit(resource.RLIMIT_NOFILE, (wanted, hard))
 
 
+def _calm_garbage_collector() -> None:
+    """Keep the cycle collector from pausing the fan-out for tenths of a second.
+
+    With a thousand connections the heap is large, and a full collection walks all of it while
+    no frame is sent (we measured pauses of 100 to 400 ms at 1,000 viewers). What the server has
+    loaded so far (modules, documents) lives as long as the process: freeze it out of the
+    collector's walk, and collect the young generation less often (most garbage here is freed
+    by reference counting anyway).
+    """
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(*GC_THRESHOLDS)
+
+
 def serve_twins(folders: list[Path], *, host: str = "127.0.0.1", port: int = DEFAULT_PORT,
                 db_path: Path = DEFAULT_DB, durability: str = "full", published: tuple[str, ...] = (),
                 admin_link: bool = True, tls_cert: Path | None = None, tls_key: Path | None = None,
@@ -587,6 +605,7 @@ def serve_twins(folders: list[Path], *, host: str = "127.0.0.1", port: int = DEF
     try:
         server = TwinServer(folders, store, published=published, viewer_dir=viewer_dir)
         admin_token = mint_session_token(store) if admin_link else None
+        _calm_garbage_collector()
 
         async def main():
             stop = asyncio.Event()
