@@ -581,8 +581,8 @@ def _calm_garbage_collector() -> None:
     With a thousand connections the heap is large, and a full collection walks all of it while
     no frame is sent (we measured pauses of 100 to 400 ms at 1,000 viewers). What the server has
     loaded so far (modules, documents) lives as long as the process: freeze it out of the
-    collector's walk, and collect the young generation less often (most garbage here is freed
-    by reference counting anyway).
+    collector's walk, collect the young generation less often and the whole heap rarely (most
+    garbage here is freed by reference counting anyway).
     """
     gc.collect()
     gc.freeze()
