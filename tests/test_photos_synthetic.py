@@ -17,6 +17,7 @@ from twin.reconstruct.levelling import level
 from twin.reconstruct.markers import (detect_markers, marker_pose, scale_from_known_distance,
                                       scale_from_marker_size, triangulate_markers)
 from twin.reconstruct.outputs import read_cameras_json
+from twin.reconstruct.photo_evaluation import camera_centre_errors
 from twin.reconstruct.photos import reconstruct_photos
 from twin.reconstruct.sfm import PhotoCamera
 
@@ -69,9 +70,10 @@ def look_at(centre, target) -> np.ndarray:
     return T
 
 
-def render(T_world_camera: np.ndarray, textures, supersample: int = 2) -> tuple[np.ndarray, np.ndarray]:
+def render(T_world_camera: np.ndarray, textures, supersample: int = 2, K: np.ndarray = K,
+           size: tuple[int, int] = (WIDTH, HEIGHT)) -> tuple[np.ndarray, np.ndarray]:
     """(RGB image, depth along z in metres) by casting each pixel's ray at the two planes."""
-    w, h = WIDTH * supersample, HEIGHT * supersample
+    w, h = size[0] * supersample, size[1] * supersample
     Ks = np.diag([supersample, supersample, 1.0]) @ K
     Ks[:2, 2] = (K[:2, 2] + 0.5) * supersample - 0.5
     u, v = np.meshgrid(np.arange(w), np.arange(h))
@@ -90,7 +92,7 @@ def render(T_world_camera: np.ndarray, textures, supersample: int = 2) -> tuple[
         map_v = (cv * PX_PER_M - 0.5).astype(np.float32).reshape(h, w)
         sampled = cv2.remap(texture, map_u, map_v, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT).reshape(-1, 3)
         image[ok], depth[ok] = sampled[ok], t[ok]  # rays have unit z in the camera: t is the depth
-    image = cv2.resize(image.reshape(h, w, 3), (WIDTH, HEIGHT), interpolation=cv2.INTER_AREA)
+    image = cv2.resize(image.reshape(h, w, 3), size, interpolation=cv2.INTER_AREA)
     depth = depth.reshape(h, w)[supersample // 2::supersample, supersample // 2::supersample]
     return image, np.where(np.isfinite(depth), depth, 0.0)
 
@@ -288,3 +290,26 @@ def test_twin_reconstruct_command_on_a_photo_folder(scene, tmp_path, capsys):
     assert (tmp_path / "scan" / "cloud.ply").is_file() and not (tmp_path / "scan" / "mesh.ply").exists()
     code = main(["reconstruct", str(scene["folder"]), "-o", str(tmp_path / "scan"), "--voxel-size", "0.01"])
     assert code == 2 and "apply to RGB-D captures" in capsys.readouterr().err
+
+
+def test_mixed_resolutions_and_cameras_register_together(scene, tmp_path):
+    """Two of the photos from another camera (wider lens, larger sensor, no K.txt for it): K.txt
+    holds for the most common size; the others' intrinsics are estimated."""
+    folder = tmp_path / "photos"
+    shutil.copytree(scene["folder"], folder)
+    other_K = np.array([[600.0, 0.0, 399.5], [0.0, 600.0, 299.5], [0.0, 0.0, 1.0]])
+    rng = np.random.default_rng(7)
+    textures = (_floor_with_markers(rng), _texture(rng, WALL[3], WALL[4]))  # the scene's own textures
+    for index in (1, 4):
+        image, _ = render(scene["poses"][index], textures, K=other_K, size=(800, 600))
+        (folder / f"photo_{index:02d}.jpg").unlink()
+        cv2.imwrite(str(folder / f"other_{index:02d}.jpg"), cv2.cvtColor(image, cv2.COLOR_RGB2BGR))
+    report = reconstruct_photos(folder, tmp_path / "scan", marker_size_m=MARKER_SIZE_M, dense_max_size=320,
+                                mesh=False)
+    assert len(report["photos"]["registered"]) == 6, report["photos"]["not_registered"]
+    cameras = {c.name: c for c in read_cameras_json(tmp_path / "scan" / "cameras.json")}
+    assert (cameras["other_01.jpg"].width, cameras["other_01.jpg"].height) == (800, 600)
+    assert cameras["other_01.jpg"].K[0, 0] == pytest.approx(600, rel=0.05)  # estimated, not K.txt's 500
+    assert cameras["photo_00.jpg"].K[0, 0] == pytest.approx(500, rel=0.02)
+    truth = dict(zip(sorted(cameras), [scene["poses"][i][:3, 3] for i in (1, 4, 0, 2, 3, 5)]))
+    assert max(camera_centre_errors({n: c.T_world_camera[:3, 3] for n, c in cameras.items()}, truth).values()) < 0.03

@@ -25,6 +25,10 @@ class PhotoFolder:
     def names(self) -> list[str]:
         return sorted(self.sizes)
 
+    def has_K(self, name: str) -> bool:
+        """Whether K.txt gives this photo's intrinsics (it describes the photos of `K_size`)."""
+        return self.K is not None and self.sizes[name] == self.K_size
+
 
 def read_K_txt(path: Path) -> np.ndarray:
     try:

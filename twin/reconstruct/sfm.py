@@ -71,7 +71,7 @@ def _extract(folder: PhotoFolder, database: Path, max_image_size: int) -> None:
     extraction.max_image_size = max_image_size
     known, unknown = [], []
     for name in folder.names:
-        (known if folder.K is not None and folder.sizes[name] == folder.K_size else unknown).append(name)
+        (known if folder.has_K(name) else unknown).append(name)
     if known:
         reader = pycolmap.ImageReaderOptions()
         reader.camera_model = "PINHOLE"
@@ -100,14 +100,21 @@ def _match(database: Path, n_photos: int, matcher: str) -> None:
         raise ValueError(f"matcher {matcher!r} is not known; use 'auto', 'exhaustive' or 'sequential'")
 
 
-def _map(database: Path, image_dir: Path, sparse_dir: Path, mapper: str, intrinsics_known: bool,
+def _known_cameras(database: Path, known: set[str]) -> set[int]:
+    """Ids of the cameras whose intrinsics came from K.txt."""
+    db = pycolmap.Database.open(str(database))
+    try:
+        return {image.camera_id for image in db.read_all_images() if image.name in known}
+    finally:
+        db.close()
+
+
+def _map(database: Path, image_dir: Path, sparse_dir: Path, mapper: str, constant_cameras: set[int],
          on_image: Callable[[], None]) -> dict[int, pycolmap.Reconstruction]:
     if mapper == "incremental":
         options = pycolmap.IncrementalPipelineOptions()
-        if intrinsics_known:
-            options.ba_refine_focal_length = False
-            options.ba_refine_principal_point = False
-            options.ba_refine_extra_params = False
+        # K.txt is trusted as exact; other cameras (EXIF or default focal length) are refined.
+        options.constant_cameras = constant_cameras
         return pycolmap.incremental_mapping(database, image_dir, sparse_dir, options,
                                             next_image_callback=on_image)
     if mapper == "global":
@@ -186,7 +193,8 @@ def run_sfm(folder: PhotoFolder, work_dir: Path, *, max_image_size: int = 1600, 
 
     sparse_dir = work_dir / "sparse"
     sparse_dir.mkdir(exist_ok=True)
-    models = sorted(_map(database, folder.image_dir, sparse_dir, mapper, folder.K is not None, on_image).values(),
+    known = _known_cameras(database, {name for name in names if folder.has_K(name)})
+    models = sorted(_map(database, folder.image_dir, sparse_dir, mapper, known, on_image).values(),
                     key=lambda m: m.num_reg_images(), reverse=True)
     main_names = set() if not models else {im.name for im in models[0].images.values() if im.has_pose}
     not_registered = _why_not_registered(database, models, [n for n in names if n not in main_names])
