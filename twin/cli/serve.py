@@ -17,7 +17,7 @@ stored in a SQLite file (--db) and survive restarts. Twins are private unless pu
 --publish; give people tokens made with `twin token create`. Stop with Ctrl-C.
 
 example:
-  twin serve scans/sample --publish sample
+  twin serve scans/sample_workshop --publish sample_workshop
 """
 
 

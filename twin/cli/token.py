@@ -16,7 +16,7 @@ The token is printed once; the server keeps only its hash. Roles: viewer (read),
 tours, machine poses), admin (everything).
 
 example:
-  twin token create --twin sample --role planner --name maria
+  twin token create --twin sample_workshop --role planner --name maria
 """
 
 
