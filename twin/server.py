@@ -101,7 +101,7 @@ class TwinServer:
                  viewer_dir: Path | None = VIEWER_DIST, limits: protocol.Limits = protocol.Limits(),
                  queue_limit: int = DEFAULT_QUEUE_LIMIT, fanout: Fanout | None = None):
         if not folders:
-            raise ValueError("give at least one scan folder to serve, e.g. scans/sample")
+            raise ValueError("give at least one scan folder to serve, e.g. scans/sample_workshop")
         self.folders: dict[str, Path] = {}
         for folder in map(Path, folders):
             name = folder.resolve().name
