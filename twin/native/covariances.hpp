@@ -84,18 +84,20 @@ inline Covariances estimate_covariances(const Points& points, const KdTree& tree
 
 // A small disc on the plane with unit normal n: eigenvalues (epsilon, 1, 1), which is
 // U diag(epsilon, 1, 1) U^T = I - (1 - epsilon) n n^T (Segal et al., GICP's plane-to-plane model).
-inline Eigen::Matrix3d plane_covariance(const Eigen::Vector3d& n, double epsilon = 1e-3) {
+constexpr double kPlaneEpsilon = 1e-3;
+
+inline Eigen::Matrix3d plane_covariance(const Eigen::Vector3d& n, double epsilon = kPlaneEpsilon) {
   return Eigen::Matrix3d::Identity() - (1.0 - epsilon) * n * n.transpose();
 }
 
 // Replaces a covariance's eigenvalues by (epsilon, 1, 1), keeping its axes.
-inline Eigen::Matrix3d plane_regularized(const Eigen::Matrix3d& cov, double epsilon = 1e-3) {
+inline Eigen::Matrix3d plane_regularized(const Eigen::Matrix3d& cov, double epsilon = kPlaneEpsilon) {
   Eigen::SelfAdjointEigenSolver<Eigen::Matrix3d> eig;
   eig.computeDirect(cov);
   return plane_covariance(eig.eigenvectors().col(0).normalized(), epsilon);  // smallest eigenvalue first
 }
 
-inline void regularize_plane(Covariances& covs, double epsilon = 1e-3) {
+inline void regularize_plane(Covariances& covs, double epsilon = kPlaneEpsilon) {
 #pragma omp parallel for num_threads(max_threads()) schedule(static)
   for (int64_t i = 0; i < static_cast<int64_t>(covs.size()); ++i) covs[i] = plane_regularized(covs[i], epsilon);
 }

@@ -109,18 +109,29 @@ inline void accumulate_point(const PreparedCloud& source, const PreparedCloud& t
     sums.H.noalias() += (w * J) * J.transpose();
     sums.b.noalias() += (w * e) * J;
   } else {
-    Eigen::Matrix<double, 3, 6> J;
-    J << -skew(p), Eigen::Matrix3d::Identity();
     const double w = kernel.weight(std::sqrt(d2));
     if constexpr (Method == IcpMethod::PointToPoint) {
+      Eigen::Matrix<double, 3, 6> J;
+      J << -skew(p), Eigen::Matrix3d::Identity();
       sums.H.noalias() += w * J.transpose() * J;
       sums.b.noalias() += w * J.transpose() * r;
     } else {
-      const Eigen::Matrix3d C = target.covariances()[j] + R * source.covariances()[i] * R.transpose();
+      // Fused GICP factor. Both covariances are plane discs, I - a n n^T, so their sum needs only
+      // the two normals; with J = [-skew(p) | I] the 6x6 blocks are products of 3x3 matrices.
+      const double a = 1.0 - kPlaneEpsilon;
+      const Eigen::Vector3d& u = target.normals()[j];
+      const Eigen::Vector3d m = R * source.normals()[i];
+      const Eigen::Matrix3d C = 2.0 * Eigen::Matrix3d::Identity() - a * (u * u.transpose() + m * m.transpose());
       const Eigen::Matrix3d M = w * C.inverse();
-      const Eigen::Matrix<double, 6, 3> JtM = J.transpose() * M;
-      sums.H.noalias() += JtM * J;
-      sums.b.noalias() += JtM * r;
+      const Eigen::Vector3d Mr = M * r;
+      const Eigen::Matrix3d Px = skew(p);
+      const Eigen::Matrix3d PxM = Px * M;
+      sums.H.topLeftCorner<3, 3>().noalias() -= PxM * Px;
+      sums.H.topRightCorner<3, 3>() += PxM;
+      sums.H.bottomLeftCorner<3, 3>() += PxM.transpose();
+      sums.H.bottomRightCorner<3, 3>() += M;
+      sums.b.head<3>() += p.cross(Mr);
+      sums.b.tail<3>() += Mr;
     }
   }
 }
