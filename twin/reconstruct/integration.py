@@ -51,7 +51,7 @@ class TsdfVolume:
         depth_m, color, K = _fusion_resolution(depth_m, color, K)
         depth = o3d.t.geometry.Image(o3d.core.Tensor(np.ascontiguousarray(depth_m, np.float32)))
         image = o3d.t.geometry.Image(o3d.core.Tensor(np.ascontiguousarray(color.astype(np.float32) / 255.0)))
-        intrinsic = o3d.core.Tensor(np.asarray(K, np.float64))
+        intrinsic = o3d.core.Tensor(_truncating_lookup(K))
         extrinsic = o3d.core.Tensor(np.linalg.inv(T_world_camera))
         blocks = self._grid.compute_unique_block_coordinates(
             depth, intrinsic, extrinsic, 1.0, self._depth_max, TRUNCATION_VOXELS)
@@ -83,3 +83,14 @@ def _fusion_resolution(depth_m: np.ndarray, color: np.ndarray, K: np.ndarray):
     return (cv2.resize(depth_m, size, interpolation=cv2.INTER_NEAREST),
             cv2.resize(color, size, interpolation=cv2.INTER_AREA),
             scale_intrinsics(K, (width, height), size))
+
+
+def _truncating_lookup(K: np.ndarray) -> np.ndarray:
+    """The intrinsics to hand to VoxelBlockGrid: it finds a voxel's pixel by truncating, not
+    rounding, its projection, which reads depth half a pixel off and moved every surface 3-4 mm
+    (measured on exact synthetic depth). Shifting the principal point by half a pixel makes the
+    truncation a rounding."""
+    shifted = np.array(K, dtype=np.float64)
+    shifted[0, 2] += 0.5
+    shifted[1, 2] += 0.5
+    return shifted
