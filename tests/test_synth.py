@@ -79,6 +79,9 @@ def _write_variant(tmp_path: Path, old: str, new: str) -> Path:
     ("walls: {south: plaster_white,", "walls: {sooth: plaster_white,", r"room\.walls"),
     ("version: 1", "version: 1\nextra: true", r"the top level: unknown field"),
     ("machines:\n", "machines: [\n", r"not valid YAML"),
+    ("dictionary: DICT_4X4_50", "dictionary: DICT_9X9_1", r"markers\.dictionary"),
+    ("{id: 2, pose", "{id: 50, pose", r"markers\.placed\[2\]\.id.*0 to 49"),
+    ("{id: 2, pose", "{id: 1, pose", r"markers\.placed\[2\]\.id.*placed twice"),
 ])
 def test_bad_spec_is_a_value_error_naming_the_field(tmp_path, old, new, field):
     path = _write_variant(tmp_path, old, new)
@@ -299,6 +302,27 @@ def test_observed_clouds_are_true_surface_within_reach(sample):
     rgbd = np.asarray(o3d.io.read_point_cloud(str(sample.observed_rgbd)).points)
     reach = np.min(np.linalg.norm(rgbd[:, None, :] - eyes[None], axis=2), axis=1)
     assert reach.max() < DepthSensorModel().max_range_m * 1.3  # depth limit, stretched at the image corners
+
+
+def test_markers_are_detected_where_the_ground_truth_says(sample, workshop):
+    entries = json.loads(sample.markers.read_text())["markers"]
+    assert [e["key"] for e in entries] == [f"DICT_4X4_50:{i}" for i in range(5)]
+    renderer = Renderer(workshop, build_room_scene(workshop))
+    camera = PinholeCamera.with_fov(800, 600, 63.0)
+    detector = cv2.aruco.ArucoDetector(cv2.aruco.getPredefinedDictionary(cv2.aruco.DICT_4X4_50),
+                                       cv2.aruco.DetectorParameters())
+    for marker, entry in zip(workshop.markers, entries):
+        corners = np.array(entry["corners_m"])
+        assert np.linalg.norm(corners[1] - corners[0]) == pytest.approx(0.16)
+        centre = corners.mean(axis=0)
+        eye = centre - 2.0 * marker.T_world_marker[:3, 1] + [0.2, 0.3, -0.2]  # in front of it, a bit aside
+        T = look_at(eye, centre)
+        image = (renderer.render(camera, T).color * 255).astype(np.uint8)
+        found, ids, _ = detector.detectMarkers(cv2.cvtColor(image, cv2.COLOR_RGB2GRAY))
+        assert ids is not None and ids.ravel().tolist() == [marker.id]
+        local = np.linalg.inv(T) @ np.c_[corners, np.ones(4)].T
+        expected = ((camera.K @ local[:3]) / local[2]).T[:, :2]
+        assert np.abs(found[0].reshape(4, 2) - expected).max() < 1.5  # same corners, same order
 
 
 def test_colour_has_texture_for_features(sample, workshop):

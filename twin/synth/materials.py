@@ -297,18 +297,21 @@ PATTERNS: dict[str, _Pattern] = {
 
 
 class Texture:
-    """A material's albedo texture with a mip pyramid, sampled by surface coordinates in metres."""
+    """An albedo texture with a mip pyramid, sampled by surface coordinates in metres (wrapping)."""
 
-    def __init__(self, pattern: str, color: tuple[float, float, float], seed_name: str):
-        spec = PATTERNS[pattern]
-        rng = np.random.default_rng(zlib.crc32(seed_name.encode()))
-        image = spec.make(rng, np.asarray(color, np.float32), spec.size_px)
+    def __init__(self, image: np.ndarray, texel_m: float):
         level = np.clip(image * 255 + 0.5, 0, 255).astype(np.uint8)
         self.levels = [level]
-        while level.shape[0] > 16:
+        while min(level.shape[:2]) > 16:
             level = cv2.resize(level, (level.shape[1] // 2, level.shape[0] // 2), interpolation=cv2.INTER_AREA)
             self.levels.append(level)
-        self.texel_m = spec.texel_m
+        self.texel_m = texel_m
+
+    @classmethod
+    def procedural(cls, pattern: str, color: tuple[float, float, float], seed_name: str) -> "Texture":
+        spec = PATTERNS[pattern]
+        rng = np.random.default_rng(zlib.crc32(seed_name.encode()))
+        return cls(spec.make(rng, np.asarray(color, np.float32), spec.size_px), spec.texel_m)
 
     def sample(self, uv_m: np.ndarray, footprint_m: np.ndarray | None = None) -> np.ndarray:
         """Bilinear albedo (N, 3) float32 in [0, 1] at surface coordinates uv_m (N, 2), wrapping around;
@@ -328,7 +331,18 @@ class Texture:
 @functools.lru_cache(maxsize=64)
 def texture(pattern: str, color: tuple[float, float, float], seed_name: str) -> Texture:
     """The texture of a material, made once per process (they take a while and never change)."""
-    return Texture(pattern, color, seed_name)
+    return Texture.procedural(pattern, color, seed_name)
+
+
+@functools.lru_cache(maxsize=64)
+def marker_texture(dictionary: str, marker_id: int, card_side_m: float, margin_cells: int) -> Texture:
+    """A printed ArUco/AprilTag card: the marker with a white margin, exactly covering the card."""
+    aruco = cv2.aruco.getPredefinedDictionary(getattr(cv2.aruco, dictionary))
+    cell_px = 16
+    black = cv2.aruco.generateImageMarker(aruco, marker_id, (aruco.markerSize + 2) * cell_px)
+    card = cv2.copyMakeBorder(black, *(4 * [margin_cells * cell_px]), cv2.BORDER_CONSTANT, value=255)
+    image = np.repeat(card[..., None], 3, axis=2).astype(np.float32) / 255 * 0.92  # paper is not pure white
+    return Texture(image, card_side_m / card.shape[0])
 
 
 def _bilinear(image: np.ndarray, xy: np.ndarray) -> np.ndarray:

@@ -1,4 +1,4 @@
-"""The sample's files that no other part of twin writes: Open3D's intrinsic JSON, K.txt, colour images."""
+"""The sample's files that no other part of twin writes: Open3D's intrinsic JSON, K.txt, images, markers."""
 from __future__ import annotations
 
 import json
@@ -8,6 +8,7 @@ import cv2
 import numpy as np
 
 from twin.synth.camera import PinholeCamera
+from twin.synth.spec import FiducialMarker
 
 
 def write_intrinsic_json(path: Path, camera: PinholeCamera, depth_scale: float) -> None:
@@ -31,3 +32,11 @@ def write_depth_png(path: Path, depth: np.ndarray) -> None:
     """Save an (H, W) uint16 depth image as a 16-bit PNG."""
     if depth.dtype != np.uint16 or not cv2.imwrite(str(path), depth):
         raise OSError(f"could not write the depth image {path}")
+
+
+def write_markers_json(path: Path, markers: tuple[FiducialMarker, ...]) -> None:
+    """Ground truth of the printed markers; `key` is how the photo pipeline names them."""
+    entries = [{"key": f"{m.dictionary}:{m.id}", "id": m.id, "dictionary": m.dictionary, "size_m": m.size_m,
+                "corners_m": m.corners_m().tolist(), "T_world_marker": m.T_world_marker.tolist()}
+               for m in markers]
+    Path(path).write_text(json.dumps({"markers": entries}, indent=1))

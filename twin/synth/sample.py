@@ -22,7 +22,7 @@ from twin.synth.depth_noise import DepthSensorModel
 from twin.synth.drift import OdometryDrift
 from twin.synth.ground_truth import coloured_mesh
 from twin.synth.observed import merge, seen_points
-from twin.synth.outputs import write_depth_png, write_intrinsic_json, write_jpeg, write_k_txt
+from twin.synth.outputs import write_depth_png, write_intrinsic_json, write_jpeg, write_k_txt, write_markers_json
 from twin.synth.paths import photo_poses, walk_poses
 from twin.synth.render import Renderer, RenderedView
 from twin.synth.scene import build_object_scene, build_room_scene
@@ -59,6 +59,8 @@ class SamplePaths:
     """Ground-truth surface points the RGB-D walk saw within sensor range, 1 cm apart (for completeness)."""
     observed_photos: Path
     """Ground-truth surface points the photos saw, 1 cm apart."""
+    markers: Path
+    """The printed markers: dictionary, id, side and world corners of each."""
     machines: dict[str, Path]
     """Machine id -> its own mesh in its local frame."""
 
@@ -123,6 +125,7 @@ def render_sample(out_dir: str | Path, spec: str | Path | Workshop | None = None
         write_point_cloud_ply(folder / "observed_rgbd.ply", *merge(seen_by_frames, _OBSERVED_VOXEL_M))
         write_point_cloud_ply(folder / "observed_photos.ply", *merge(seen_by_photos, _OBSERVED_VOXEL_M))
         write_trajectory_log(folder / "trajectory.log", list(true_poses))
+        write_markers_json(folder / "markers.json", workshop.markers)
         write_cameras_json(folder / "photo_cameras.json",
                            [CameraPose(f"{name}.jpg", photo_camera.K, photo_camera.width, photo_camera.height, T)
                             for name, T in views])
@@ -137,7 +140,7 @@ def render_sample(out_dir: str | Path, spec: str | Path | Workshop | None = None
     return SamplePaths(root=root, rgbd=root / "rgbd", photos=root / "photos", ground_truth=gt,
                        mesh=gt / "mesh.ply", trajectory=gt / "trajectory.log",
                        photo_cameras=gt / "photo_cameras.json", observed_rgbd=gt / "observed_rgbd.ply",
-                       observed_photos=gt / "observed_photos.ply",
+                       observed_photos=gt / "observed_photos.ply", markers=gt / "markers.json",
                        machines={m.id: gt / "machines" / f"{m.id}.ply" for m in workshop.machines})
 
 

@@ -14,11 +14,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from twin.synth.spec import Part, SceneObject, Workshop
+from twin.synth.spec import FiducialMarker, Part, SceneObject, Workshop
 
 _UP = np.array([0.0, 0.0, 1.0])
 # A face is hidden if points just outside it are inside a solid; this is "just outside".
 _PROBE_M = 0.003
+MARKER_MARGIN_CELLS = 1
+"""White cells printed around a marker's black square (the quiet zone detectors need)."""
 
 
 @dataclass(frozen=True)
@@ -186,6 +188,21 @@ def _room_faces(workshop: Workshop) -> list[_Face]:
     return faces
 
 
+def marker_material_name(marker: FiducialMarker) -> str:
+    return f"marker:{marker.dictionary}:{marker.id}"
+
+
+def _marker_face(marker: FiducialMarker) -> _Face:
+    """The printed card: one quad whose texture coordinates start at its top-left corner."""
+    top_left, top_right, bottom_right, bottom_left = marker.corners_m(MARKER_MARGIN_CELLS)
+    u = (top_right - top_left) / np.linalg.norm(top_right - top_left)
+    v = (bottom_left - top_left) / np.linalg.norm(bottom_left - top_left)
+    axes = np.stack([u, v])
+    normal = np.cross(v, u)  # out of the card: u right and v down seen from in front
+    return _Face(np.array([top_left, bottom_left, bottom_right, top_right]), normal,
+                 marker_material_name(marker), axes, -axes @ top_left)
+
+
 def _to_scene(faces: list[_Face], material_names: tuple[str, ...]) -> Scene:
     vertices, triangles, materials, axes, offsets = [], [], [], [], []
     count = 0
@@ -209,7 +226,9 @@ def build_room_scene(workshop: Workshop) -> Scene:
     solids = {(o, p): (part, obj.T_world_object) for o, obj in enumerate(objects) for p, part in enumerate(obj.parts)}
     faces = [(face, o, p) for o, obj in enumerate(objects) for face, p in _object_faces(obj, obj.T_world_object)]
     kept = _visible_faces(faces, solids, workshop.room_size_m)
-    return _to_scene(_room_faces(workshop) + kept, tuple(workshop.materials))
+    markers = [_marker_face(m) for m in workshop.markers]
+    names = tuple(workshop.materials) + tuple(marker_material_name(m) for m in workshop.markers)
+    return _to_scene(_room_faces(workshop) + kept + markers, names)
 
 
 def build_object_scene(obj: SceneObject, workshop: Workshop) -> Scene:

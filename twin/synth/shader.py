@@ -4,8 +4,8 @@ from __future__ import annotations
 import numpy as np
 
 from twin.synth.lighting import Lighting
-from twin.synth.materials import texture
-from twin.synth.scene import Scene
+from twin.synth.materials import marker_texture, texture
+from twin.synth.scene import MARKER_MARGIN_CELLS, Scene, marker_material_name
 from twin.synth.spec import Workshop
 
 
@@ -14,10 +14,18 @@ class SurfaceShader:
         self.scene = scene
         self.lighting = Lighting.from_workshop(workshop)
         self.normals = scene.triangle_normals().astype(np.float32)
+        markers = {marker_material_name(m): m for m in workshop.markers}
         self.textures = {}
         for index in np.unique(scene.material_index):
-            material = workshop.materials[scene.material_names[index]]
-            self.textures[int(index)] = texture(material.pattern, material.color, material.name)
+            name = scene.material_names[index]
+            if name in markers:
+                marker = markers[name]
+                corners = marker.corners_m(MARKER_MARGIN_CELLS)
+                side = float(np.linalg.norm(corners[1] - corners[0]))
+                self.textures[int(index)] = marker_texture(marker.dictionary, marker.id, side, MARKER_MARGIN_CELLS)
+            else:
+                material = workshop.materials[name]
+                self.textures[int(index)] = texture(material.pattern, material.color, material.name)
 
     def albedo(self, points: np.ndarray, triangle_ids: np.ndarray, footprint_m: np.ndarray | None = None) -> np.ndarray:
         """Surface colour (N, 3) float32 in [0, 1] before lighting, of points on the given triangles;

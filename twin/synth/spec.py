@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import cv2
 import numpy as np
 import yaml
 
@@ -24,6 +25,8 @@ _SHAPES = ("box", "cylinder")
 _AXES = {"x": 0, "y": 1, "z": 2}
 # Parts may poke out of a machine's declared size by this much (rounding in hand-written YAML).
 _SIZE_TOLERANCE_M = 0.005
+MARKER_STANDOFF_M = 0.001
+"""A marker card's face stands this far in front of its wall (paper on a wall)."""
 
 
 @dataclass(frozen=True)
@@ -85,6 +88,27 @@ class Machine:
 
 
 @dataclass(frozen=True)
+class FiducialMarker:
+    """A printed ArUco/AprilTag marker stuck flat on a wall or machine, facing along its frame's -y
+    (like a poster), centred on its frame's origin; `size_m` is the side of its black square."""
+
+    id: int
+    dictionary: str
+    size_m: float
+    T_world_marker: np.ndarray
+
+    def corners_m(self, margin_cells: int = 0) -> np.ndarray:
+        """(4, 3) world corners of the black square (or of the card, with its white margin in
+        cells) in OpenCV's order: top-left, top-right, bottom-right, bottom-left, seen from in front.
+        The card stands MARKER_STANDOFF_M in front of the surface it is stuck on."""
+        cells = cv2.aruco.getPredefinedDictionary(getattr(cv2.aruco, self.dictionary)).markerSize + 2
+        h = self.size_m / 2 * (cells + 2 * margin_cells) / cells
+        y = -MARKER_STANDOFF_M
+        local = np.array([[-h, y, h, 1], [h, y, h, 1], [h, y, -h, 1], [-h, y, -h, 1]])
+        return (self.T_world_marker @ local.T).T[:, :3]
+
+
+@dataclass(frozen=True)
 class Workshop:
     source: Path
     room_size_m: np.ndarray
@@ -95,6 +119,7 @@ class Workshop:
     materials: dict[str, Material]
     machines: tuple[Machine, ...]
     objects: tuple[SceneObject, ...]
+    markers: tuple[FiducialMarker, ...] = ()
 
     def machine(self, machine_id: str) -> Machine:
         for machine in self.machines:
@@ -169,7 +194,7 @@ class _Reader:
         return name
 
     def workshop(self, data: Any) -> Workshop:
-        data = self.mapping(data, "the top level", ("room", "materials", "machines"), ("version", "objects", "templates"))
+        data = self.mapping(data, "the top level", ("room", "materials", "machines"), ("version", "objects", "templates", "markers"))
         materials = self.materials(data["materials"])
         room = self.mapping(data["room"], "room", ("size_m", "floor", "ceiling", "walls"))
         size = self.vector(room["size_m"], "room.size_m", positive=True)
@@ -189,6 +214,7 @@ class _Reader:
             floor_material=self.material_name(room["floor"], "room.floor", materials),
             ceiling_material=self.material_name(room["ceiling"], "room.ceiling", materials),
             wall_materials=wall_materials, materials=materials, machines=machines, objects=objects,
+            markers=self.markers(data.get("markers")),
         )
         self.check_inside_room(workshop)
         return workshop
@@ -210,6 +236,28 @@ class _Reader:
                 raise self.fail(f"{where}.color", "3 numbers between 0 and 1 (red, green, blue)", entry["color"])
             materials[str(name)] = Material(str(name), pattern, tuple(float(c) for c in color))
         return materials
+
+    def markers(self, value: Any) -> tuple[FiducialMarker, ...]:
+        if value is None:
+            return ()
+        value = self.mapping(value, "markers", ("dictionary", "size_m", "placed"))
+        dictionary = self.text(value["dictionary"], "markers.dictionary")
+        if not dictionary.startswith("DICT_") or not hasattr(cv2.aruco, dictionary):
+            raise self.fail("markers.dictionary", "an OpenCV ArUco/AprilTag dictionary such as DICT_4X4_50", dictionary)
+        count = cv2.aruco.getPredefinedDictionary(getattr(cv2.aruco, dictionary)).bytesList.shape[0]
+        size = self.number(value["size_m"], "markers.size_m", positive=True)
+        markers = []
+        for i, entry in enumerate(self.sequence(value["placed"], "markers.placed")):
+            where = f"markers.placed[{i}]"
+            entry = self.mapping(entry, where, ("id", "pose"))
+            marker_id = entry["id"]
+            if isinstance(marker_id, bool) or not isinstance(marker_id, int) or not 0 <= marker_id < count:
+                raise self.fail(f"{where}.id", f"a whole number from 0 to {count - 1} (the ids of {dictionary})", marker_id)
+            if any(m.id == marker_id for m in markers):
+                raise ValueError(f"{self.source}: {where}.id: marker {marker_id} is placed twice; each id once, "
+                                 "or the photo pipeline cannot tell them apart")
+            markers.append(FiducialMarker(marker_id, dictionary, size, self.pose(entry["pose"], f"{where}.pose")))
+        return tuple(markers)
 
     def pose(self, value: Any, where: str) -> np.ndarray:
         value = self.mapping(value, where, ("position_m",), ("yaw_deg",))
