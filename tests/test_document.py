@@ -141,6 +141,21 @@ def test_references_to_missing_things_are_refused(sample, pointer, path, what):
     assert f"names the {what} 'ghost'" in problems[pointer]
 
 
+def test_machines_and_anchors_need_their_own_glb_node_names(sample):
+    sample["anchors"][0]["id"] = "cnc-1"
+    sample["anchors"][1]["id"] = "room"
+    sample["machines"][2]["node"] = "printer-1"
+    problems = dict(problems_of(sample))
+    assert "taken by machines[1]" in problems["/anchors/0/id"]
+    assert "taken by the GLB's own structure" in problems["/anchors/1/id"]
+    assert "taken by machines[0]" in problems["/machines/2/node"]
+
+
+def test_ids_survive_gltf_node_name_sanitising(sample):
+    sample["machines"][0]["id"] = "printer.1"
+    assert "does not match" in dict(problems_of(sample))["/machines/0/id"]
+
+
 def test_layout_pose_of_a_missing_machine_is_refused(sample):
     sample["layouts"][0]["poses"]["ghost"] = {"translation": [0, 0, 0], "rotation": [0, 0, 0, 1]}
     assert "names the machine 'ghost'" in dict(problems_of(sample))["/layouts/0/poses/ghost"]

@@ -79,9 +79,9 @@ def test_machines_are_nodes_with_their_fields_and_anchors(exported, sample_doc):
         np.testing.assert_allclose(node["translation"], machine.pose.translation)
         np.testing.assert_allclose(node["rotation"], machine.pose.rotation)
         children = {gltf["nodes"][i]["name"] for i in node.get("children", [])}
-        assert children == {f"{machine.id}:mesh"} | {a.id for a in sample_doc.anchors if a.machine == machine.id}
+        assert children == {f"_mesh_{machine.id}"} | {a.id for a in sample_doc.anchors if a.machine == machine.id}
         assert result.machine_triangles[machine.id] > 0
-        assert "mesh" in node_named(gltf, f"{machine.id}:mesh")
+        assert "mesh" in node_named(gltf, f"_mesh_{machine.id}")
 
 
 def test_glb_cloud_is_the_scan_cloud_within_precision(exported, scan):

@@ -105,7 +105,7 @@ def test_export_places_a_manufacturer_model(tmp_path, stl_in_millimetres):
     result = export_scan(scan, compress=False)  # finds workshop.twin.yaml beside the folder
     assert result.machine_triangles["printer-1"] == triangles
     gltf, blob = read_glb(scan / "twin.glb")
-    node = node_named(gltf, "printer-1:mesh")
+    node = node_named(gltf, "_mesh_printer-1")
     primitive = gltf["meshes"][node["mesh"]]["primitives"][0]
     positions = accessor(gltf, blob, primitive["attributes"]["POSITION"]) * node["scale"] + node["translation"]
     np.testing.assert_allclose(positions.min(axis=0), [-0.2, -0.25, 0.0], atol=0.0005)

@@ -27,6 +27,8 @@ SCHEMA_PATH = Path(__file__).resolve().parents[1] / "schema" / "twin-document.sc
 SCHEMA_VERSION = 1
 _MAX_PROBLEMS_SHOWN = 10
 _QUATERNION_NORM_TOLERANCE = 1e-3
+GLB_NODES = ("twin", "room", "cloud")
+"""Node names of the twin's GLB besides machines and anchors (twin/export/twin_glb.py uses them)."""
 _ANCHOR_REACH_M = 0.5
 """How far outside its machine's box an anchor may float (a label above a machine)."""
 
@@ -401,14 +403,22 @@ def _semantic_problems(data: dict) -> list[tuple[str, str]]:
             problems.append((pointer, f"has no text in {', '.join(missing)}; every text needs the document's "
                                       f"languages {languages}"))
 
-    nodes: dict[str, int] = {}
+    # Machines and anchors are glTF nodes named by their node name or id: one name, one node.
+    nodes: dict[str, tuple[str, str]] = {name: ("the GLB's own structure", "") for name in GLB_NODES}
+
+    def claim(name: str, owner: str, owner_id: str, pointer: str) -> None:
+        taken_by = nodes.setdefault(name, (owner, owner_id))
+        same_list_same_id = taken_by[0].split("[")[0] == owner.split("[")[0] and taken_by[1] == owner_id
+        if taken_by[0] != owner and not same_list_same_id:  # a repeated id is reported as such
+            problems.append((pointer, f"the glTF node name {name!r} is taken by {taken_by[0]}; "
+                                      "machines and anchors each need their own"))
+
     for i, machine in enumerate(machines):
         _machine_problems(machine, f"/machines/{i}", problems)
-        node = machine.get("node", machine["id"])
-        if node in nodes:
-            problems.append((f"/machines/{i}/node", f"the glTF node {node!r} already shows machines/{nodes[node]}; "
-                                                    "give each machine its own node"))
-        nodes.setdefault(node, i)
+        claim(machine.get("node", machine["id"]), f"machines[{i}]", machine["id"],
+              f"/machines/{i}/{'node' if 'node' in machine else 'id'}")
+    for i, anchor in enumerate(anchors):
+        claim(anchor["id"], f"anchors[{i}]", anchor["id"], f"/anchors/{i}/id")
     bounds = {m["id"]: m["bounds"] for m in machines}
     for i, anchor in enumerate(anchors):
         if "machine" in anchor:

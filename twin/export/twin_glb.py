@@ -3,21 +3,20 @@
 Layout: one root node `twin` turns the z-up world into glTF's y-up; under it, in world
 coordinates, the room mesh (the scan without the machines), the cloud, one node per machine named
 by its id (pose as its transform, its document fields in `extras`, its mesh in its own frame) with
-its anchors as empty child nodes (its geometry in a child node `<id>:mesh`), and the room's anchors. The scene's `extras.twin` carries the
+its anchors as empty child nodes (its geometry in a child node `_mesh_<id>`: no id starts with '_',
+so it never clashes with one), and the room's anchors. The scene's `extras.twin` carries the
 document's procedures, tours, layouts and measurements.
 """
 from __future__ import annotations
 
 import numpy as np
 
-from twin.document import TwinDocument, to_dict
+from twin.document import GLB_NODES, TwinDocument, to_dict
 from twin.export.glb import Z_UP_TO_Y_UP, GlbBuilder
 from twin.export.mesh import TriangleMesh, add_mesh
 from twin.export.point_cloud import add_points
 
-ROOT_NODE = "twin"
-ROOM_NODE = "room"
-CLOUD_NODE = "cloud"
+ROOT_NODE, ROOM_NODE, CLOUD_NODE = GLB_NODES
 
 
 def build_twin_glb(document: TwinDocument, *, room: TriangleMesh | None, machine_meshes: dict[str, TriangleMesh],
@@ -40,7 +39,7 @@ def build_twin_glb(document: TwinDocument, *, room: TriangleMesh | None, machine
         mesh = machine_meshes.get(machine.id)
         if mesh is not None and len(mesh.triangles):
             # The geometry is a child: the machine node's transform is its pose, the child's dequantises.
-            builder.add_child(node, add_mesh(builder, f"{machine.id}:mesh", mesh, surface, precision_m=precision_m))
+            builder.add_child(node, add_mesh(builder, f"_mesh_{machine.id}", mesh, surface, precision_m=precision_m))
         machine_nodes[machine.id] = node
         builder.add_child(root, node)
     for anchor in document.anchors:
