@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import subprocess
 from pathlib import Path
 
 import numpy as np
@@ -211,3 +212,23 @@ def test_real_lidar_scan_exports_and_validates(shared_data, tmp_path):
     gltf, blob = read_glb(folder / "twin.glb")
     positions, colors = points_of(gltf, blob, node_named(gltf, "cloud"))
     assert colors is None and len(positions) == result.glb_cloud_points == 69_792
+
+
+def test_three_js_loads_what_we_write(exported, sample_doc):
+    """The viewer's loader (three.js GLTFLoader + meshopt decoder) reads the twin and a tile whole."""
+    node = shutil.which("node")
+    three = Path(__file__).resolve().parents[1] / "viewer-web" / "node_modules" / "three"
+    if node is None or not three.is_dir():
+        pytest.skip("needs node and viewer-web/node_modules/three (npm install)")
+    folder, result, _ = exported
+    tile = folder / "tiles" / "r.glb"
+    out = subprocess.run([node, str(Path(__file__).parent / "tools" / "load_gltf_three.mjs"), str(folder / "twin.glb"), str(tile)],
+                         capture_output=True, text=True, check=True)
+    reports = json.loads(out.stdout)
+    twin = reports[str(folder / "twin.glb")]
+    assert twin["points"] == result.glb_cloud_points
+    assert twin["triangles"] > 0
+    ids = {m.id for m in sample_doc.machines} | {a.id for a in sample_doc.anchors} | {"twin", "room", "cloud"}
+    assert ids <= set(twin["names"]), "every machine and anchor keeps its node name in three.js"
+    assert twin["extras"]["twin"]["procedures"] == document.to_dict(sample_doc)["procedures"]
+    assert reports[str(tile)]["points"] == json.loads((folder / "tiles" / "tileset.json").read_text())["root"]["extras"]["points"]
