@@ -154,6 +154,7 @@ export class ArSession {
     app.twin.root.quaternion.copy(this.savedRoot.quaternion);
     app.twin.root.updateMatrixWorld(true);
     app.placement.showNameLabels(app.mode?.name === 'planner');
+    app.viewer.invalidate();
     Object.assign(this, { session: null, xrAnchor: null, hitTestSource: null, pendingAnchor: null });
     app.onArChange?.();
   }

@@ -121,6 +121,7 @@ class App {
     this.scene.add(this.provisionalRoot);
     const watchFirstGeometry = this.viewer.onFrame(() => {
       if (!this.twin && !(this.tiles?.progress.points > 0)) return;
+      this.viewer.invalidate();
       this.timings.firstGeometry = performance.now(); // this frame draws the first geometry
       watchFirstGeometry();
     });
@@ -189,6 +190,7 @@ class App {
         this.updateProgress();
       },
       onError: (error) => this.notify(error.message, 'error'),
+      onChange: () => this.redrawSoon(),
     });
     try {
       await this.tiles.open('tiles/tileset.json');
@@ -210,6 +212,12 @@ class App {
     });
   }
 
+  // Tiles arrive in bursts: one redraw for a burst (a frame of millions of points is not free).
+  redrawSoon(delayMs = 1000) {
+    if (this.redrawTimer) return;
+    this.redrawTimer = setTimeout(() => { this.redrawTimer = null; this.viewer.invalidate(); }, delayMs);
+  }
+
   updateProgress() {
     const tiles = this.progress.tiles;
     const fraction = 0.25 * this.progress.glb + 0.75 * (tiles ? tiles.fraction : 0);
@@ -227,6 +235,7 @@ class App {
   documentChanged(event) {
     this.placement.apply(event.document);
     this.mode?.documentChanged(event);
+    this.viewer.invalidate();
   }
 
   async reconnect() {
@@ -252,11 +261,13 @@ class App {
     this.mode = this.modes[name];
     this.renderModeButtons();
     this.mode.enter($('panel'));
+    this.viewer.invalidate();
   }
 
   setLayout(layoutId) {
     this.placement.apply(this.document, layoutId);
     this.mode?.documentChanged({ cause: 'layout' });
+    this.viewer.invalidate();
   }
 
   setLanguage(lang) {
@@ -264,6 +275,7 @@ class App {
     document.documentElement.lang = this.lang;
     this.renderModeButtons();
     this.mode?.documentChanged({ cause: 'language' });
+    this.viewer.invalidate();
     this.updateProgress();
     this.renderArControls();
   }

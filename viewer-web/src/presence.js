@@ -49,6 +49,7 @@ export class Presence {
     if (message.left) {
       this.others.get(message.client)?.removeFromParent();
       this.others.delete(message.client);
+      this.viewer.invalidate();
       return;
     }
     let marker = this.others.get(message.client);
@@ -68,5 +69,6 @@ export class Presence {
     marker.quaternion.fromArray(message.pose.quaternion);
     marker.userData.name = message.name;
     marker.userData.mode = message.mode;
+    this.viewer.invalidate();
   }
 }

@@ -112,8 +112,8 @@ export function selectTiles(tiles, { cameraPosition, frustum, pixelsPerRadian, p
  */
 export class TileStreamer {
   constructor({ parent, fetchBytes, parse, pointBudget = defaultPointBudget(), maxScreenSpaceErrorPx = DEFAULT_MAX_SCREEN_SPACE_ERROR_PX,
-    concurrency = 4, onProgress = () => {}, onError = () => {} }) {
-    Object.assign(this, { fetchBytes, parse, pointBudget, maxScreenSpaceErrorPx, concurrency, onProgress, onError });
+    concurrency = 4, onProgress = () => {}, onError = () => {}, onChange = () => {} }) {
+    Object.assign(this, { fetchBytes, parse, pointBudget, maxScreenSpaceErrorPx, concurrency, onProgress, onError, onChange });
     this.group = new THREE.Group();
     this.group.name = 'tiles';
     parent.add(this.group);
@@ -146,7 +146,12 @@ export class TileStreamer {
     const pixelsPerRadian = viewportHeightPx / (2 * Math.tan(THREE.MathUtils.degToRad(camera.fov ?? 60) / 2));
     const wanted = selectTiles(this.tiles, { cameraPosition, frustum, pixelsPerRadian, pointBudget: this.pointBudget, maxScreenSpaceErrorPx: this.maxScreenSpaceErrorPx });
     const wantedSet = new Set(wanted);
-    for (const tile of this.tiles) if (tile.object) tile.object.visible = wantedSet.has(tile);
+    for (const tile of this.tiles) {
+      if (tile.object && tile.object.visible !== wantedSet.has(tile)) {
+        tile.object.visible = wantedSet.has(tile);
+        this.onChange();
+      }
+    }
     for (const tile of wanted) tile.lastWanted = this.frame;
     this.wanted = wanted;
     this.pump();
@@ -185,6 +190,7 @@ export class TileStreamer {
       tile.points = points;
       tile.object = holder;
       tile.state = 'loaded';
+      holder.visible = false; // shown by the next update, if still wanted
       this.group.add(holder);
     } catch (error) {
       tile.state = 'failed';

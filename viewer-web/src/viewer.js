@@ -5,6 +5,9 @@ import * as THREE from 'three';
 import { OrbitControls } from 'three/examples/jsm/controls/OrbitControls.js';
 
 const WALK_SPEED_M_PER_S = 1.6;
+// Frames are drawn when something changed (`invalidate`), and at least this often as a safety
+// net: a still view costs nothing, which phones' batteries and CPU-drawn browsers need.
+const HEARTBEAT_MS = 5000;
 const WALK_KEYS = { KeyW: [0, 1], ArrowUp: [0, 1], KeyS: [0, -1], ArrowDown: [0, -1], KeyA: [-1, 0], ArrowLeft: [-1, 0], KeyD: [1, 0], ArrowRight: [1, 0] };
 export const BACKGROUND = new THREE.Color(0x1d2329);
 
@@ -35,6 +38,9 @@ export class Viewer {
     this.raycaster.params.Points.threshold = 0.03;
     this.renderCount = 0;
     this.captures = [];
+    this.dirty = true;
+    this.lastRender = 0;
+    this.controls.addEventListener('change', () => this.invalidate());
     window.addEventListener('resize', () => this.resize());
     window.addEventListener('keydown', (e) => { if (WALK_KEYS[e.code] && !isTyping(e)) this.keys.add(e.code); });
     window.addEventListener('keyup', (e) => this.keys.delete(e.code));
@@ -43,7 +49,13 @@ export class Viewer {
     this.renderer.setAnimationLoop((time, frame) => this.tick(frame));
   }
 
+  /** Asks for a frame to be drawn: something in the scene changed. */
+  invalidate() {
+    this.dirty = true;
+  }
+
   resize() {
+    this.invalidate();
     const { clientWidth: w, clientHeight: h } = this.container;
     this.renderer.setSize(w, h, false);
     this.camera.aspect = w / Math.max(h, 1);
@@ -64,6 +76,10 @@ export class Viewer {
       this.controls.update();
     }
     for (const handler of this.frameHandlers) handler(dt, xrFrame);
+    const due = this.dirty || this.captures.length || now - this.lastRender > HEARTBEAT_MS;
+    if (!this.renderer.xr.isPresenting && !due) return;
+    this.dirty = false;
+    this.lastRender = now;
     this.renderer.render(this.scene, this.camera);
     this.renderCount++;
     if (this.captures.length) this.readCaptures();

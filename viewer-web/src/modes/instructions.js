@@ -110,5 +110,6 @@ export class InstructionsMode {
       }
     }
     this.panel.replaceChildren(...parts);
+    app.viewer.invalidate();
   }
 }

@@ -81,6 +81,7 @@ export class PlannerMode {
     this.app.placement.showNameLabels(false);
     this.app.placement.setSelected(null);
     for (const id of this.app.placement.rigs.keys()) this.app.placement.setClearance(id, false);
+    this.app.viewer.invalidate();
     this.panel = null;
   }
 
@@ -159,6 +160,7 @@ export class PlannerMode {
     }
     this.result = clearance(footprints, this.app.wallPoints(), this.clearanceM);
     for (const id of placement.rigs.keys()) placement.setClearance(id, this.result.get(id)?.violates ?? false);
+    this.app.viewer.invalidate();
   }
 
   /** Where the pointer meets the horizontal plane at `heightM` (twin's z-up world), or null. */
@@ -180,6 +182,7 @@ export class PlannerMode {
     const rig = hit ? app.placement.rigOf(hit.object) : null;
     this.selectedId = rig?.userData.machineId ?? null;
     app.placement.setSelected(this.selectedId);
+    app.viewer.invalidate();
     this.render();
     if (!rig || !app.canEdit) return;
     const start = this.floorPoint(event, rig.position.z);
@@ -260,6 +263,7 @@ export class PlannerMode {
       this.measureGroup.add(line, label);
       this.measurements.push(metres);
     }
+    app.viewer.invalidate();
     this.render();
   }
 }

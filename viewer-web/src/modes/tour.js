@@ -80,6 +80,7 @@ export class TourMode {
       const target = root.localToWorld(new THREE.Vector3(...stop.viewpoint.target));
       this.arrived = glideTo(app.viewer, position, target, 1.5);
     }
+    app.viewer.invalidate();
   }
 
   renderPresence() {
