@@ -27,18 +27,45 @@ class View:
         return self.image.shape[1], self.image.shape[0]
 
 
-def _disparity_range(points_rect: np.ndarray, focal_baseline: float) -> tuple[int, int] | None:
-    """SGBM's (minDisparity, numDisparities) covering the sparse points in front of the rectified pair."""
+def _disparity_range(points_rect: np.ndarray, focal_baseline: float) -> tuple[float, float] | None:
+    """(lowest, highest) disparity, with a margin, of the sparse points in front of the rectified pair."""
     z = points_rect[:, 2]
     z = z[z > 0]
     if len(z) < 10:
         return None
-    disparities = focal_baseline / z
-    low, high = np.percentile(disparities, [1, 99])
+    low, high = np.percentile(focal_baseline / z, [1, 99])
     span = high - low
-    low, high = max(low - 0.15 * span - 2, 0.0), high + 0.15 * span + 2
-    num = int(np.ceil((high - np.floor(low)) / 16.0) * 16)
-    return int(np.floor(low)), min(max(num, 16), MAX_DISPARITIES)
+    return max(low - 0.15 * span - 2, 0.0), high + 0.15 * span + 2
+
+
+def _sgbm_disparity(left: np.ndarray, right: np.ndarray, low: float, high: float, block_size: int) -> np.ndarray:
+    """SGBM disparity of `left` in pixels (0 = none). Wide ranges run on images halved (or quartered)
+    until at most MAX_DISPARITIES remain: time grows with the range, and wide-baseline pairs
+    (close-ups) would otherwise not fit."""
+    factor = 1
+    while (high - low) / factor > MAX_DISPARITIES and factor < 4:
+        factor *= 2
+    small_left, small_right = left, right
+    if factor > 1:
+        size = (left.shape[1] // factor, left.shape[0] // factor)
+        small_left = cv2.resize(left, size, interpolation=cv2.INTER_AREA)
+        small_right = cv2.resize(right, size, interpolation=cv2.INTER_AREA)
+    min_disparity = int(np.floor(low / factor))
+    num_disparities = min(max(int(np.ceil((high / factor - min_disparity) / 16.0)) * 16, 16), MAX_DISPARITIES)
+    if min_disparity + num_disparities > 0.8 * small_left.shape[1]:
+        return np.zeros(left.shape[:2], np.float32)  # disparities this wide leave nothing to match
+    channels = left.shape[2]
+    sgbm = cv2.StereoSGBM_create(
+        minDisparity=min_disparity, numDisparities=num_disparities, blockSize=block_size,
+        P1=8 * channels * block_size ** 2, P2=32 * channels * block_size ** 2,
+        disp12MaxDiff=1, uniquenessRatio=10, speckleWindowSize=100, speckleRange=2,
+        mode=cv2.STEREO_SGBM_MODE_SGBM_3WAY)
+    raw = sgbm.compute(np.ascontiguousarray(small_left), np.ascontiguousarray(small_right))
+    disparity = raw.astype(np.float32) * (factor / 16.0)
+    disparity[raw < (min_disparity * 16)] = 0.0
+    if factor > 1:
+        disparity = cv2.resize(disparity, (left.shape[1], left.shape[0]), interpolation=cv2.INTER_NEAREST)
+    return disparity
 
 
 def depth_from_pair(ref: View, src: View, points_world: np.ndarray, *, block_size: int = 5) -> np.ndarray:
@@ -55,7 +82,6 @@ def depth_from_pair(ref: View, src: View, points_world: np.ndarray, *, block_siz
     disparity_range = _disparity_range((R1 @ points_ref.T).T, focal_baseline)
     if disparity_range is None or focal_baseline <= 0:
         return np.zeros((height, width), np.float32)
-    min_disparity, num_disparities = disparity_range
     maps_ref = cv2.initUndistortRectifyMap(ref.K, None, R1, P1, (width, height), cv2.CV_32FC1)
     maps_src = cv2.initUndistortRectifyMap(src.K, None, R2, P2, (width, height), cv2.CV_32FC1)
     left = cv2.remap(ref.image, *maps_ref, cv2.INTER_LINEAR)
@@ -65,17 +91,7 @@ def depth_from_pair(ref: View, src: View, points_world: np.ndarray, *, block_siz
     flipped = signed > 0  # src lies left of ref: mirror both so that ref plays SGBM's left image
     if flipped:
         left, right = left[:, ::-1], right[:, ::-1]
-    if min_disparity + num_disparities > left.shape[1] // 2:
-        return np.zeros((height, width), np.float32)  # disparities this wide leave nothing to match
-    channels = left.shape[2]
-    sgbm = cv2.StereoSGBM_create(
-        minDisparity=min_disparity, numDisparities=num_disparities, blockSize=block_size,
-        P1=8 * channels * block_size ** 2, P2=32 * channels * block_size ** 2,
-        disp12MaxDiff=1, uniquenessRatio=10, speckleWindowSize=100, speckleRange=2,
-        mode=cv2.STEREO_SGBM_MODE_SGBM_3WAY)
-    raw = sgbm.compute(np.ascontiguousarray(left), np.ascontiguousarray(right))
-    disparity = raw.astype(np.float32) / 16.0
-    disparity[raw < (min_disparity * 16)] = 0.0
+    disparity = _sgbm_disparity(left, right, *disparity_range, block_size)
     if flipped:
         disparity = disparity[:, ::-1]
     if vertical:
