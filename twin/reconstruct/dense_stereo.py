@@ -1,8 +1,10 @@
 """Per-photo depth maps from rectified photo pairs with OpenCV's semi-global matching (SGBM).
 
-Chosen over a plane sweep by measurement on herzjesu_p8 (see the report of issue 5 and
-`benchmarks/photos.py`): SGBM's path-wise smoothing gives more pixels that survive the
-multi-view consistency check, in less time, than winner-takes-all plane sweeping.
+Chosen over a plane sweep by measurement on herzjesu_p8 at 768x512 (issue 5): SGBM with three
+pairs per photo gave 1.46 M fused points with a median depth error of 0.1 % against the SfM
+points; a fronto-parallel plane sweep (128 planes, ZNCC, two sources) gave 1.45 M points at
+0.2-0.3 % and took longer (13 s against 5-9 s on the shared 2-core machine). SGBM's weakness is wide baselines (rectified views of
+pairs far apart distort too much), where a plane sweep or PatchMatch would cover more.
 """
 from __future__ import annotations
 
