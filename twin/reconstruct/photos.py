@@ -255,9 +255,11 @@ class _Pipeline:
             if self.options["mesh"]:
                 self.report["mesh"] = self.mesh(sparse, world)
             self.report["status"] = "ok"
-        except ValueError as error:
+            log.info("%d of %d photos registered, %d dense points, scale %s", len(sparse.cameras),
+                     self.report["photos"]["total"], world["points"], world["scale_status"])
+        except Exception as error:  # the report says what stopped the run, whatever it was
             self.report["status"] = "failed"
-            self.report["error"] = str(error)
+            self.report["error"] = str(error) or type(error).__name__
             raise
         finally:
             self.report["stages"] = self.runner.timings
