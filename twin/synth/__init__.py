@@ -3,7 +3,8 @@ RGB-D frames, photos and ground truth (the embedded default for the demo and the
 from twin.synth.depth_noise import DepthSensorModel
 from twin.synth.drift import OdometryDrift
 from twin.synth.sample import SamplePaths, render_sample
-from twin.synth.spec import DEFAULT_SPEC, Machine, Material, Part, SceneObject, Workshop, load_workshop
+from twin.synth.spec import (DEFAULT_SPEC, FiducialMarker, Machine, Material, Part, SceneObject, Workshop,
+                             load_workshop)
 
-__all__ = ["DEFAULT_SPEC", "DepthSensorModel", "Machine", "Material", "OdometryDrift", "Part", "SamplePaths",
-           "SceneObject", "Workshop", "load_workshop", "render_sample"]
+__all__ = ["DEFAULT_SPEC", "DepthSensorModel", "FiducialMarker", "Machine", "Material", "OdometryDrift", "Part",
+           "SamplePaths", "SceneObject", "Workshop", "load_workshop", "render_sample"]

@@ -60,9 +60,11 @@ class DepthSensorModel:
         disparity = fb / np.maximum(noisy, 1e-3)
         quantised = fb / np.maximum(np.rint(disparity / self.disparity_step_px) * self.disparity_step_px, 1e-6)
 
-        keep_grazing = np.clip((cos - self.grazing_cos_never) / (self.grazing_cos_always - self.grazing_cos_never), 0, 1)
+        grazing_span = self.grazing_cos_always - self.grazing_cos_never
+        keep_grazing = np.clip((cos - self.grazing_cos_never) / grazing_span, 0, 1)
         valid &= rng.random(clean.shape) < keep_grazing
-        valid &= ~(_depth_edges(depth_m, self.edge_jump_fraction)[rows, cols] & (rng.random(clean.shape) < self.edge_dropout))
+        edges = _depth_edges(depth_m, self.edge_jump_fraction)[rows, cols]
+        valid &= ~(edges & (rng.random(clean.shape) < self.edge_dropout))
         valid &= ~((luma < self.dark_albedo) & (rng.random(clean.shape) < self.dark_dropout))
         valid &= rng.random(clean.shape) >= self.speckle_dropout
         valid &= ~_holes(rng, (height, width), self.hole_fraction)

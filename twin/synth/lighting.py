@@ -46,7 +46,9 @@ class Lighting:
             to_lamp = lamp - points
             distance_sq = np.einsum("ij,ij->i", to_lamp, to_lamp)
             facing = np.einsum("ij,ij->i", normals, to_lamp) / np.sqrt(distance_sq)
-            shade += np.float32(self.lamp) * np.maximum(facing, 0) / (1 + distance_sq / np.float32(self.lamp_falloff_m ** 2))
+            falloff = 1 + distance_sq / np.float32(self.lamp_falloff_m ** 2)
+            shade += np.float32(self.lamp) * np.maximum(facing, 0) / falloff
         if self.daylight_direction is not None:
-            shade += np.float32(self.daylight) * np.maximum(-np.einsum("nj,j->n", normals, self.daylight_direction.astype(np.float32)), 0)
+            towards_sun = -np.einsum("nj,j->n", normals, self.daylight_direction.astype(np.float32))
+            shade += np.float32(self.daylight) * np.maximum(towards_sun, 0)
         return shade

@@ -46,6 +46,12 @@ def _grain(rng: np.random.Generator, n: int) -> np.ndarray:
     return rng.random((n, n), dtype=np.float32) * 2 - 1
 
 
+def _stroke(image: np.ndarray, x: int, y: int, angle: float, length: float, value: tuple[float, ...]) -> None:
+    """A thin anti-aliased line: a scratch, a pencil mark."""
+    end = (int(x + length * math.cos(angle)), int(y + length * math.sin(angle)))
+    cv2.line(image, (x, y), end, value, 1, cv2.LINE_AA)
+
+
 def _tint(color: np.ndarray, shade: np.ndarray) -> np.ndarray:
     return shade[..., None] * color[None, None, :]
 
@@ -129,7 +135,7 @@ def _plaster(rng, color, n):
         elif kind < 0.8:
             angle = rng.uniform(0, math.pi)
             length = rng.uniform(5, 40)
-            cv2.line(image, (x, y), (int(x + length * math.cos(angle)), int(y + length * math.sin(angle))), dark, 1, cv2.LINE_AA)
+            _stroke(image, x, y, angle, length, dark)
         else:
             cv2.ellipse(image, (x, y), (int(rng.integers(6, 30)), int(rng.integers(3, 12))), rng.uniform(0, 180), 0, 360,
                         tuple(float(c) for c in color * 0.9), -1)
@@ -190,7 +196,7 @@ def _brushed_metal(rng, color, n):
         angle = rng.uniform(0, math.pi)
         length = rng.uniform(10, 80)
         value = tuple(float(c) for c in np.clip(color * rng.uniform(0.6, 1.4), 0, 1))
-        cv2.line(image, (x, y), (int(x + length * math.cos(angle)), int(y + length * math.sin(angle))), value, 1, cv2.LINE_AA)
+        _stroke(image, x, y, angle, length, value)
     return image
 
 

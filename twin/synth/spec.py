@@ -194,7 +194,8 @@ class _Reader:
         return name
 
     def workshop(self, data: Any) -> Workshop:
-        data = self.mapping(data, "the top level", ("room", "materials", "machines"), ("version", "objects", "templates", "markers"))
+        data = self.mapping(data, "the top level", ("room", "materials", "machines"),
+                            ("version", "objects", "templates", "markers"))
         materials = self.materials(data["materials"])
         room = self.mapping(data["room"], "room", ("size_m", "floor", "ceiling", "walls"))
         size = self.vector(room["size_m"], "room.size_m", positive=True)
