@@ -9,20 +9,19 @@
 //
 // Normals come out of one k-nearest query and one 3x3 eigen-decomposition per point. GICP's
 // covariance of a point is plane_covariance(normal) = I - (1 - 1e-3) n n^T exactly, so only the
-// normal is stored (a third of the memory traffic in the registration loop). Throws std::invalid_argument for too few points (fewer than 3 after downsampling).
+// normal is stored (a third of the memory traffic in the registration loop). Throws
+// std::invalid_argument for too few points (fewer than 3 after downsampling).
 #pragma once
 
 #include <Eigen/Core>
-#include <Eigen/Eigenvalues>
 
-#include <cstdint>
 #include <memory>
 #include <string>
 #include <vector>
 
 #include "covariances.hpp"
 #include "kdtree.hpp"
-#include "parallel.hpp"
+#include "normals.hpp"
 #include "voxel_grid.hpp"
 
 namespace twin {
@@ -43,7 +42,7 @@ class PreparedCloud {
                                   "smaller voxel size or a denser cloud)");
     if (!local_geometry) return;
     tree_ = std::make_unique<KdTree>(points_);
-    estimate_local_geometry();
+    normals_ = estimate_normals(points_, *tree_, num_neighbors);
   }
 
   const Points& points() const { return points_; }
@@ -59,25 +58,6 @@ class PreparedCloud {
   int num_neighbors() const { return num_neighbors_; }
 
  private:
-  void estimate_local_geometry() {
-    detail::check_neighbourhood(points_, *tree_, num_neighbors_);
-    const int k = num_neighbors_;
-    normals_.resize(points_.size());
-#pragma omp parallel num_threads(max_threads())
-    {
-      std::vector<int> idx(k);
-      std::vector<double> d2(k);
-      Eigen::SelfAdjointEigenSolver<Eigen::Matrix3d> eig;
-#pragma omp for schedule(dynamic, 256)
-      for (int64_t j = 0; j < static_cast<int64_t>(points_.size()); ++j) {
-        const int i = tree_->leaf_order()[j];  // neighbours of consecutive queries share cache lines
-        const size_t found = tree_->knn(points_[i], k, idx.data(), d2.data());
-        eig.computeDirect(detail::covariance_of(points_, idx.data(), found));
-        normals_[i] = eig.eigenvectors().col(0).normalized();
-      }
-    }
-  }
-
   double voxel_size_;
   int num_neighbors_;
   Points points_;
