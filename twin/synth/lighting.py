@@ -37,18 +37,37 @@ class Lighting:
             daylight /= np.linalg.norm(daylight)
         return cls(np.array(lamps).reshape(-1, 3), daylight)
 
-    def shade(self, points: np.ndarray, normals: np.ndarray) -> np.ndarray:
-        """(N,) float32 brightness factors for unit `normals` at `points`."""
+    def on_planes(self, normals: np.ndarray, offsets: np.ndarray) -> "PlaneLighting":
+        """The lighting of flat triangles (unit `normals`, plane equations n . p = offset): all but
+        the distance to each lamp is constant over a triangle, so it is worked out once here."""
+        normals = normals.astype(np.float64)
+        base = self.ambient + self.sky * (0.5 + 0.5 * normals[:, 2])
+        if self.daylight_direction is not None:
+            base += self.daylight * np.maximum(-(normals @ self.daylight_direction), 0)
+        # n . (lamp - p) is the lamp's height above the triangle's plane, the same for all its points.
+        heights = normals @ self.point_lights_m.T - offsets[:, None]
+        reach = self.lamp * np.maximum(heights, 0)
+        return PlaneLighting(base.astype(np.float32), reach.astype(np.float32),
+                             self.point_lights_m.astype(np.float32), np.float32(self.lamp_falloff_m ** -2))
+
+
+@dataclass(frozen=True)
+class PlaneLighting:
+    base: np.ndarray
+    """(T,) ambient, sky and daylight of each triangle."""
+    reach: np.ndarray
+    """(T, L) lamp strength times the lamp's height above each triangle's plane."""
+    lamps_m: np.ndarray
+    inverse_falloff_sq: np.float32
+
+    def shade(self, points: np.ndarray, triangle_ids: np.ndarray) -> np.ndarray:
+        """(N,) float32 brightness of points on the given triangles."""
         points = points.astype(np.float32, copy=False)
-        normals = normals.astype(np.float32, copy=False)
-        shade = np.float32(self.ambient + 0.5 * self.sky) + np.float32(0.5 * self.sky) * normals[:, 2]
-        for lamp in self.point_lights_m.astype(np.float32):
+        shade = self.base[triangle_ids]
+        reach = self.reach[triangle_ids]
+        for index, lamp in enumerate(self.lamps_m):
             to_lamp = lamp - points
             distance_sq = np.einsum("ij,ij->i", to_lamp, to_lamp)
-            facing = np.einsum("ij,ij->i", normals, to_lamp) / np.sqrt(distance_sq)
-            falloff = 1 + distance_sq / np.float32(self.lamp_falloff_m ** 2)
-            shade += np.float32(self.lamp) * np.maximum(facing, 0) / falloff
-        if self.daylight_direction is not None:
-            towards_sun = -np.einsum("nj,j->n", normals, self.daylight_direction.astype(np.float32))
-            shade += np.float32(self.daylight) * np.maximum(towards_sun, 0)
+            # lamp * cos(incidence) / (1 + (d / falloff)^2), with cos = height / d
+            shade += reach[:, index] / (np.sqrt(distance_sq) * (1 + distance_sq * self.inverse_falloff_sq))
         return shade

@@ -12,8 +12,10 @@ from twin.synth.spec import Workshop
 class SurfaceShader:
     def __init__(self, workshop: Workshop, scene: Scene):
         self.scene = scene
-        self.lighting = Lighting.from_workshop(workshop)
-        self.normals = scene.triangle_normals().astype(np.float32)
+        normals = scene.triangle_normals()
+        offsets = np.einsum("ij,ij->i", normals, scene.vertices[scene.triangles[:, 0]])
+        self.lighting = Lighting.from_workshop(workshop).on_planes(normals, offsets)
+        self.normals = normals.astype(np.float32)
         markers = {marker_material_name(m): m for m in workshop.markers}
         self.textures = {}
         for index in np.unique(scene.material_index):
@@ -41,5 +43,5 @@ class SurfaceShader:
 
     def lit(self, points: np.ndarray, triangle_ids: np.ndarray, albedo: np.ndarray) -> np.ndarray:
         """Colour (N, 3) as seen: albedo times the (view-independent) lighting."""
-        shade = self.lighting.shade(points, self.normals[triangle_ids])
+        shade = self.lighting.shade(points, triangle_ids)
         return np.clip(albedo * shade[:, None], 0.0, 1.0)
