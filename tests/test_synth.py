@@ -53,6 +53,10 @@ def test_default_workshop_has_the_machines_others_rely_on(workshop):
     assert workshop.machine("lathe-1").T_world_machine[2, 3] == 0.0
     with pytest.raises(ValueError, match="no machine 'mill-9'"):
         workshop.machine("mill-9")
+    assert [m.id for m in workshop.markers] == [0, 1, 2, 3, 4]
+    for marker in workshop.markers:  # on the walls, inside the room
+        corners = marker.corners_m()
+        assert np.all(corners >= -1e-9) and np.all(corners <= workshop.room_size_m + 1e-9)
 
 
 def _write_variant(tmp_path: Path, old: str, new: str) -> Path:
