@@ -1,4 +1,5 @@
-"""Accuracy figures for reconstructions: trajectory error after rigid alignment, and Chamfer distance."""
+"""Accuracy figures for reconstructions: trajectory error after rigid alignment, and distances
+between a reconstructed surface and the true one (for Chamfer distances)."""
 from __future__ import annotations
 
 import numpy as np
@@ -31,15 +32,26 @@ def ate_rmse(estimated: list[np.ndarray], reference: list[np.ndarray]) -> float:
     return float(np.sqrt(np.mean(np.sum((aligned - ref) ** 2, axis=1))))
 
 
-def chamfer_distance(points_a: np.ndarray, points_b: np.ndarray) -> tuple[float, float]:
-    """Mean nearest-neighbour distance from a to b and from b to a (metres)."""
-    a, b = _legacy_cloud(points_a), _legacy_cloud(points_b)
-    return (float(np.mean(a.compute_point_cloud_distance(b))),
-            float(np.mean(b.compute_point_cloud_distance(a))))
+def surface_distances(points: np.ndarray, vertices: np.ndarray, triangles: np.ndarray) -> np.ndarray:
+    """Exact distance (metres) from each of `points` (N, 3) to the nearest point of the mesh.
 
-
-def _legacy_cloud(points: np.ndarray) -> o3d.geometry.PointCloud:
-    points = np.asarray(points, np.float64)
+    Comparing meshes through points sampled on both would add the sampling gap itself (about
+    5 mm at 400,000 samples over a 250 square-metre room) to every distance.
+    """
+    points = np.asarray(points, np.float32)
     if points.ndim != 2 or points.shape[1] != 3 or len(points) == 0:
-        raise ValueError(f"Chamfer distance needs non-empty (N, 3) point sets, got {points.shape}")
-    return o3d.geometry.PointCloud(o3d.utility.Vector3dVector(points))
+        raise ValueError(f"surface distances need non-empty (N, 3) points, got {points.shape}")
+    if len(triangles) == 0:
+        raise ValueError("the mesh has no triangles to measure distances to")
+    scene = o3d.t.geometry.RaycastingScene()
+    scene.add_triangles(o3d.core.Tensor(np.asarray(vertices, np.float32)),
+                        o3d.core.Tensor(np.asarray(triangles, np.uint32)))
+    return scene.compute_distance(o3d.core.Tensor(points)).numpy()
+
+
+def sample_surface(vertices: np.ndarray, triangles: np.ndarray, count: int, seed: int = 0) -> np.ndarray:
+    """`count` points spread uniformly by area over a mesh."""
+    mesh = o3d.geometry.TriangleMesh(o3d.utility.Vector3dVector(np.asarray(vertices, np.float64)),
+                                     o3d.utility.Vector3iVector(np.asarray(triangles, np.int32)))
+    o3d.utility.random.seed(seed)
+    return np.asarray(mesh.sample_points_uniformly(count).points)
