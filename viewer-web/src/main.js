@@ -153,7 +153,7 @@ class App {
     const gltf = await this.gltfLoader.parseAsync(bytes, '');
     this.twin = installTwin(this.scene, gltf);
     this.progress.glb = 1;
-    if (this.tiles) this.twin.root.attach(this.tiles.group);
+    if (this.tiles) this.twin.root.add(this.tiles.group); // tiles are in the twin's z-up world, like the root's children
     this.provisionalRoot.removeFromParent();
     this.hideGlbCloudWhenTiled();
     this.frameOnce(new THREE.Box3().setFromObject(this.twin.root));
