@@ -13,5 +13,8 @@ def quantise(points: np.ndarray, precision_m: float) -> tuple[np.ndarray, np.nda
     origin = points.min(axis=0)
     extent = float((points.max(axis=0) - origin).max())
     step = max(precision_m, extent / _MAX_STEPS)
-    steps = np.rint((points - origin) / step)
-    return np.clip(steps, 0, _MAX_STEPS).astype(np.uint16), origin, step
+    steps = points - origin
+    steps *= 1.0 / step
+    np.rint(steps, out=steps)
+    np.clip(steps, 0, _MAX_STEPS, out=steps)  # only rounding could step past the ends
+    return steps.astype(np.uint16), origin, step
