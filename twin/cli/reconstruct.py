@@ -107,7 +107,7 @@ def _photo_options(args: argparse.Namespace) -> dict:
 
 def _print_summary(out_dir: Path, kind: str, report: dict) -> None:
     frames = report.get("frames", {})
-    print(f"reconstructed a {kind} capture into {out_dir}/")
+    print(f"reconstructed the {kind} capture into {out_dir}/")
     if frames:
         print(f"  frames used: {frames.get('used')}, dropped: {frames.get('dropped')}")
         for reason, count in frames.get("dropped_by_reason", {}).items():
@@ -121,7 +121,11 @@ def _print_summary(out_dir: Path, kind: str, report: dict) -> None:
             print(f"  scale: {report['scale']['status']} ({report['scale']['note']}); up: {report.get('up')}")
     loops = report.get("loop_closure", {})
     if loops.get("enabled"):
-        print(f"  loop closures: {loops.get('accepted', 0)} accepted of {loops.get('candidates', 0)} tried")
+        print(f"  loop closures: {loops.get('accepted', 0)} kept of {loops.get('candidates', 0)} found; "
+              f"largest fragment correction {100 * loops.get('largest_fragment_correction_m', 0):.1f} cm")
+    drift = report.get("drift")
+    if drift:
+        print(f"  device poses vs reconstruction: {100 * drift['device_vs_reconstruction_max_m']:.1f} cm at most")
     for name, timing in report.get("stages", {}).items():
         note = " (done before, reused)" if timing.get("reused") else ""
         print(f"  {name}: {timing['seconds']:.1f} s{note}")
