@@ -1,4 +1,4 @@
-// Read-only views of the twin document (schema/twin-document.schema.json) that the modes
+// Read-only views of the twin document (twin/schemas/twin-document.schema.json) that the modes
 // need: machines as placed by a layout, anchors, procedures, tours. The document itself
 // changes only through JSON patches (json-patch.js).
 

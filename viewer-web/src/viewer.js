@@ -121,7 +121,9 @@ export class Viewer {
   pick(event, objects, recursive = true) {
     const ndc = event instanceof THREE.Vector2 ? event : this.toNdc(event);
     this.raycaster.setFromCamera(ndc, this.camera);
-    return this.raycaster.intersectObjects(objects, recursive).find((hit) => isPickable(hit.object)) || null;
+    // What a clipping plane cuts away is not drawn, so it cannot be picked either.
+    const kept = (point) => this.renderer.clippingPlanes.every((plane) => plane.distanceToPoint(point) >= 0);
+    return this.raycaster.intersectObjects(objects, recursive).find((hit) => isPickable(hit.object) && kept(hit.point)) || null;
   }
 
   toNdc(event) {

@@ -293,6 +293,16 @@ test('planner: a move in one page arrives in another, layouts compare, and a cle
   await screenshot(page, 'planner');
   await screenshot(other, 'planner-other-page');
 
+  // Measuring two spots of the empty floor, 2.83 m apart.
+  await page.click('[data-testid=tool-measure]');
+  for (const spot of [[3, 2], [5, 4]]) {
+    const at = await page.evaluate((p) => window.twinViewer.viewer.toScreen(window.twinViewer.twin.root.localToWorld(new window.twinViewer.THREE.Vector3(p[0], p[1], 0))), spot);
+    await page.mouse.click(at.x, at.y);
+  }
+  const measured = await page.evaluate(() => window.twinViewer.modes.planner.measurements.at(-1));
+  assert.ok(Math.abs(measured - Math.hypot(2, 2)) < 0.1, `measured ${measured} m`);
+  assert.match(await page.textContent('[data-testid=planner-hint]'), new RegExp(`${measured.toFixed(2)} m`));
+
   // The scan's own layout still has the laser by its wall.
   await page.selectOption('[data-testid=layout-choice]', '');
   const asScanned = await page.evaluate(() => window.twinViewer.placement.rigs.get('laser-1').position.toArray());
