@@ -1,4 +1,4 @@
-"""schema/protocol.schema.json: a valid JSON schema that accepts what the protocol sends and expects."""
+"""twin/schemas/protocol.schema.json: a valid JSON schema that accepts what the protocol sends and expects."""
 from __future__ import annotations
 
 import json
@@ -11,7 +11,7 @@ from twin import protocol
 from twin.access import Grant, Role
 from twin.protocol import Connection, TwinInfo
 
-SCHEMA = json.loads((Path(__file__).resolve().parents[1] / "schema" / "protocol.schema.json").read_text())
+SCHEMA = json.loads((Path(__file__).resolve().parents[1] / "twin" / "schemas" / "protocol.schema.json").read_text())
 
 
 def validator(kind: str) -> jsonschema.Draft202012Validator:

@@ -25,7 +25,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 from twin_folder import write_twin_folder  # noqa: E402
 
 TIMEOUT = 10
-_SCHEMA = json.loads((Path(__file__).resolve().parents[1] / "schema" / "protocol.schema.json").read_text())
+_SCHEMA = json.loads((Path(__file__).resolve().parents[1] / "twin" / "schemas" / "protocol.schema.json").read_text())
 SERVER_MESSAGES = jsonschema.Draft202012Validator({**_SCHEMA, "anyOf": [{"$ref": "#/$defs/server_message"}]})
 
 

@@ -1,7 +1,7 @@
 """The twin document: machines, anchors, procedures, tours, layout variants and measurements.
 
 Plain dataclasses with validation. The structure is defined once, by the published JSON schema
-`schema/twin-document.schema.json` (the viewer and the server read it too); this module checks a
+`twin/schemas/twin-document.schema.json` (the viewer and the server read it too); this module checks a
 document against it and then checks what a schema cannot say: unique ids, references between
 lists (procedure -> machine, step -> anchor, anchor -> machine, tour stop -> anchor, layout ->
 machines), unit quaternions, finite numbers, a text for every language. Errors name the file, the
@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 import yaml
 
-SCHEMA_PATH = Path(__file__).resolve().parents[1] / "schema" / "twin-document.schema.json"
+SCHEMA_PATH = Path(__file__).resolve().parent / "schemas" / "twin-document.schema.json"
 SCHEMA_VERSION = 1
 _MAX_PROBLEMS_SHOWN = 10
 _QUATERNION_NORM_TOLERANCE = 1e-3
