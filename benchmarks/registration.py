@@ -169,8 +169,10 @@ def main(argv: list[str] | None = None) -> int:
         return 2
 
     cases = load_cases(args.data)
+    # Other processes' load stretches wall times, most of all for multi-threaded runs: say how busy.
+    load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
     print(f"threads {args.threads}, runs {args.runs} (alternating, median), k = {NUM_NEIGHBORS}, "
-          f"iteration cap {MAX_ITERATIONS}", flush=True)
+          f"iteration cap {MAX_ITERATIONS}, load average {load} on {os.cpu_count()} cores", flush=True)
     rows = []
     for case in cases:
         for method in METHODS:
