@@ -55,6 +55,7 @@ class App {
     this.progress = { glb: 0, tiles: null, fraction: 0, complete: false, points: 0 };
     this.mode = null;
     this.errors = [];
+    this.machineStates = new Map(); // machine id -> its latest properties (machine_state)
   }
 
   // three.js itself, for whoever inspects the scene from the console (and the browser tests).
@@ -109,6 +110,8 @@ class App {
     if (!this.twinName) throw new Error('this server offers no twin you may see: ask for a token, or check the twins "twin serve" was given.');
     $('twin-name').textContent = this.twinName;
     this.stage = 'subscribing';
+    // The latest machine states follow the snapshot at once: listen before subscribing.
+    this.connection.on('machine_state', (m) => m.twin === this.twinName && this.machineStateChanged(m));
     await this.connection.subscribe(this.twinName);
     this.connection.on('close', (event) => !event.byUser && this.reconnect());
     this.connection.on('error', (m) => m.id == null && this.notify(m.message, 'error'));
@@ -133,6 +136,7 @@ class App {
     this.stage = 'placing the machines';
     this.placement = new Placement(this.twin.root);
     this.placement.apply(this.document, this.params.get('layout') || '');
+    for (const [machine, properties] of this.machineStates) this.placement.setState(machine, properties);
     this.connection.on('document', (event) => event.twin === this.twinName && this.documentChanged(event));
     this.presence = new Presence({ viewer: this.viewer, root: this.twin.root, connection: this.connection, twin: this.twinName, mode: () => this.mode?.name ?? '' });
     this.modes = { instructions: new InstructionsMode(this), tour: new TourMode(this), planner: new PlannerMode(this) };
@@ -235,6 +239,15 @@ class App {
   documentChanged(event) {
     this.placement.apply(event.document);
     this.mode?.documentChanged(event);
+    this.viewer.invalidate();
+  }
+
+  machineStateChanged({ machine, properties }) {
+    const merged = { ...(this.machineStates.get(machine) || {}), ...properties };
+    this.machineStates.set(machine, merged);
+    if (!this.placement) return; // placed with the machines, once they are
+    this.placement.setState(machine, merged);
+    this.mode?.documentChanged({ cause: 'machine_state' });
     this.viewer.invalidate();
   }
 

@@ -5,7 +5,7 @@
 
 import * as THREE from 'three';
 import { machinesIn, AS_IS } from './document.js';
-import { makeLabel } from './labels.js';
+import { makeLabel, setLabelText } from './labels.js';
 
 const CLEARANCE_RED = 0xff2a2a;
 const SELECTED = 0xffd400;
@@ -33,6 +33,11 @@ function boxEdges(box, color) {
   lines.renderOrder = 5;
   lines.userData.notPickable = true;
   return lines;
+}
+
+/** Machine state properties in a line: "spindle: running, temperature: 210". */
+export function formatState(properties = {}) {
+  return Object.entries(properties).map(([key, value]) => `${key}: ${typeof value === 'object' ? JSON.stringify(value) : value}`).join(', ');
 }
 
 export class Placement {
@@ -144,6 +149,14 @@ export class Placement {
     if (!rig) return;
     rig.getObjectByName('clearance').visible = violates;
     rig.userData.violates = violates;
+  }
+
+  /** Shows a machine's live state (machine_state properties) on its name label. */
+  setState(machineId, properties) {
+    const rig = this.rigs.get(machineId);
+    if (!rig) return;
+    const name = rig.userData.machine.name || machineId;
+    setLabelText(rig.getObjectByName('name-label'), [name, formatState(properties)].filter(Boolean).join(' · '));
   }
 
   setSelected(machineId) {

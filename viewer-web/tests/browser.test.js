@@ -162,6 +162,11 @@ test('instructions: each step highlights its anchor, and done reaches another ar
     { procedure: first.procedure, step: 'spool' }, { timeout: 30_000 });
   const after = await page.evaluate(() => window.twinViewer.mode.stepIndex);
   assert.equal(after, 2, 'done moves on to the next step');
+  // A machine's live state, sent by one client, shows in the other's panel.
+  await page.evaluate(() => window.twinViewer.connection.request({ op: 'machine_state', twin: window.twinViewer.twinName, machine: 'printer-1', properties: { nozzle_c: 212, status: 'printing' } }));
+  await other.waitForFunction(() => /nozzle_c: 212, status: printing/.test(document.querySelector('[data-testid=machine-state]')?.textContent ?? ''), null, { timeout: 30_000 });
+  const label = await other.evaluate(() => window.twinViewer.placement.rigs.get('printer-1').getObjectByName('name-label').userData.text);
+  assert.match(label, /FDM 3D printer · nozzle_c: 212, status: printing/);
   const italian = await other.evaluate(() => document.querySelector('[data-testid=step-text]').textContent);
   const expectedItalian = await other.evaluate(() => window.twinViewer.mode.procedure.steps[0].text.it);
   assert.equal(italian, expectedItalian, 'the other artisan reads Italian');

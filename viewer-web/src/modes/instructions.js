@@ -6,6 +6,7 @@ import { el, select, button } from '../ui.js';
 import { localized } from '../i18n.js';
 import { proceduresFor } from '../document.js';
 import { HighlightSlot } from '../highlight.js';
+import { formatState } from '../placement.js';
 import { glideTo, viewpointFor } from '../camera-glide.js';
 
 export class InstructionsMode {
@@ -83,6 +84,8 @@ export class InstructionsMode {
     const step = steps[this.stepIndex];
     const machineChoice = select((doc.machines || []).map((m) => [m.id, m.name]), this.machineId, (id) => this.choose(id), { 'data-testid': 'instructions-machine', 'aria-label': app.t('machine') });
     const parts = [el('label', {}, app.t('machine'), machineChoice)];
+    const state = app.machineStates.get(this.machineId);
+    if (state) parts.push(el('p', { class: 'muted', 'data-testid': 'machine-state' }, `${app.t('state')}: ${formatState(state)}`));
     if (!procedure) {
       parts.push(el('p', {}, app.t('noProcedures')));
       this.highlight.clear();
