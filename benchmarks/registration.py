@@ -1,6 +1,6 @@
 """Registration benchmark: twin's core against Open3D 0.20 and small_gicp 1.0.1, same run, same settings.
 
-    .venv/bin/python benchmarks/registration.py [--runs 7] [--threads 2] [--data ../shared/data]
+    .venv/bin/python benchmarks/registration.py [--runs 7] [--threads 2] [--omp-wait-policy passive]
 
 On kitti_pair (against its reference transform) and on 3dmatch_kitchen moved by a known rigid
 offset (exact truth), each library runs point-to-plane ICP and GICP with the same voxel size,
@@ -159,11 +159,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--runs", type=int, default=7, help="runs per library and case (median; at least 5)")
     parser.add_argument("--threads", type=int, default=os.cpu_count(), help="threads for every library")
     parser.add_argument("--data", type=Path, default=Path(__file__).resolve().parents[2] / "shared/data")
+    parser.add_argument("--omp-wait-policy", choices=("default", "passive", "active"), default="default",
+                        help="OpenMP wait policy for every library; passive keeps idle threads from spinning, "
+                             "which matters on a machine that other processes keep busy")
     args = parser.parse_args(argv)
     if args.runs < 5:
         parser.error("use at least 5 runs: the table reports medians")
     # Open3D takes its thread count from OpenMP's environment, read once at import.
     os.environ["OMP_NUM_THREADS"] = str(args.threads)
+    if args.omp_wait_policy != "default":
+        os.environ["OMP_WAIT_POLICY"] = args.omp_wait_policy.upper()
     if not (args.data / "registration").is_dir():
         print(f"no registration data under {args.data}; pass --data", file=sys.stderr)
         return 2
@@ -172,7 +177,8 @@ def main(argv: list[str] | None = None) -> int:
     # Other processes' load stretches wall times, most of all for multi-threaded runs: say how busy.
     load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
     print(f"threads {args.threads}, runs {args.runs} (alternating, median), k = {NUM_NEIGHBORS}, "
-          f"iteration cap {MAX_ITERATIONS}, load average {load} on {os.cpu_count()} cores", flush=True)
+          f"iteration cap {MAX_ITERATIONS}, OpenMP wait policy {args.omp_wait_policy}, "
+          f"load average {load} on {os.cpu_count()} cores", flush=True)
     rows = []
     for case in cases:
         for method in METHODS:
