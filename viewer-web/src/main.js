@@ -14,6 +14,7 @@ import { TourMode } from './modes/tour.js';
 import { PlannerMode } from './modes/planner.js';
 import { ArSession } from './ar.js';
 import { wallPoints, footprint } from './clearance.js';
+import { ghostUniforms, cullGhosts, updateGhosts } from './ghosts.js';
 import { pickLanguage, t } from './i18n.js';
 import { el, button } from './ui.js';
 
@@ -135,6 +136,9 @@ class App {
     await tiles;
     this.stage = 'placing the machines';
     this.placement = new Placement(this.twin.root);
+    this.ghosts = ghostUniforms();
+    for (const material of [...(this.tiles ? Object.values(this.tiles.materials) : []), ...this.twin.clouds.map((c) => c.material)]) cullGhosts(material, this.ghosts);
+    this.placement.onChange(() => updateGhosts(this.ghosts, this.document, this.placement.layoutId, this.twin.root));
     this.placement.apply(this.document, this.params.get('layout') || '');
     for (const [machine, properties] of this.machineStates) this.placement.setState(machine, properties);
     this.connection.on('document', (event) => event.twin === this.twinName && this.documentChanged(event));

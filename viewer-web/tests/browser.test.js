@@ -286,6 +286,9 @@ test('planner: a move in one page arrives in another, layouts compare, and a cle
   assert.ok(Math.abs(highlightMove[0] - rigMove[0]) < 0.7 && Math.abs(highlightMove[2] + rigMove[1]) < 0.7,
     `the highlight followed: machine ${rigMove}, highlight ${highlightMove}`);
 
+  // Where the laser stood, its scanned points are no longer drawn (one ghost box in the cloud's shader).
+  assert.equal(await page.evaluate(() => window.twinViewer.ghosts.ghostCount.value), 1);
+
   // Next to the lathe: closer than 60 cm.
   await dragMachine(page, 'laser-1', [2.1, 4.0]);
   const close = await machineState(page, 'laser-1');
@@ -312,6 +315,7 @@ test('planner: a move in one page arrives in another, layouts compare, and a cle
   await page.selectOption('[data-testid=layout-choice]', '');
   const asScanned = await page.evaluate(() => window.twinViewer.placement.rigs.get('laser-1').position.toArray());
   assert.ok(Math.abs(asScanned[0] - 7.45) < 1e-6 && Math.abs(asScanned[1] - 2.4) < 1e-6, `as scanned: ${asScanned}`);
+  assert.equal(await page.evaluate(() => window.twinViewer.ghosts.ghostCount.value), 0, 'no ghosts where nothing moved');
 });
 
 // Turns the emulated headset (standing at 1.6 m) to `yaw` and `pitch` (radians).
