@@ -254,3 +254,18 @@ def test_registration_releases_the_gil():
     worker.join()
     assert finished.is_set()
     assert progressed_during_registration
+
+
+def test_information_matches_open3d_definition():
+    import open3d as o3d
+
+    rng = np.random.default_rng(11)
+    target_points = box_scene(rng, 800)
+    T = random_rigid(rng, 10.0, 0.5)
+    source_points = transform(np.linalg.inv(T), target_points)
+    result = registration.align(source_points, target_points, method="point_to_plane", init=T,
+                                max_correspondence_distance=0.3)
+    cloud = lambda points: o3d.geometry.PointCloud(o3d.utility.Vector3dVector(points))  # noqa: E731
+    expected = o3d.pipelines.registration.get_information_matrix_from_point_clouds(
+        cloud(source_points), cloud(target_points), 0.3, result.T_target_source)
+    np.testing.assert_allclose(result.information, expected, rtol=1e-9, atol=1e-6)
