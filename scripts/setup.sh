@@ -33,7 +33,7 @@ stamp=.venv/.twin-installed
 fingerprint=$(cat pyproject.toml setup.py twin/native/* | sha1sum | cut -d' ' -f1)
 if [[ ! -f $stamp || $(cat "$stamp") != "$fingerprint" ]]; then
   echo "setup: installing twin and its dependencies into .venv (first time: a few minutes)"
-  .venv/bin/pip install -q --upgrade pip
+  .venv/bin/pip install -q --upgrade pip "setuptools>=77" wheel pybind11   # scripts/build-native.sh builds with these
   .venv/bin/pip install -q -e ".[test,bench]"
   echo "$fingerprint" > "$stamp"
 fi
