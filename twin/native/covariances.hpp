@@ -3,8 +3,7 @@
 // Usage:
 //   twin::KdTree tree(points);
 //   std::vector<Eigen::Matrix3d> covs = twin::estimate_covariances(points, tree, 10);
-//   twin::regularize_plane(covs);            // GICP: eigenvalues -> (1e-3, 1, 1), same axes
-//   Eigen::Matrix3d c = twin::neighbourhood_covariance(points, tree, points[0], 10);  // one point
+//   Eigen::Matrix3d disc = twin::plane_covariance(normal);   // GICP's model of a plane
 //
 // The neighbourhood includes the point itself. `tree` must be built on `points`. Runs in
 // parallel over points. Throws std::invalid_argument when k < 3 or the cloud has fewer than
@@ -12,7 +11,6 @@
 #pragma once
 
 #include <Eigen/Core>
-#include <Eigen/Eigenvalues>
 
 #include <algorithm>
 #include <cstdint>
@@ -52,22 +50,10 @@ inline Eigen::Matrix3d covariance_of(const Points& points, const int* indices, s
   return outer / double(count) - mean * mean.transpose();
 }
 
-}  // namespace detail
-
-// Covariance of the k nearest neighbours of an arbitrary query point q (k <= 64).
-inline Eigen::Matrix3d neighbourhood_covariance(const Points& points, const KdTree& tree,
-                                                const Eigen::Vector3d& q, int k) {
-  detail::check_neighbourhood(points, tree, k);
-  if (k > 64) throw std::invalid_argument("use at most 64 neighbours per point");
-  int idx[64];
-  double d2[64];
-  const size_t found = tree.knn(q, k, idx, d2);
-  return detail::covariance_of(points, idx, found);
-}
-
-inline Covariances estimate_covariances(const Points& points, const KdTree& tree, int k) {
-  detail::check_neighbourhood(points, tree, k);
-  Covariances covs(points.size());
+// Calls visit(i, covariance of the k nearest neighbours of point i) for every point, in parallel.
+template <typename Visit>
+void for_each_neighbourhood_covariance(const Points& points, const KdTree& tree, int k, Visit&& visit) {
+  check_neighbourhood(points, tree, k);
 #pragma omp parallel num_threads(max_threads())
   {
     std::vector<int> idx(k);
@@ -76,9 +62,17 @@ inline Covariances estimate_covariances(const Points& points, const KdTree& tree
     for (int64_t j = 0; j < static_cast<int64_t>(points.size()); ++j) {
       const int i = tree.leaf_order()[j];  // neighbours of consecutive queries share cache lines
       const size_t found = tree.knn(points[i], k, idx.data(), d2.data());
-      covs[i] = detail::covariance_of(points, idx.data(), found);
+      visit(i, covariance_of(points, idx.data(), found));
     }
   }
+}
+
+}  // namespace detail
+
+inline Covariances estimate_covariances(const Points& points, const KdTree& tree, int k) {
+  Covariances covs(points.size());
+  detail::for_each_neighbourhood_covariance(points, tree, k,
+                                            [&](int i, const Eigen::Matrix3d& cov) { covs[i] = cov; });
   return covs;
 }
 
@@ -88,18 +82,6 @@ constexpr double kPlaneEpsilon = 1e-3;
 
 inline Eigen::Matrix3d plane_covariance(const Eigen::Vector3d& n, double epsilon = kPlaneEpsilon) {
   return Eigen::Matrix3d::Identity() - (1.0 - epsilon) * n * n.transpose();
-}
-
-// Replaces a covariance's eigenvalues by (epsilon, 1, 1), keeping its axes.
-inline Eigen::Matrix3d plane_regularized(const Eigen::Matrix3d& cov, double epsilon = kPlaneEpsilon) {
-  Eigen::SelfAdjointEigenSolver<Eigen::Matrix3d> eig;
-  eig.computeDirect(cov);
-  return plane_covariance(eig.eigenvectors().col(0).normalized(), epsilon);  // smallest eigenvalue first
-}
-
-inline void regularize_plane(Covariances& covs, double epsilon = kPlaneEpsilon) {
-#pragma omp parallel for num_threads(max_threads()) schedule(static)
-  for (int64_t i = 0; i < static_cast<int64_t>(covs.size()); ++i) covs[i] = plane_regularized(covs[i], epsilon);
 }
 
 }  // namespace twin
