@@ -281,14 +281,16 @@ def test_corrupt_and_unrelated_photos_are_reported_and_the_rest_reconstructed(sc
     assert not (tmp_path / "scan" / "mesh.ply").exists()
 
 
-def test_twin_reconstruct_command_on_a_photo_folder(scene, tmp_path, capsys):
-    code = main(["reconstruct", str(scene["folder"]), "-o", str(tmp_path / "scan"), "--marker-size", "0.2",
-                 "--dense-size", "320", "--no-mesh"])
+def test_twin_reconstruct_command_on_a_photo_folder(scene, reconstruction, capsys):
+    out_dir, _ = reconstruction
+    code = main(["reconstruct", str(scene["folder"]), "-o", str(out_dir), "--marker-size", "0.2",
+                 "--dense-size", "480", "--no-mesh"])
     out = capsys.readouterr().out
     assert code == 0
     assert "photos registered: 6 of 6" in out and "metric (markers)" in out
-    assert (tmp_path / "scan" / "cloud.ply").is_file() and not (tmp_path / "scan" / "mesh.ply").exists()
-    code = main(["reconstruct", str(scene["folder"]), "-o", str(tmp_path / "scan"), "--voxel-size", "0.01"])
+    assert "sfm: " in out and "(done before, reused)" in out  # the same settings as before: not redone
+    assert (out_dir / "cloud.ply").is_file()
+    code = main(["reconstruct", str(scene["folder"]), "-o", str(out_dir), "--voxel-size", "0.01"])
     assert code == 2 and "apply to RGB-D captures" in capsys.readouterr().err
 
 
