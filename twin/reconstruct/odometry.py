@@ -25,7 +25,7 @@ class TrackingSettings:
     model_keyframes: int = 12
     # How far a device's frame-to-frame motion may be off. Phone odometry usually does better
     # (about a millimetre per frame) but drifts over the walk; a looser prior lets ICP pull the
-    # pose wherever the geometry pins it (3 mm / 0.2 deg measured best on the sample workshop).
+    # pose wherever the geometry pins it (3 mm / 0.2 deg: set by hand, not tuned).
     device_sigma_translation_m: float = 0.003
     device_sigma_rotation_deg: float = 0.2
 
