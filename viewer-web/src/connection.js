@@ -125,9 +125,9 @@ export class Connection {
       message.client === this.welcome?.client ? 'own' : 'remote');
   }
 
-  async subscribe(twin) {
-    const snapshot = await this.request({ op: 'subscribe', twin });
-    return snapshot;
+  /** Subscribes to a twin: resolves with its snapshot; deltas follow as `document` events. */
+  subscribe(twin) {
+    return this.request({ op: 'subscribe', twin });
   }
 
   document(twin) {
