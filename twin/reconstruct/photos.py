@@ -278,7 +278,7 @@ def _anchor(marker: Marker, T_world_model: np.ndarray, scale: float) -> dict:
 def reconstruct_photos(photo_dir: str | Path, out_dir: str | Path, *, progress: Progress | None = None,
                        max_image_size: int = 1600, matcher: str = "auto", mapper: str = "incremental",
                        dense_max_size: int = 1024, pairs_per_photo: int = 3, fusion_views: int = 4,
-                       min_consistent_views: int = 2, marker_size_m: float | None = None,
+                       min_consistent_views: int = 1, marker_size_m: float | None = None,
                        marker_dictionaries=DEFAULT_DICTIONARIES,
                        known_distance: tuple[str, str, float] | None = None,
                        mesh: bool = True, poisson_depth: int = 9) -> dict:
@@ -286,7 +286,9 @@ def reconstruct_photos(photo_dir: str | Path, out_dir: str | Path, *, progress: 
 
     `marker_size_m`: printed side of the ArUco/AprilTag markers in the photos (gives metres);
     `known_distance`: (marker, marker, metres) instead; `max_image_size` bounds SIFT's input and
-    `dense_max_size` the depth maps' longer side. Returns the report (also written as report.json);
+    `dense_max_size` the depth maps' longer side; a dense point needs `min_consistent_views` other
+    photos' depth maps to agree with it (1: on the sample workshop, completeness 63 % against 40 %
+    with 2, accuracy 5.4 mm against 4.1 mm). Returns the report (also written as report.json);
     raises ValueError, after writing report.json, when the photos cannot make a reconstruction
     (too few, not overlapping, no dense points)."""
     if dense_max_size < 64 or max_image_size < 64:
