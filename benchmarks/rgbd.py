@@ -6,11 +6,13 @@
    integrate, with its tutorial settings, in a subprocess on the same frames in the same run),
    and each one's ATE (RMSE of camera centres after rigid alignment) against
    open3d_reference_trajectory.log. As shipped, that system cannot finish under open3d 0.20:
-   register_fragments.py and refine_registration.py call `limit_open3d_threads` without importing
-   it (NameError with python_multi_threading), and its legacy ScalableTSDFVolume returns empty
-   meshes, so no fragment cloud is written. The runner below supplies the missing name and
-   swaps that volume for an equivalent on Open3D's VoxelBlockGrid (same voxel, truncation and
-   depth range); everything else is Open3D's code, unchanged.
+   its legacy ScalableTSDFVolume returns empty meshes, so no fragment cloud is written and the
+   fragments are never registered (and with python_multi_threading, register_fragments.py calls
+   `limit_open3d_threads` without importing it). The runner below swaps that volume for an
+   equivalent on Open3D's VoxelBlockGrid (same voxel, truncation and depth range) and runs the
+   steps in one process (python_multi_threading off: its pool spawns fresh workers, which would
+   not see the swap, and on 2 cores it gets one single-threaded worker, while in one process
+   Open3D uses both cores); everything else is Open3D's code, unchanged.
 2. The sample workshop (twin.synth.render_sample): ATE against the true trajectory, and Chamfer
    distance (mean, each direction) between our mesh and the ground-truth mesh: points sampled
    uniformly on one surface, exact distance to the other surface (not to the other's samples,
@@ -70,7 +72,7 @@ def run_open3d_system(work: Path) -> tuple[float, list[np.ndarray] | None, str]:
               "path_intrinsic": str(LIVING_ROOM / "intrinsic.json"), "depth_max": 3.0, "voxel_size": 0.05,
               "depth_diff_max": 0.07, "preference_loop_closure_odometry": 0.1,
               "preference_loop_closure_registration": 5.0, "tsdf_cubic_size": 3.0, "icp_method": "color",
-              "global_registration": "ransac", "python_multi_threading": True}
+              "global_registration": "ransac", "python_multi_threading": False}
     (work / "config.json").write_text(json.dumps(config))
     start = time.perf_counter()
     result = subprocess.run([sys.executable, __file__, "--open3d-system-config", str(work / "config.json")],
@@ -79,8 +81,9 @@ def run_open3d_system(work: Path) -> tuple[float, list[np.ndarray] | None, str]:
     (work / "open3d_system.log").write_text(result.stdout + result.stderr)
     trajectory = dataset / "scene" / "trajectory.log"
     if result.returncode != 0 or not trajectory.is_file():
-        return seconds, None, f"failed (exit {result.returncode}); log in {work / 'open3d_system.log'}"
-    return seconds, read_trajectory_log(trajectory), "ok"
+        return seconds, None, f"failed (exit {result.returncode}): {result.stderr.strip()[-300:]}"
+    fragments = len(list((dataset / "fragments").glob("*.ply")))
+    return seconds, read_trajectory_log(trajectory), f"ok, {fragments} fragment clouds"
 
 
 class _BlockGridTSDF:
@@ -109,7 +112,6 @@ class _BlockGridTSDF:
 def _open3d_system_main(config_path: str) -> int:
     """Runs Open3D's shipped reconstruction system (make, register, refine, integrate) on a config."""
     sys.path[:0] = [str(OPEN3D_SYSTEM), str(OPEN3D_SYSTEM.parent)]
-    import open3d_example
     from initialize_config import initialize_config
 
     o3d.pipelines.integration.ScalableTSDFVolume = _BlockGridTSDF
@@ -117,8 +119,6 @@ def _open3d_system_main(config_path: str) -> int:
     import make_fragments
     import refine_registration
     import register_fragments
-    register_fragments.limit_open3d_threads = open3d_example.limit_open3d_threads
-    refine_registration.limit_open3d_threads = open3d_example.limit_open3d_threads
 
     config = json.loads(Path(config_path).read_text())
     initialize_config(config)
