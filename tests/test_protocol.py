@@ -121,6 +121,8 @@ def test_subscribe_carries_the_role_and_snapshot_echoes_the_id():
     (Role.PLANNER, "/anchors/2/position", True),
     (Role.PLANNER, "/procedures/0/steps/1", True),
     (Role.PLANNER, "/tours/0/public", True),
+    (Role.PLANNER, "/measurements/-", True),
+    (Role.VIEWER, "/measurements/-", False),
     (Role.PLANNER, "/machines/0/properties/notes", True),
     (Role.PLANNER, "/machines/0/name", False),
     (Role.PLANNER, "/machines/-", False),

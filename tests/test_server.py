@@ -169,6 +169,19 @@ def test_edits_reach_every_subscriber_in_order_and_refusals_keep_the_connection(
     run(scenario())
 
 
+def test_planners_save_measurements_and_viewers_may_not(harness):
+    async def scenario():
+        measurement = {"id": "door", "name": "Door width", "points": [[1.0, 0.0, 0.0], [1.9, 0.0, 0.0]]}
+        save = {"op": "edit", "twin": "shop", "base_revision": 0,
+                "patch": [{"op": "add", "path": "/measurements/-", "value": measurement}]}
+        async with harness.running(), harness.client(Role.PLANNER) as planner, harness.client(Role.VIEWER) as viewer:
+            assert (await viewer.request(save))["code"] == "forbidden"
+            assert (await planner.request(save))["revision"] == 1
+            assert (await viewer.wait_op("delta"))["patch"] == save["patch"]
+        assert harness.store.head("shop")[1]["measurements"] == [measurement]
+    run(scenario())
+
+
 def test_visitors_see_public_tours_only_and_get_a_snapshot_when_tours_change(harness):
     async def scenario():
         async with harness.running(), harness.client(None) as visitor, harness.client(Role.PLANNER) as planner:

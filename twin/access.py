@@ -44,7 +44,8 @@ class Role(enum.IntEnum):
 # also edit everything the roles below it may. Admins may edit every path.
 _EDITABLE = {
     Role.ARTISAN: (("machines", "*", "properties", "notes"),),
-    Role.PLANNER: (("layouts",), ("anchors",), ("procedures",), ("tours",), ("machines", "*", "pose")),
+    Role.PLANNER: (("layouts",), ("anchors",), ("procedures",), ("tours",), ("measurements",),
+                   ("machines", "*", "pose")),
 }
 
 

@@ -51,13 +51,18 @@ export function setPosePatch(document, layoutId, machineId, pose) {
   return [{ op: 'add', path: pointer('layouts', layoutIndex, 'poses', machineId), value }];
 }
 
-/** A layout id not yet used, made from a name a person typed. */
-export function newLayoutId(document, name) {
-  const base = String(name).toLowerCase().normalize('NFKD').replace(/[^a-z0-9_.-]+/g, '-').replace(/^[-_.]+|-+$/g, '').slice(0, 48) || 'layout';
-  const taken = new Set((document.layouts || []).map((l) => l.id));
+/** An id not yet used among `items`, made from a name a person typed. */
+function newId(items, name, fallback) {
+  const base = String(name).toLowerCase().normalize('NFKD').replace(/[^a-z0-9_.-]+/g, '-').replace(/^[-_.]+|-+$/g, '').slice(0, 48) || fallback;
+  const taken = new Set((items || []).map((item) => item.id));
   let id = base;
   for (let n = 2; taken.has(id); n++) id = `${base}-${n}`;
   return id;
+}
+
+/** The patch that appends `value` to the top-level list `list`, which the document may not have yet. */
+function appendPatch(document, list, value) {
+  return document[list] ? [{ op: 'add', path: pointer(list, '-'), value }] : [{ op: 'add', path: pointer(list), value: [value] }];
 }
 
 /** The patch that saves the machines' current poses of a layout as a new named layout. */
@@ -65,12 +70,28 @@ export function saveLayoutPatch(document, fromLayoutId, name) {
   const placed = machinesIn(document, fromLayoutId);
   const source = findLayout(document, fromLayoutId);
   const layout = {
-    id: newLayoutId(document, name),
+    id: newId(document.layouts, name, 'layout'),
     name: String(name),
     poses: Object.fromEntries(placed.filter((m) => !m.added).map((m) => [m.id, m.pose])),
     remove: source ? (source.remove || []).slice() : [],
     add: placed.filter((m) => m.added).map(({ added, ...m }) => m),
   };
-  const path = document.layouts ? pointer('layouts', '-') : pointer('layouts');
-  return { id: layout.id, patch: [{ op: 'add', path, value: document.layouts ? layout : [layout] }] };
+  return { id: layout.id, patch: appendPatch(document, 'layouts', layout) };
+}
+
+/** The patch that saves a measurement (points in the document's z-up world frame, metres) under a name. */
+export function saveMeasurementPatch(document, name, points) {
+  const measurement = {
+    id: newId(document.measurements, name, 'measurement'),
+    name: String(name),
+    points: points.map((p) => p.map((v) => +v.toFixed(4))),
+  };
+  return { id: measurement.id, patch: appendPatch(document, 'measurements', measurement) };
+}
+
+/** A measurement's length in metres: the distance, or the polyline's length. */
+export function measurementLength(points) {
+  let length = 0;
+  for (let i = 1; i < points.length; i++) length += Math.hypot(...points[i].map((v, k) => v - points[i - 1][k]));
+  return length;
 }

@@ -311,6 +311,15 @@ test('planner: a move in one page arrives in another, layouts compare, and a cle
   assert.ok(Math.abs(measured - Math.hypot(2, 2)) < 0.1, `measured ${measured} m`);
   assert.match(await page.textContent('[data-testid=planner-hint]'), new RegExp(`${measured.toFixed(2)} m`));
 
+  // Saved, it arrives in the other page's document in the document's frame (z-up, metres).
+  await page.fill('[data-testid=measurement-name]', 'Floor diagonal');
+  await page.click('[data-testid=measurement-save]');
+  await page.waitForSelector('[data-testid=measurement-list] >> text=Floor diagonal', { timeout: 30_000 });
+  const saved = await other.waitForFunction(() => (window.twinViewer.document.measurements || []).find((m) => m.name === 'Floor diagonal'),
+    null, { timeout: 30_000, polling: 100 }).then((handle) => handle.jsonValue());
+  assert.equal(saved.id, 'floor-diagonal');
+  [[3, 2, 0], [5, 4, 0]].forEach((spot, i) => assert.ok(Math.hypot(...spot.map((v, k) => v - saved.points[i][k])) < 0.05, `saved ${JSON.stringify(saved.points)}`));
+
   // The scan's own layout still has the laser by its wall.
   await page.selectOption('[data-testid=layout-choice]', '');
   const asScanned = await page.evaluate(() => window.twinViewer.placement.rigs.get('laser-1').position.toArray());

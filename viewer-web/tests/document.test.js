@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { machinesIn, setPosePatch, saveLayoutPatch, AS_IS } from '../src/document.js';
+import { machinesIn, setPosePatch, saveLayoutPatch, saveMeasurementPatch, measurementLength, AS_IS } from '../src/document.js';
 import { applyPatch } from '../src/json-patch.js';
 import { localized, pickLanguage, t } from '../src/i18n.js';
 
@@ -45,6 +45,17 @@ test('saving a layout copies what is placed under a fresh id', () => {
   const first = saveLayoutPatch({ machines: doc.machines }, AS_IS, 'Prova à 1');
   assert.equal(first.id, 'prova-a-1');
   assert.equal(applyPatch({ machines: doc.machines }, first.patch).layouts.length, 1);
+});
+
+test('saving a measurement appends it, rounded, under a fresh id', () => {
+  const points = [[3.00001, 2, 0], [5, 4, 0.123456]];
+  const first = saveMeasurementPatch({ machines: [] }, 'Floor diagonal', points);
+  assert.deepEqual(first.patch, [{ op: 'add', path: '/measurements', value: [{ id: 'floor-diagonal', name: 'Floor diagonal', points: [[3, 2, 0], [5, 4, 0.1235]] }] }]);
+  const saved = applyPatch({ machines: [] }, first.patch);
+  const second = saveMeasurementPatch(saved, 'Floor diagonal', points);
+  assert.equal(second.id, 'floor-diagonal-2');
+  assert.equal(second.patch[0].path, '/measurements/-');
+  assert.equal(measurementLength([[0, 0, 0], [3, 4, 0], [3, 4, 2]]), 7);
 });
 
 test('texts fall back from the chosen language to English to any', () => {

@@ -1,10 +1,11 @@
-// Planner mode: select, move (on the floor) and rotate machines, measure point to point,
-// check clearances (default 60 cm to the scanned walls and to other machines), save and
-// switch named layouts. Moves are edits to the document, so every open viewer sees them.
+// Planner mode: select, move (on the floor) and rotate machines, measure point to point and
+// save named measurements, check clearances (default 60 cm to the scanned walls and to other
+// machines), save and switch named layouts. Moves and saves are edits to the document, so every
+// open viewer sees them.
 
 import * as THREE from 'three';
 import { el, select, button } from '../ui.js';
-import { AS_IS, setPosePatch, saveLayoutPatch } from '../document.js';
+import { AS_IS, setPosePatch, saveLayoutPatch, saveMeasurementPatch, measurementLength } from '../document.js';
 import { clearance, footprint, DEFAULT_CLEARANCE_M } from '../clearance.js';
 import { makeLabel } from '../labels.js';
 import { glideTo } from '../camera-glide.js';
@@ -33,6 +34,26 @@ function floorPose(rig, yaw = yawOf(rig.quaternion)) {
   return { translation: [rig.position.x, rig.position.y, z].map((v) => +v.toFixed(4)), rotation: q.toArray().map((v) => +v.toFixed(6)) };
 }
 
+const MEASURE_COLOR = 0x00e0ff;
+
+/** Draws a measurement (scene points) into `group`: its line, and a label with `text` in the middle. */
+function drawMeasurement(group, points, text) {
+  const line = new THREE.Line(new THREE.BufferGeometry().setFromPoints(points), new THREE.LineBasicMaterial({ color: MEASURE_COLOR, depthTest: false }));
+  line.renderOrder = 7;
+  const label = makeLabel(text, { border: '#00e0ff' });
+  label.position.copy(points[0]).add(points.at(-1)).multiplyScalar(0.5);
+  group.add(line, label);
+}
+
+function clearGroup(group) {
+  for (const object of [...group.children]) {
+    object.removeFromParent();
+    object.geometry?.dispose();
+    object.material.map?.dispose();
+    object.material.dispose();
+  }
+}
+
 export class PlannerMode {
   constructor(app) {
     this.app = app;
@@ -46,6 +67,10 @@ export class PlannerMode {
     this.measureGroup.userData.notPickable = true;
     this.measurePoints = [];
     this.measurements = []; // metres, newest last
+    this.measured = null; // the last measurement's points in the document's frame, until saved
+    this.savedGroup = new THREE.Group();
+    this.savedGroup.name = 'saved-measurements';
+    this.savedGroup.userData.notPickable = true;
     this.listeners = {
       pointerdown: (e) => this.pointerDown(e),
       pointermove: (e) => this.pointerMove(e),
@@ -57,7 +82,8 @@ export class PlannerMode {
     this.panel = panel;
     const target = this.app.viewer.container;
     for (const [type, handler] of Object.entries(this.listeners)) target.addEventListener(type, handler, { capture: true });
-    this.app.scene.add(this.measureGroup);
+    this.app.scene.add(this.measureGroup, this.savedGroup);
+    this.drawSaved();
     this.app.placement.showNameLabels(true);
     this.section = new THREE.Plane();
     this.app.renderer.clippingPlanes = [this.section];
@@ -76,6 +102,7 @@ export class PlannerMode {
     const target = this.app.viewer.container;
     for (const [type, handler] of Object.entries(this.listeners)) target.removeEventListener(type, handler, { capture: true });
     this.measureGroup.removeFromParent();
+    this.savedGroup.removeFromParent();
     this.stopSection();
     this.app.renderer.clippingPlanes = [];
     this.app.placement.showNameLabels(false);
@@ -88,7 +115,23 @@ export class PlannerMode {
   documentChanged() {
     if (!this.panel) return;
     if (!this.drag) this.checkClearance();
+    this.drawSaved();
     this.render();
+  }
+
+  /** Draws the document's measurements, redrawn only when they changed (every move is a document change too). */
+  drawSaved() {
+    const { app } = this;
+    const measurements = app.document.measurements || [];
+    const key = JSON.stringify(measurements);
+    if (key === this.savedKey) return;
+    this.savedKey = key;
+    clearGroup(this.savedGroup);
+    for (const m of measurements) {
+      const points = m.points.map((p) => app.twin.root.localToWorld(new THREE.Vector3(...p)));
+      drawMeasurement(this.savedGroup, points, `${m.name}: ${measurementLength(m.points).toFixed(2)} m`);
+    }
+    app.viewer.invalidate();
   }
 
   render() {
@@ -96,6 +139,8 @@ export class PlannerMode {
     const doc = app.document;
     const layouts = [[AS_IS, app.t('asIs')], ...(doc.layouts || []).map((l) => [l.id, l.name])];
     const nameInput = el('input', { type: 'text', placeholder: app.t('layoutName'), 'data-testid': 'layout-name', size: 14 });
+    const measurementName = el('input', { type: 'text', placeholder: app.t('measurementName'), 'data-testid': 'measurement-name', size: 14 });
+    const saved = doc.measurements || [];
     const selected = this.selectedId ? app.placement.rigs.get(this.selectedId) : null;
     const violations = [...this.result].filter(([, r]) => r.violates);
     this.panel.replaceChildren(
@@ -111,6 +156,10 @@ export class PlannerMode {
         this.tool === 'measure'
           ? (this.measurements.length ? `${app.t('measure')}: ${this.measurements.at(-1).toFixed(2)} m` : app.t('measureHint'))
           : (selected ? selected.userData.machine.name : app.t('selectMachine'))),
+      ...(this.measured && app.canEdit ? [el('div', { class: 'row' }, measurementName,
+        button(app.t('save'), () => this.saveMeasurement(measurementName.value), { 'data-testid': 'measurement-save' }))] : []),
+      ...(saved.length ? [el('ul', { 'data-testid': 'measurement-list', 'aria-label': app.t('measurements') },
+        saved.map((m) => el('li', {}, `${m.name}: ${measurementLength(m.points).toFixed(2)} m`)))] : []),
       el('label', {}, `${app.t('clearance')} (m)`, el('input', {
         type: 'number', min: 0, step: 0.05, value: this.clearanceM, 'data-testid': 'clearance-distance',
         onChange: (e) => { const v = Number(e.target.value); if (v >= 0) { this.clearanceM = v; this.checkClearance(); this.render(); } },
@@ -129,6 +178,7 @@ export class PlannerMode {
   setTool(tool) {
     this.tool = tool;
     this.measurePoints = [];
+    this.measured = null;
     this.render();
   }
 
@@ -243,24 +293,38 @@ export class PlannerMode {
     }
   }
 
+  async saveMeasurement(name) {
+    const { app } = this;
+    if (!name.trim()) return app.notify(app.t('measurementName'), 'error');
+    try {
+      await app.connection.edit(app.twinName, (doc) => saveMeasurementPatch(doc, name.trim(), this.measured).patch);
+      // Now drawn from the document, like everyone else's.
+      this.measured = null;
+      this.measurePoints = [];
+      clearGroup(this.measureGroup);
+      app.viewer.invalidate();
+      this.render();
+    } catch (error) {
+      app.notify(error.message, 'error');
+    }
+  }
+
   measureAt(event) {
     const { app } = this;
     const hit = app.viewer.pick(event, [app.twin.root]);
     if (!hit) return;
     if (this.measurePoints.length === 2) this.measurePoints = [];
     this.measurePoints.push(hit.point.clone());
-    const dot = new THREE.Mesh(new THREE.SphereGeometry(0.025, 10, 8), new THREE.MeshBasicMaterial({ color: 0x00e0ff, depthTest: false }));
+    this.measured = null;
+    const dot = new THREE.Mesh(new THREE.SphereGeometry(0.025, 10, 8), new THREE.MeshBasicMaterial({ color: MEASURE_COLOR, depthTest: false }));
     dot.position.copy(hit.point);
     dot.renderOrder = 7;
     this.measureGroup.add(dot);
     if (this.measurePoints.length === 2) {
-      const [a, b] = this.measurePoints;
-      const line = new THREE.Line(new THREE.BufferGeometry().setFromPoints([a, b]), new THREE.LineBasicMaterial({ color: 0x00e0ff, depthTest: false }));
-      line.renderOrder = 7;
-      const metres = a.distanceTo(b) / app.twin.root.getWorldScale(new THREE.Vector3()).x;
-      const label = makeLabel(`${metres.toFixed(2)} m`, { border: '#00e0ff' });
-      label.position.copy(a).add(b).multiplyScalar(0.5);
-      this.measureGroup.add(line, label);
+      // The document's frame (z-up, metres) is the twin root's, whatever the scene's is.
+      this.measured = this.measurePoints.map((p) => app.twin.root.worldToLocal(p.clone()).toArray());
+      const metres = measurementLength(this.measured);
+      drawMeasurement(this.measureGroup, this.measurePoints, `${metres.toFixed(2)} m`);
       this.measurements.push(metres);
     }
     app.viewer.invalidate();
