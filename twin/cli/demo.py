@@ -1,11 +1,11 @@
 """`twin demo`: the whole path on the built-in sample workshop, from capture to a twin in the browser."""
 from __future__ import annotations
 
+import shutil
 import time
 from pathlib import Path
 
 from twin.cli.progress import stage_bars
-from twin.synth.spec import DEFAULT_SPEC
 
 COMMAND = "demo"
 HELP = "build the sample workshop's twin end to end and serve it to the browser viewer"
@@ -27,8 +27,6 @@ examples:
 """
 
 SAMPLE_SCAN = Path("scans") / "sample_workshop"
-# The sample's twin document lies beside its workshop spec (machines, procedures, a tour, a layout).
-SAMPLE_DOCUMENT = DEFAULT_SPEC.with_name("sample_workshop.twin.yaml")
 
 
 def add_arguments(parser) -> None:
@@ -46,7 +44,7 @@ def add_arguments(parser) -> None:
 def run(args) -> int:
     from twin.export import export_scan
     from twin.reconstruct import reconstruct
-    from twin.synth import render_sample
+    from twin.synth import DEFAULT_SPEC, render_sample  # open3d and friends: only when the demo runs
 
     out: Path = args.output
     capture = out / "capture"
@@ -69,7 +67,8 @@ def run(args) -> int:
 
     print(f"3/4 exporting the twin into {out}/")
     with stage_bars() as progress:
-        result = export_scan(out, SAMPLE_DOCUMENT, progress=progress)
+        # The sample's twin document lies beside its workshop spec (machines, procedures, a tour, a layout).
+        result = export_scan(out, DEFAULT_SPEC.with_name("sample_workshop.twin.yaml"), progress=progress)
     print(f"    {result.glb_path} ({result.glb_bytes / 1e6:.1f} MB), "
           f"{result.tiles.tiles} tiles of {result.tiles.points:,} points, {result.document_path}")
     print(f"    built in {time.perf_counter() - started:.0f} s; ground truth in {capture / 'ground_truth'}/")
@@ -88,8 +87,6 @@ def run(args) -> int:
 
 def _forget_outputs(out: Path) -> None:
     """--fresh: remove what earlier runs of the demo wrote into its own scan folder (only there)."""
-    import shutil
-
     if not out.is_dir():
         return
     marker = out / "capture" / "ground_truth"
