@@ -1,12 +1,18 @@
-"""Builds the C++ registration core (twin/native/*.cpp) into the extension module twin._native."""
+"""Builds the C++ registration core (twin/native/*.cpp) into the extension module twin._native,
+and puts the built browser viewer (viewer-web/dist) into the package as twin/viewer_dist."""
 import glob
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
 
 from pybind11.setup_helpers import Pybind11Extension, ParallelCompile, build_ext
 from setuptools import setup
+from setuptools.command.build_py import build_py
+
+VIEWER_BUILD = os.path.join("viewer-web", "dist")
+PACKAGED_VIEWER = os.path.join("twin", "viewer_dist")
 
 
 def compiler_supports_openmp() -> bool:
@@ -19,6 +25,35 @@ def compiler_supports_openmp() -> bool:
         result = subprocess.run([cxx, "-fopenmp", src, "-o", os.path.join(tmp, "omp")],
                                 capture_output=True)
         return result.returncode == 0
+
+
+class build_py_with_viewer(build_py):
+    """Copies the built viewer into the package, so that an installed `twin serve` has a viewer.
+
+    The viewer is built by npm (`npm run build` in viewer-web/), not here: without it the package
+    still installs, with a warning, and `twin serve` says how to build it."""
+
+    def run(self):
+        super().run()
+        if self.editable_mode:  # an editable install serves viewer-web/dist where it is
+            return
+        target = os.path.join(self.build_lib, PACKAGED_VIEWER)
+        shutil.rmtree(target, ignore_errors=True)  # nothing left over from an earlier build
+        if os.path.isfile(os.path.join(VIEWER_BUILD, "index.html")):
+            shutil.copytree(VIEWER_BUILD, target)
+        else:
+            self.warn_no_viewer()
+
+    def warn_no_viewer(self):
+        message = (f"WARNING: {VIEWER_BUILD}/index.html is missing, so this twin package has no browser viewer "
+                   "(`twin serve` will serve only the twins' files). Run `npm ci && npm run build` in viewer-web/ "
+                   "(or scripts/setup.sh) before building or installing twin.")
+        print(message, file=sys.stderr)  # shown by setup.py and `python -m build`; by pip with -v
+
+    def get_outputs(self, include_bytecode=True):
+        target = os.path.join(self.build_lib, PACKAGED_VIEWER)
+        copied = [os.path.join(root, name) for root, _, names in os.walk(target) for name in names]
+        return super().get_outputs(include_bytecode) + copied
 
 
 openmp = sys.platform != "win32" and compiler_supports_openmp()
@@ -39,5 +74,5 @@ setup(
             define_macros=[("TWIN_HAVE_OPENMP", "1")] if openmp else [],
         )
     ],
-    cmdclass={"build_ext": build_ext},
+    cmdclass={"build_ext": build_ext, "build_py": build_py_with_viewer},
 )

@@ -2,6 +2,9 @@
 
 Responses are websockets' `Response` objects (the server answers HTTP in its `process_request`
 hook); each one closes its connection, since that hook serves one request per connection.
+The browser viewer's built files come from the installed package (`twin/viewer_dist`, copied
+there by setup.py's build_py when a wheel is built) or, in a source checkout, from
+`viewer-web/dist` (`npm run build`).
 """
 from __future__ import annotations
 
@@ -15,6 +18,10 @@ from websockets.datastructures import Headers
 from websockets.http11 import Request, Response
 
 _INLINE_READ_BYTES = 256 * 1024
+PACKAGED_VIEWER = Path(__file__).resolve().parent / "viewer_dist"
+SOURCE_VIEWER = Path(__file__).resolve().parent.parent / "viewer-web" / "dist"
+HOW_TO_BUILD_VIEWER = ("run `npm ci && npm run build` in viewer-web/ (or scripts/setup.sh), then restart; "
+                       "to carry it in an installed twin, build it before `pip install .`")
 # What of a scan folder clients may fetch (twin.json comes from the store, at its revision).
 _ASSET_ROOTS = ("twin.glb", "tiles")
 MIME = {".glb": "model/gltf-binary", ".gltf": "model/gltf+json", ".json": "application/json",
@@ -22,6 +29,14 @@ MIME = {".glb": "model/gltf-binary", ".gltf": "model/gltf+json", ".json": "appli
         ".ktx2": "image/ktx2", ".bin": "application/octet-stream", ".html": "text/html; charset=utf-8",
         ".css": "text/css", ".svg": "image/svg+xml", ".png": "image/png", ".jpg": "image/jpeg",
         ".webp": "image/webp", ".map": "application/json"}
+
+
+def find_viewer(packaged: Path = PACKAGED_VIEWER, source: Path = SOURCE_VIEWER) -> Path | None:
+    """The folder of the built viewer: the package's copy first, else the source tree's, else None."""
+    for folder in (packaged, source):
+        if (folder / "index.html").is_file():
+            return folder
+    return None
 
 
 def safe_file(root: Path, relative: str) -> Path | None:

@@ -12,6 +12,7 @@ import asyncio
 import concurrent.futures
 import contextlib
 import gc
+import html
 import http
 import itertools
 import json
@@ -33,8 +34,8 @@ from twin import access, protocol
 from twin.access import ALL_TWINS, Grant, Role
 from twin.document import validate as validate_document
 from twin.fanout import ClientQueue, Fanout, Latest, LocalFanout, Throttle
-from twin.http_files import (MIME, asset_file, bytes_response, file_response, file_response_now, read_file, safe_file,
-                             text_response)
+from twin.http_files import (HOW_TO_BUILD_VIEWER, MIME, asset_file, bytes_response, file_response, file_response_now,
+                             find_viewer, read_file, safe_file, text_response)
 from twin.json_patch import JsonPatchError, apply_patch
 from twin.store import StaleRevision, Store
 
@@ -51,7 +52,7 @@ CHECKPOINT_INTERVAL_S = 2.0
 GC_THRESHOLDS = (10_000, 10, 1_000)
 MAX_MACHINE_PROPERTIES = 256  # live state is kept in memory: bound what one machine may hold
 SESSION_TOKEN_NAME = "serve-session"
-VIEWER_DIST = Path(__file__).resolve().parent.parent / "viewer-web" / "dist"
+VIEWER_DIST = find_viewer()  # the installed package's copy, else the source tree's build, else None
 CLOSE_TOO_SLOW = 4008
 _DIRECT_WRITE_BYTES = 32 * 1024  # websockets' default write_limit: above it, writes wait to drain
 
@@ -66,6 +67,7 @@ class ServeInfo:
     twins: tuple[str, ...]
     published: tuple[str, ...]
     db_path: Path
+    viewer_dir: Path | None = None  # where the viewer's files come from; None: not built
 
 
 def read_twin_folder(folder: Path) -> dict:
@@ -494,11 +496,15 @@ class TwinServer:
             return text_response(http.HTTPStatus.NOT_FOUND, f"twin {name!r} has no file {relative!r}\n")
         return await file_response(request, file)
 
+    def viewer_files(self) -> Path | None:
+        """The folder the viewer is served from, or None when it is not built."""
+        return self.viewer_dir if self.viewer_dir is not None and (self.viewer_dir / "index.html").is_file() else None
+
     def _viewer_http(self, request: Request, path: str) -> Response:
-        if self.viewer_dir is None or not (self.viewer_dir / "index.html").is_file():
+        if self.viewer_files() is None:
             links = "".join(f'<li>{n}: <a href="/twins/{n}/twin.json">twin.json</a></li>' for n in self.folders)
-            page = (f"<!doctype html><title>twin serve</title><p>The viewer is not built: run "
-                    f"<code>npm run build</code> in viewer-web/.</p><ul>{links}</ul>")
+            page = (f"<!doctype html><title>twin serve</title><p>The viewer is not built: "
+                    f"{html.escape(HOW_TO_BUILD_VIEWER)}.</p><ul>{links}</ul>")
             return bytes_response(request, page.encode(), MIME[".html"], etag=False)
         file = safe_file(self.viewer_dir, "index.html" if path == "/" else path.lstrip("/"))
         if file is None:
@@ -555,7 +561,7 @@ async def run_server(server: TwinServer, host: str, port: int, *, tls: ssl.SSLCo
             on_ready(ServeInfo(url=url, admin_url=f"{url}#token={admin_token}" if admin_token else None,
                                lan_url=_url(scheme, lan, bound_port) if lan else None,
                                twins=tuple(server.folders), published=tuple(sorted(server.published)),
-                               db_path=server.store.path))
+                               db_path=server.store.path, viewer_dir=server.viewer_files()))
         try:
             await stop.wait()
         finally:

@@ -5,6 +5,7 @@ import sys
 import urllib.parse
 from pathlib import Path
 
+from twin.http_files import HOW_TO_BUILD_VIEWER, PACKAGED_VIEWER
 from twin.server import DEFAULT_DB, DEFAULT_PORT, ServeInfo, serve_twins
 from twin.store import DURABILITY
 
@@ -40,8 +41,18 @@ def add_arguments(parser) -> None:
                         help="do not mint and print an admin link for this run")
 
 
+def viewer_origin(viewer_dir: Path | None) -> str:
+    """Where the served viewer comes from, or why there is none, in a sentence for the console."""
+    if viewer_dir is None:
+        return f"viewer: not built, so the page only lists the twins' files: {HOW_TO_BUILD_VIEWER}"
+    if viewer_dir.resolve() == PACKAGED_VIEWER.resolve():
+        return f"viewer: installed with twin ({viewer_dir})"
+    return f"viewer: built in the source tree ({viewer_dir})"
+
+
 def print_ready(info: ServeInfo) -> None:
     print(f"serving {', '.join(info.twins)} (edits in {info.db_path})")
+    print(viewer_origin(info.viewer_dir))
     print(f"open {info.url}")
     if len(info.twins) > 1:
         for name in info.twins:
