@@ -59,7 +59,7 @@ SCHEMA_CLASSES = {
     "pose": document.Pose, "box": document.Box, "model": document.Model, "machine": document.Machine,
     "anchor": document.Anchor, "highlight": document.Highlight, "media": document.Media, "step": document.Step,
     "procedure": document.Procedure, "viewpoint": document.Viewpoint, "stop": document.Stop, "tour": document.Tour,
-    "layout": document.Layout, "measurement": document.Measurement,
+    "layout": document.Layout, "measurement": document.Measurement, "marker": document.PrintedMarker,
 }
 
 
@@ -244,6 +244,76 @@ def test_languages_include_italian_and_english(sample):
 def test_a_minimal_document_is_valid():
     doc = document.from_dict({"version": 1, "name": "empty room"})
     assert doc.machines == () and doc.languages == ("it", "en")
+
+
+# --- marker anchors -------------------------------------------------------------------------
+
+NORTH_WALL_MARKER = {  # OpenCV marker axes on a wall facing -y: x along x, y up, z (its normal) towards -y
+    "id": "marker-7", "position": [3.3, 5.999, 1.6], "normal": [0, -1, 0], "name": "marker 7",
+    "rotation": [math.sqrt(0.5), 0, 0, math.sqrt(0.5)], "marker": {"dictionary": "DICT_4X4_50", "id": 7, "size_m": 0.16},
+}
+
+
+def test_marker_anchor_round_trips_and_keeps_its_axes(sample):
+    sample["anchors"].append(copy.deepcopy(NORTH_WALL_MARKER))
+    doc = document.from_dict(sample)
+    anchor = doc.anchors[-1]
+    assert anchor.marker == document.PrintedMarker("DICT_4X4_50", 7, 0.16) and anchor.marker.key == "DICT_4X4_50:7"
+    np.testing.assert_allclose(anchor.matrix()[:3, :3], [[1, 0, 0], [0, 0, -1], [0, 1, 0]], atol=1e-12)
+    assert document.from_dict(json.loads(document.to_json(doc))) == doc
+    jsonschema.validate(document.to_dict(doc), document.schema())
+    # Old anchors stay as they were: no rotation or marker written for them.
+    assert {"rotation", "marker"}.isdisjoint(document.to_dict(doc)["anchors"][0])
+
+
+def test_marker_anchor_on_a_machine_is_in_the_machine_frame(sample):
+    on_printer = {**copy.deepcopy(NORTH_WALL_MARKER), "machine": "printer-1", "position": [0.0, -0.26, 0.3]}
+    sample["anchors"].append(on_printer)
+    doc = document.from_dict(sample)
+    anchor = doc.anchors[-1]
+    position, normal = doc.anchor_in_world(anchor)
+    T_world_anchor = doc.machine("printer-1").pose.matrix() @ anchor.matrix()
+    np.testing.assert_allclose(T_world_anchor[:3, 3], position)
+    np.testing.assert_allclose(T_world_anchor[:3, 2], normal, atol=1e-12)
+
+
+def test_nearly_unit_rotation_is_normalised_and_far_from_unit_refused(sample):
+    sample["anchors"].append(copy.deepcopy(NORTH_WALL_MARKER))
+    sample["anchors"][-1]["rotation"] = [c * 1.0005 for c in NORTH_WALL_MARKER["rotation"]]
+    assert np.linalg.norm(document.from_dict(sample).anchors[-1].rotation) == pytest.approx(1, abs=1e-15)
+    sample["anchors"][-1]["rotation"] = [0, 0, 0, 0]
+    assert "unit quaternion" in dict(problems_of(sample))["/anchors/13/rotation"]
+
+
+@pytest.mark.parametrize("change, pointer, expected", [
+    (lambda a: a["marker"].update(dictionary="DICT_9X9_50"), "/anchors/13/marker/dictionary", "OpenCV's predefined"),
+    (lambda a: a["marker"].update(size_m=-0.16), "/anchors/13/marker/size_m", "side of the black square"),
+    (lambda a: a["marker"].update(size_m=0), "/anchors/13/marker/size_m", "less than or equal to the minimum"),
+    (lambda a: a["marker"].update(id=50), "/anchors/13/marker/id", "DICT_4X4_50 has markers 0 to 49"),
+    (lambda a: a["marker"].update(id=-1), "/anchors/13/marker/id", "less than the minimum"),
+    (lambda a: a.pop("rotation"), "/anchors/13", "'rotation' is a dependency of 'marker'"),
+    (lambda a: a.update(normal=[0, 0, 1]), "/anchors/13/normal", "90.0 deg away from the z axis"),
+    (lambda a: a["marker"].pop("size_m"), "/anchors/13/marker", "'size_m' is a required property"),
+])
+def test_bad_marker_anchors_are_refused(sample, change, pointer, expected):
+    sample["anchors"].append(copy.deepcopy(NORTH_WALL_MARKER))
+    change(sample["anchors"][-1])
+    assert expected in dict(problems_of(sample))[pointer]
+
+
+def test_a_printed_marker_marks_one_anchor(sample):
+    sample["anchors"] += [copy.deepcopy(NORTH_WALL_MARKER), {**copy.deepcopy(NORTH_WALL_MARKER), "id": "again"}]
+    assert "already the marker of anchors[13]" in dict(problems_of(sample))["/anchors/14/marker"]
+    sample["anchors"][-1]["marker"]["dictionary"] = "DICT_APRILTAG_36h11"  # same id, another dictionary: fine
+    assert document.from_dict(sample).anchors[-1].marker.key == "DICT_APRILTAG_36h11:7"
+
+
+def test_marker_dictionaries_are_opencvs():
+    cv2 = pytest.importorskip("cv2")
+    assert set(document.schema()["$defs"]["marker"]["properties"]["dictionary"]["enum"]) == set(
+        document.MARKER_DICTIONARY_SIZES)
+    for name, count in document.MARKER_DICTIONARY_SIZES.items():
+        assert cv2.aruco.getPredefinedDictionary(getattr(cv2.aruco, name)).bytesList.shape[0] == count, name
 
 
 # --- poses ----------------------------------------------------------------------------------

@@ -4,11 +4,11 @@ Plain dataclasses with validation. The structure is defined once, by the publish
 `twin/schemas/twin-document.schema.json` (the viewer and the server read it too); this module checks a
 document against it and then checks what a schema cannot say: unique ids, references between
 lists (procedure -> machine, step -> anchor, anchor -> machine, tour stop -> anchor, layout ->
-machines), unit quaternions, finite numbers, a text for every language. Errors name the file, the
-field path and what was expected.
+machines), unit quaternions, finite numbers, a text for every language, one anchor per printed
+marker. Errors name the file, the field path and what was expected.
 
 Frames: everything is in the twin's z-up world frame, in metres, except an anchor attached to a
-machine, whose position and normal are in that machine's frame (so it moves with the machine).
+machine, whose position, normal and rotation are in that machine's frame (so it moves with the machine).
 """
 from __future__ import annotations
 
@@ -31,6 +31,13 @@ GLB_NODES = ("twin", "room", "cloud")
 """Node names of the twin's GLB besides machines and anchors (twin/export/twin_glb.py uses them)."""
 _ANCHOR_REACH_M = 0.5
 """How far outside its machine's box an anchor may float (a label above a machine)."""
+_MARKER_NORMAL_TOLERANCE_DEG = 1.0
+MARKER_DICTIONARY_SIZES = {
+    **{f"DICT_{cells}X{cells}_{count}": count for cells in (4, 5, 6, 7) for count in (50, 100, 250, 1000)},
+    "DICT_ARUCO_ORIGINAL": 1024, "DICT_ARUCO_MIP_36h12": 250, "DICT_APRILTAG_16h5": 30, "DICT_APRILTAG_25h9": 35,
+    "DICT_APRILTAG_36h10": 2320, "DICT_APRILTAG_36h11": 587,
+}
+"""OpenCV's predefined ArUco/AprilTag dictionaries (the schema's enum) and how many markers each has."""
 
 Vec3 = tuple[float, float, float]
 Text = dict[str, str]
@@ -132,13 +139,37 @@ class Machine:
 
 
 @dataclass(frozen=True)
+class PrintedMarker:
+    """An ArUco/AprilTag marker printed at an anchor, by which AR finds the twin."""
+
+    dictionary: str
+    """An OpenCV dictionary name, e.g. 'DICT_4X4_50'."""
+    id: int
+    size_m: float
+    """The side of the black square."""
+
+    @property
+    def key(self) -> str:
+        """How the detectors name it: 'DICT_4X4_50:7'."""
+        return f"{self.dictionary}:{self.id}"
+
+
+@dataclass(frozen=True)
 class Anchor:
     id: str
     position: Vec3
     machine: str | None = None
-    """The machine it is attached to (position and normal then in its frame); None for the room."""
+    """The machine it is attached to (position, normal and rotation then in its frame); None for the room."""
     normal: Vec3 = (0.0, 0.0, 1.0)
     name: str | None = None
+    rotation: tuple[float, float, float, float] | None = None
+    """The anchor frame's orientation [qx, qy, qz, qw], in the same frame as the position; a marker's
+    frame has OpenCV's marker axes (x right, y up, z out of the marker, so z is the normal)."""
+    marker: PrintedMarker | None = None
+
+    def matrix(self) -> np.ndarray:
+        """T_frame_anchor (frame: the world, or its machine's); identity rotation where it has none."""
+        return Pose(self.position, self.rotation or (0.0, 0.0, 0.0, 1.0)).matrix()
 
 
 @dataclass(frozen=True)
@@ -272,9 +303,7 @@ def from_dict(data: Any, source: str = "<twin document>") -> TwinDocument:
         version=data["version"], name=data["name"],
         languages=tuple(data.get("languages", ("it", "en"))),
         machines=tuple(_machine(m) for m in data.get("machines", ())),
-        anchors=tuple(Anchor(id=a["id"], position=_vec3(a["position"]), machine=a.get("machine"),
-                             normal=_vec3(a.get("normal", (0, 0, 1))), name=a.get("name"))
-                      for a in data.get("anchors", ())),
+        anchors=tuple(_anchor(a) for a in data.get("anchors", ())),
         procedures=tuple(Procedure(id=p["id"], machine=p["machine"], title=dict(p["title"]),
                                    steps=tuple(_step(s) for s in p["steps"]))
                          for p in data.get("procedures", ())),
@@ -323,6 +352,21 @@ def _pose(value) -> Pose:
     return Pose(_vec3(value["translation"]), tuple(float(v) for v in value["rotation"]))
 
 
+def _anchor(a: dict) -> Anchor:
+    marker = a.get("marker")
+    return Anchor(id=a["id"], position=_vec3(a["position"]), machine=a.get("machine"),
+                  normal=_vec3(a.get("normal", (0, 0, 1))), name=a.get("name"),
+                  rotation=None if "rotation" not in a else _unit_quaternion(a["rotation"]),
+                  marker=None if marker is None else PrintedMarker(marker["dictionary"], int(marker["id"]),
+                                                                   float(marker["size_m"])))
+
+
+def _unit_quaternion(value) -> tuple[float, float, float, float]:
+    """Validated to be unit within a tolerance; normalised exactly, so transforms built from it stay rigid."""
+    q = np.asarray(value, dtype=np.float64)
+    return tuple(float(c) for c in q / np.linalg.norm(q))
+
+
 def _machine(m: dict) -> Machine:
     model = m.get("model", {"source": "scan"})
     return Machine(id=m["id"], name=m["name"], kind=m["kind"], pose=_pose(m["pose"]),
@@ -366,8 +410,11 @@ def validate(data: Any, source: str = "<twin document>") -> None:
 
 def _explain(error) -> str:
     description = error.schema.get("description") if isinstance(error.schema, dict) else None
-    if error.validator in ("type", "minItems", "maxItems", "pattern", "const", "enum", "contains") and description:
+    if error.validator in ("type", "minItems", "maxItems", "pattern", "const", "enum", "contains",
+                           "minimum", "exclusiveMinimum") and description:
         return f"{error.message}; expected {description}"
+    if error.validator == "dependentRequired":
+        return f"{error.message}: give both"
     return error.message
 
 
@@ -427,6 +474,9 @@ def _semantic_problems(data: dict) -> list[tuple[str, str]]:
                 _anchor_near_machine(anchor, bounds[anchor["machine"]], f"/anchors/{i}/position", problems)
         if not any(anchor.get("normal", [0, 0, 1])):
             problems.append((f"/anchors/{i}/normal", "is the zero vector; give the surface's outward direction"))
+        elif "rotation" in anchor and not _quaternion_problem(anchor, f"/anchors/{i}", problems):
+            _marker_normal_problem(anchor, f"/anchors/{i}", problems)
+    _marker_problems(anchors, problems)
     for i, procedure in enumerate(data.get("procedures", [])):
         needs(machine_ids, procedure["machine"], f"/procedures/{i}/machine", "machine")
         texts(procedure["title"], f"/procedures/{i}/title")
@@ -482,10 +532,44 @@ def _anchor_near_machine(anchor: dict, box: dict, pointer: str, problems: list) 
                                   "footprint), not in the world's"))
 
 
-def _quaternion_problem(pose: dict, pointer: str, problems: list) -> None:
+def _quaternion_problem(pose: dict, pointer: str, problems: list) -> bool:
+    """True (and a problem noted) when `pose["rotation"]` is not a unit quaternion."""
     norm = math.sqrt(sum(c * c for c in pose["rotation"]))
     if abs(norm - 1) > _QUATERNION_NORM_TOLERANCE:
         problems.append((f"{pointer}/rotation", f"has length {norm:.4g}; expected a unit quaternion [qx, qy, qz, qw]"))
+        return True
+    return False
+
+
+def _marker_normal_problem(anchor: dict, pointer: str, problems: list) -> None:
+    """A marker's normal is its z axis: a normal that disagrees with the rotation was edited by half."""
+    if "marker" not in anchor:
+        return
+    z_axis = Pose((0.0, 0.0, 0.0), tuple(anchor["rotation"])).matrix()[:3, 2]
+    normal = np.asarray(anchor.get("normal", (0, 0, 1)), dtype=np.float64)
+    angle = math.degrees(math.acos(np.clip(z_axis @ normal / np.linalg.norm(normal), -1.0, 1.0)))
+    if angle > _MARKER_NORMAL_TOLERANCE_DEG:
+        problems.append((f"{pointer}/normal", f"is {angle:.1f} deg away from the z axis of the marker's rotation "
+                                              f"{[round(float(c), 4) for c in z_axis]}; a marker's normal is its z "
+                                              "axis (out of the printed side), so give both together"))
+
+
+def _marker_problems(anchors: list[dict], problems: list) -> None:
+    """Marker ids within their dictionary, and one anchor per printed marker (AR could not tell two apart)."""
+    seen: dict[tuple[str, int], int] = {}
+    for i, anchor in enumerate(anchors):
+        marker = anchor.get("marker")
+        if marker is None:
+            continue
+        count = MARKER_DICTIONARY_SIZES[marker["dictionary"]]
+        if marker["id"] >= count:
+            problems.append((f"/anchors/{i}/marker/id", f"is {marker['id']}, but {marker['dictionary']} has markers "
+                                                        f"0 to {count - 1}; check the id printed with the marker"))
+        key = (marker["dictionary"], marker["id"])
+        if key in seen:
+            problems.append((f"/anchors/{i}/marker", f"{marker['dictionary']}:{marker['id']} is already the marker of "
+                                                     f"anchors[{seen[key]}]; a printed marker marks one anchor"))
+        seen.setdefault(key, i)
 
 
 def _pointer(path) -> str:

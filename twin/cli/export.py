@@ -16,7 +16,8 @@ Export the scan folder SCAN (made by reconstruction: cloud.ply and/or mesh.ply) 
               and the anchors, with the twin document in the scene's extras;
   tiles/      the whole cloud as 3D Tiles 1.1 (octree, additive refinement), for
               our viewer, CesiumJS or three.js' 3d-tiles-renderer;
-  twin.json   the twin document, validated.
+  twin.json   the twin document, validated, with the markers that reconstruction
+              measured (SCAN/anchors.json, where present) as its anchors.
 The document is --document, else SCAN.twin.yaml beside the folder, else SCAN/twin.yaml,
 else an empty one. Nothing is written unless everything checks out, and the previous
 outputs stay as they were if the export fails.
@@ -55,7 +56,8 @@ def run(args: argparse.Namespace) -> int:
         "tiles": str(result.tiles_dir / "tileset.json"), "tile_count": result.tiles.tiles,
         "tiled_points": result.tiles.points, "tile_bytes_per_point": round(result.tiles.bytes_per_point, 3),
         "compressed": result.tiles.compressed, "document": str(result.document_path),
-        "machine_triangles": result.machine_triangles, "seconds": round(seconds, 2),
+        "machine_triangles": result.machine_triangles, "marker_anchors": result.marker_anchors,
+        "seconds": round(seconds, 2),
     }
     if args.json:
         print(json.dumps(figures))
@@ -63,7 +65,8 @@ def run(args: argparse.Namespace) -> int:
     print(f"wrote {result.glb_path} ({result.glb_bytes / 1e6:.1f} MB, {result.glb_cloud_points:,} cloud points)")
     print(f"wrote {figures['tiles']} ({result.tiles.tiles} tiles, {result.tiles.points:,} points, "
           f"{result.tiles.bytes_per_point:.2f} bytes/point{', meshopt' if result.tiles.compressed else ''})")
-    print(f"wrote {result.document_path}")
+    print(f"wrote {result.document_path}"
+          + (f" ({result.marker_anchors} marker anchor(s) from anchors.json)" if result.marker_anchors else ""))
     for machine_id, triangles in result.machine_triangles.items():
         print(f"  machine {machine_id}: {triangles:,} triangles")
     print(f"done in {seconds:.1f} s")

@@ -1,5 +1,8 @@
 """Export of a scan folder: `twin.glb`, `tiles/` (3D Tiles 1.1) and `twin.json` (the twin document).
 
+The markers that reconstruction measured (`anchors.json`, where the scan folder has one) join the
+document as anchors before anything is written (`scan_anchors.py`).
+
 Everything is read and checked before anything is written; outputs are built under temporary
 names in the scan folder and renamed into place at the end, so a failed export leaves the previous
 outputs as they were.
@@ -21,6 +24,7 @@ from twin.document import TwinDocument
 from twin.export.glb import meshopt_available
 from twin.export.machine_split import split_machines
 from twin.export.model_import import import_model
+from twin.export.scan_anchors import ANCHORS_FILE, merge_scan_markers, read_scan_markers
 from twin.export.scan_files import read_cloud, read_mesh
 from twin.export.tiles import Octree, TilesetSummary, build_octree, write_tileset
 from twin.export.twin_glb import build_twin_glb
@@ -41,6 +45,8 @@ class ExportResult:
     tiles: TilesetSummary
     machine_triangles: dict[str, int]
     """Triangles of each machine's mesh (cut from the scan or imported)."""
+    marker_anchors: int = 0
+    """Markers of the scan's anchors.json merged into the document as anchors."""
 
 
 def export_scan(scan_dir: str | Path, document: TwinDocument | str | Path | None = None, *,
@@ -65,6 +71,9 @@ def export_scan(scan_dir: str | Path, document: TwinDocument | str | Path | None
 
     report("read", 0, 3)
     doc, doc_dir = _resolve_document(scan_dir, document)
+    scan_markers = read_scan_markers(scan_dir / ANCHORS_FILE) if (scan_dir / ANCHORS_FILE).is_file() else []
+    if scan_markers:
+        doc = merge_scan_markers(doc, scan_markers, source=str(scan_dir / ANCHORS_FILE))
     report("read", 1, 3)
     mesh = read_mesh(scan_dir / "mesh.ply") if (scan_dir / "mesh.ply").is_file() else None
     if (scan_dir / "cloud.ply").is_file():
@@ -107,7 +116,8 @@ def export_scan(scan_dir: str | Path, document: TwinDocument | str | Path | None
         shutil.rmtree(staging, ignore_errors=True)
     return ExportResult(glb_path=scan_dir / GLB_FILE, tiles_dir=scan_dir / TILES_DIR, document_path=scan_dir / DOCUMENT_FILE,
                         glb_bytes=len(glb), glb_cloud_points=int(coarse.size), tiles=tiles,
-                        machine_triangles={k: int(len(v.triangles)) for k, v in machine_meshes.items()})
+                        machine_triangles={k: int(len(v.triangles)) for k, v in machine_meshes.items()},
+                        marker_anchors=len(scan_markers))
 
 
 def _resolve_document(scan_dir: Path, document) -> tuple[TwinDocument, Path]:

@@ -4,8 +4,9 @@ Layout: one root node `twin` turns the z-up world into glTF's y-up; under it, in
 coordinates, the room mesh (the scan without the machines), the cloud, one node per machine named
 by its id (pose as its transform, its document fields in `extras`, its mesh in its own frame) with
 its anchors as empty child nodes (its geometry in a child node `_mesh_<id>`: no id starts with '_',
-so it never clashes with one), and the room's anchors. The scene's `extras.twin` carries the
-document's procedures, tours, layouts and measurements.
+so it never clashes with one), and the room's anchors. An anchor node's rotation is the anchor's
+(a marker's axes) where it has one. The scene's `extras.twin` carries the document's procedures,
+tours, layouts and measurements.
 """
 from __future__ import annotations
 
@@ -43,7 +44,8 @@ def build_twin_glb(document: TwinDocument, *, room: TriangleMesh | None, machine
         machine_nodes[machine.id] = node
         builder.add_child(root, node)
     for anchor in document.anchors:
-        node = builder.node(anchor.id, translation=anchor.position, extras={"anchor": to_dict(anchor)})
+        node = builder.node(anchor.id, translation=anchor.position, rotation=anchor.rotation,
+                            extras={"anchor": to_dict(anchor)})
         builder.add_child(machine_nodes[anchor.machine] if anchor.machine else root, node)
     data = to_dict(document)
     builder.scene([root], extras={"twin": {key: data[key] for key in

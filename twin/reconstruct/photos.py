@@ -20,10 +20,10 @@ import cv2
 import numpy as np
 import open3d as o3d
 
-from twin.document import Pose
 from twin.reconstruct.dense_stereo import View, combine_pair_depths, depth_from_pair
 from twin.reconstruct.depth_fusion import fuse_view, select_neighbours
 from twin.reconstruct.levelling import level, transform_points, transform_pose
+from twin.reconstruct.marker_anchors import marker_anchor, write_anchors_json
 from twin.reconstruct.markers import (DEFAULT_DICTIONARIES, Marker, detect_markers, marker_pose,
                                       scale_from_known_distance, scale_from_marker_size, triangulate_markers)
 from twin.reconstruct.outputs import CameraPose, write_cameras_json, write_json, write_mesh_ply, write_point_cloud_ply
@@ -181,8 +181,9 @@ class _Pipeline:
             write_cameras_json(paths["cameras.json"], [
                 CameraPose(c.name, c.K, c.width, c.height, transform_pose(T, c.T_world_camera, scale))
                 for c in sparse.cameras])
-            anchors = [_anchor(m, T, scale) for m in markers] if status != "arbitrary" else []
-            write_json(paths["anchors.json"], {"anchors": anchors})
+            anchors = [marker_anchor(m.key, transform_pose(T, marker_pose(m), scale), m.side * scale)
+                       for m in markers] if status != "arbitrary" else []
+            write_anchors_json(paths["anchors.json"], anchors)
             write_json(paths[f"{WORK}/world.json"], {
                 "T_world_model": T, "scale_m_per_unit": scale if status != "arbitrary" else None,
                 "scale_status": status, "scale_note": note, "up": levelling.up_source, "points": len(points)})
@@ -266,13 +267,6 @@ class _Pipeline:
             self.out_dir.mkdir(parents=True, exist_ok=True)
             write_json(self.out_dir / "report.json", self.report)
         return self.report
-
-
-def _anchor(marker: Marker, T_world_model: np.ndarray, scale: float) -> dict:
-    pose = Pose.from_matrix(transform_pose(T_world_model, marker_pose(marker), scale))
-    return {"name": f"marker {marker.key}", "kind": "marker", "marker": marker.key,
-            "size_m": marker.side * scale,
-            "pose": {"translation": list(pose.translation), "rotation": list(pose.rotation)}}
 
 
 def reconstruct_photos(photo_dir: str | Path, out_dir: str | Path, *, progress: Progress | None = None,
