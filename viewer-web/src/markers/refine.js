@@ -1,0 +1,98 @@
+// Sub-pixel corners: each side of the marker's black square is located where the intensity rises
+// fastest across it (dark inside, white outside), a line is fitted to those edge points, and the
+// corners become the intersections of neighbouring lines. This uses the whole side rather than a
+// small window round the corner, so blur and perspective do not pull the corners.
+
+import { bilinear } from './image.js';
+
+const SIDE_MARGIN = 0.12; // share of a side left out at each end, where the corner's blur bends the edge
+const PROFILE_STEP = 0.25; // pixels between intensity samples across an edge
+const PASSES = 2;
+
+/**
+ * Corners ([x, y] x 4, clockwise on screen) moved onto the edges of the dark square they outline;
+ * `cellPx` is the marker's cell size in pixels (how far from the first guess an edge can be).
+ * Falls back to the given corners when a side shows no clear edge.
+ */
+export function refineCorners(image, corners, cellPx) {
+  const reach = Math.min(4, Math.max(1.5, 0.45 * cellPx));
+  let current = corners;
+  for (let pass = 0; pass < PASSES; pass++) {
+    const lines = [];
+    for (let side = 0; side < 4; side++) {
+      const line = edgeLine(image, current[side], current[(side + 1) % 4], reach);
+      if (!line) return current;
+      lines.push(line);
+    }
+    const next = [];
+    for (let k = 0; k < 4; k++) {
+      const corner = intersect(lines[(k + 3) % 4], lines[k]);
+      if (!corner || Math.hypot(corner[0] - corners[k][0], corner[1] - corners[k][1]) > 2 * reach) return current;
+      next.push(corner);
+    }
+    current = next;
+  }
+  return current;
+}
+
+/** The line { point, direction } of the edge between a and b, with outside to the left on screen. */
+function edgeLine(image, a, b, reach) {
+  const dx = b[0] - a[0], dy = b[1] - a[1];
+  const length = Math.hypot(dx, dy);
+  if (length < 4) return null;
+  const ux = dx / length, uy = dy / length;
+  const nx = uy, ny = -ux; // outward normal for clockwise corners (y down)
+  const count = Math.max(6, Math.min(80, Math.round(length * (1 - 2 * SIDE_MARGIN))));
+  const steps = Math.round(reach / PROFILE_STEP);
+  const profile = new Float64Array(2 * steps + 1);
+  const points = [];
+  let strongest = 0;
+  const rises = [];
+  for (let i = 0; i < count; i++) {
+    const t = SIDE_MARGIN + (1 - 2 * SIDE_MARGIN) * (i + 0.5) / count;
+    const px = a[0] + dx * t, py = a[1] + dy * t;
+    for (let s = -steps; s <= steps; s++) {
+      profile[s + steps] = bilinear(image, px + nx * s * PROFILE_STEP, py + ny * s * PROFILE_STEP);
+    }
+    // The steepest rise (central differences), then a parabola through its neighbours.
+    let best = -1, bestRise = 0;
+    for (let s = 1; s < 2 * steps; s++) {
+      const rise = profile[s + 1] - profile[s - 1];
+      if (rise > bestRise) { bestRise = rise; best = s; }
+    }
+    if (best < 2 || best > 2 * steps - 2) continue;
+    const before = profile[best] - profile[best - 2];
+    const after = profile[best + 2] - profile[best];
+    const curvature = before - 2 * bestRise + after;
+    const offset = curvature < 0 ? 0.5 * (before - after) / curvature : 0;
+    const along = (best - steps + Math.max(-0.5, Math.min(0.5, offset))) * PROFILE_STEP;
+    points.push([px + nx * along, py + ny * along]);
+    rises.push(bestRise);
+    strongest = Math.max(strongest, bestRise);
+  }
+  // Only clear edges count: weak rises are other structure (a cell edge, noise).
+  const kept = points.filter((_, i) => rises[i] >= 0.4 * strongest);
+  if (kept.length < 4) return null;
+  return fitLine(kept);
+}
+
+/** Total least squares line through points: centroid and principal direction. */
+function fitLine(points) {
+  const cx = points.reduce((s, p) => s + p[0], 0) / points.length;
+  const cy = points.reduce((s, p) => s + p[1], 0) / points.length;
+  let sxx = 0, sxy = 0, syy = 0;
+  for (const [x, y] of points) {
+    sxx += (x - cx) ** 2; sxy += (x - cx) * (y - cy); syy += (y - cy) ** 2;
+  }
+  const angle = 0.5 * Math.atan2(2 * sxy, sxx - syy);
+  return { point: [cx, cy], direction: [Math.cos(angle), Math.sin(angle)] };
+}
+
+function intersect(l1, l2) {
+  const [x1, y1] = l1.point, [d1x, d1y] = l1.direction;
+  const [x2, y2] = l2.point, [d2x, d2y] = l2.direction;
+  const det = d1x * -d2y + d2x * d1y;
+  if (Math.abs(det) < 1e-9) return null;
+  const s = ((x2 - x1) * -d2y + d2x * (y2 - y1)) / det;
+  return [x1 + s * d1x, y1 + s * d1y];
+}

@@ -1,0 +1,111 @@
+// The viewer's marker detector against images OpenCV drew (tests/fixtures/make_marker_images.py):
+// it finds what OpenCV's detector finds, with the right ids, corners close to the truth, and
+// nothing in images without markers.
+
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { detectMarkers } from '../src/markers/detect.js';
+import { MARKER_DICTIONARIES } from '../src/markers/dictionaries.js';
+import { makeMarkerImages } from './fixtures/marker-images.js';
+
+const images = makeMarkerImages();
+const detections = new Map(images.map((entry) => [entry.name, detectMarkers(entry.image)]));
+const median = (values) => values.slice().sort((a, b) => a - b)[Math.floor(values.length / 2)];
+const cornerErrors = (found, truth) => found.corners.map(([x, y], i) => Math.hypot(x - truth.corners[i][0], y - truth.corners[i][1]));
+
+test('the dictionaries hold OpenCV\'s 50 ArUco 4x4 and 587 AprilTag 36h11 codes', () => {
+  assert.equal(MARKER_DICTIONARIES.DICT_4X4_50.codes.length, 50);
+  assert.equal(MARKER_DICTIONARIES.DICT_4X4_50.markerSize, 4);
+  assert.equal(MARKER_DICTIONARIES.DICT_APRILTAG_36h11.codes.length, 587);
+  assert.equal(MARKER_DICTIONARIES.DICT_APRILTAG_36h11.markerSize, 6);
+  assert.equal(new Set(MARKER_DICTIONARIES.DICT_APRILTAG_36h11.codes).size, 587);
+});
+
+test('every marker OpenCV finds is found, with the same id', () => {
+  let compared = 0;
+  for (const entry of images) {
+    const ours = new Set(detections.get(entry.name).map((d) => d.key));
+    for (const theirs of entry.opencv) {
+      assert.ok(ours.has(theirs.key), `${entry.name}: OpenCV finds ${theirs.key}, we do not (we find ${[...ours]})`);
+      compared++;
+    }
+  }
+  assert.ok(compared >= 40, `only ${compared} OpenCV detections to compare`);
+});
+
+test('every drawn marker is found, small (25 px) and tilted (60 deg) ones too, and nothing else', () => {
+  for (const entry of images) {
+    const found = detections.get(entry.name);
+    assert.deepEqual(found.map((d) => d.key).sort(), entry.markers.map((m) => m.key).sort(), entry.name);
+    for (const d of found) {
+      const [dictionary, id] = d.key.split(':');
+      assert.equal(d.dictionary, dictionary);
+      assert.equal(d.id, Number(id));
+    }
+  }
+  const all = images.flatMap((entry) => entry.markers);
+  assert.ok(all.some((m) => m.side_px < 26), 'the images hold a marker of 25 px or less');
+  assert.ok(all.some((m) => m.tilt_deg > 55), 'the images hold a marker tilted by more than 55 deg');
+  assert.ok(all.some((m) => m.dictionary === 'DICT_APRILTAG_36h11') && all.some((m) => m.dictionary === 'DICT_4X4_50'));
+});
+
+test('corners are within half a pixel of the truth (median), closer than OpenCV\'s sub-pixel ones', () => {
+  const ours = [], theirs = [];
+  for (const entry of images) {
+    const errors = [];
+    for (const truth of entry.markers) {
+      const found = detections.get(entry.name).find((d) => d.key === truth.key);
+      if (found) errors.push(...cornerErrors(found, truth));
+      const opencv = entry.opencv.find((d) => d.key === truth.key);
+      if (opencv) theirs.push(...cornerErrors(opencv, truth));
+    }
+    if (errors.length) assert.ok(median(errors) < 0.5, `${entry.name}: median corner error ${median(errors).toFixed(3)} px`);
+    ours.push(...errors);
+  }
+  assert.ok(median(ours) < 0.25, `median corner error ${median(ours).toFixed(3)} px`);
+  assert.ok(median(ours) < median(theirs), `ours ${median(ours).toFixed(3)} px, OpenCV's ${median(theirs).toFixed(3)} px`);
+  assert.ok(Math.max(...ours) < 1.5, `worst corner error ${Math.max(...ours).toFixed(3)} px`);
+});
+
+test('images of clutter without markers give no detection', () => {
+  const clutter = images.filter((entry) => entry.markers.length === 0);
+  assert.ok(clutter.length >= 2);
+  for (const entry of clutter) assert.deepEqual(detectMarkers(entry.image), [], entry.name);
+  // Pure noise neither.
+  let seed = 7;
+  const data = new Uint8Array(640 * 360).map(() => { seed = (seed * 1103515245 + 12345) >>> 0; return seed >>> 24; });
+  assert.deepEqual(detectMarkers({ data, width: 640, height: 360 }), []);
+});
+
+test('a marker seen twice in one image is left out; another one beside it is kept', () => {
+  const entry = images.find((e) => e.name === 'pose_multi_1280');
+  const { image } = entry;
+  const truth = entry.markers.find((m) => m.key === 'DICT_4X4_50:21');
+  // Copy the region round that marker to the image's bottom-left corner: the same key twice.
+  const xs = truth.corners.map((c) => c[0]), ys = truth.corners.map((c) => c[1]);
+  const x0 = Math.floor(Math.min(...xs)) - 25, y0 = Math.floor(Math.min(...ys)) - 25;
+  const w = Math.ceil(Math.max(...xs)) + 25 - x0, h = Math.ceil(Math.max(...ys)) + 25 - y0;
+  const data = Uint8Array.from(image.data);
+  for (let y = 0; y < h; y++) {
+    for (let x = 0; x < w; x++) data[(image.height - h - 5 + y) * image.width + 5 + x] = image.data[(y0 + y) * image.width + x0 + x];
+  }
+  const keys = detectMarkers({ data, width: image.width, height: image.height }).map((d) => d.key);
+  assert.ok(!keys.includes('DICT_4X4_50:21'), `found ${keys}`);
+  assert.ok(keys.includes('DICT_4X4_50:3'), `found ${keys}`);
+});
+
+test('a single dictionary can be asked for', () => {
+  const entry = images.find((e) => e.name === 'mixed_1280');
+  const found = detectMarkers(entry.image, { dictionaries: ['DICT_APRILTAG_36h11'] });
+  assert.deepEqual(found.map((d) => d.key).sort(),
+    entry.markers.filter((m) => m.dictionary === 'DICT_APRILTAG_36h11').map((m) => m.key).sort());
+});
+
+test('bad input is refused with a sentence saying what to pass', () => {
+  assert.throws(() => detectMarkers(null), /image \{ data, width, height \}/);
+  assert.throws(() => detectMarkers({ data: new Uint8Array(10), width: 4, height: 4 }), /needs 16/);
+  assert.throws(() => detectMarkers({ data: new Float32Array(16), width: 4, height: 4 }), /Uint8Array/);
+  assert.throws(() => detectMarkers({ data: new Uint8Array(16), width: 4, height: 4 }, { dictionaries: ['DICT_5X5_9'] }), /unknown marker dictionary/);
+  // Tiny images are fine and hold nothing.
+  assert.deepEqual(detectMarkers({ data: new Uint8Array(1), width: 1, height: 1 }), []);
+});
