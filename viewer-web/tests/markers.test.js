@@ -49,7 +49,7 @@ test('every drawn marker is found, small (25 px) and tilted (60 deg) ones too, a
   assert.ok(all.some((m) => m.dictionary === 'DICT_APRILTAG_36h11') && all.some((m) => m.dictionary === 'DICT_4X4_50'));
 });
 
-test('corners are within half a pixel of the truth (median), closer than OpenCV\'s sub-pixel ones', () => {
+test('corners are within a tenth of a pixel of the truth (median), closer than OpenCV\'s sub-pixel ones', () => {
   const ours = [], theirs = [];
   for (const entry of images) {
     const errors = [];
@@ -59,12 +59,12 @@ test('corners are within half a pixel of the truth (median), closer than OpenCV\
       const opencv = entry.opencv.find((d) => d.key === truth.key);
       if (opencv) theirs.push(...cornerErrors(opencv, truth));
     }
-    if (errors.length) assert.ok(median(errors) < 0.5, `${entry.name}: median corner error ${median(errors).toFixed(3)} px`);
+    if (errors.length) assert.ok(median(errors) < 0.1, `${entry.name}: median corner error ${median(errors).toFixed(3)} px`);
     ours.push(...errors);
   }
-  assert.ok(median(ours) < 0.25, `median corner error ${median(ours).toFixed(3)} px`);
+  assert.ok(median(ours) < 0.05, `median corner error ${median(ours).toFixed(3)} px`);
   assert.ok(median(ours) < median(theirs), `ours ${median(ours).toFixed(3)} px, OpenCV's ${median(theirs).toFixed(3)} px`);
-  assert.ok(Math.max(...ours) < 1.5, `worst corner error ${Math.max(...ours).toFixed(3)} px`);
+  assert.ok(Math.max(...ours) < 0.5, `worst corner error ${Math.max(...ours).toFixed(3)} px`);
 });
 
 test('images of clutter without markers give no detection', () => {

@@ -1,5 +1,5 @@
-// Sub-pixel corners: each side of the marker's black square is located where the intensity rises
-// fastest across it (dark inside, white outside), a line is fitted to those edge points, and the
+// Sub-pixel corners: each side of the marker's black square is located where the intensity across
+// it (dark inside, white outside) is halfway up, a line is fitted to those edge points, and the
 // corners become the intersections of neighbouring lines. This uses the whole side rather than a
 // small window round the corner, so blur and perspective do not pull the corners.
 
@@ -45,33 +45,41 @@ function edgeLine(image, a, b, reach) {
   const count = Math.max(6, Math.min(80, Math.round(length * (1 - 2 * SIDE_MARGIN))));
   const steps = Math.round(reach / PROFILE_STEP);
   const profile = new Float64Array(2 * steps + 1);
-  const points = [];
+  const points = [], contrasts = [];
   let strongest = 0;
-  const rises = [];
   for (let i = 0; i < count; i++) {
     const t = SIDE_MARGIN + (1 - 2 * SIDE_MARGIN) * (i + 0.5) / count;
     const px = a[0] + dx * t, py = a[1] + dy * t;
     for (let s = -steps; s <= steps; s++) {
       profile[s + steps] = bilinear(image, px + nx * s * PROFILE_STEP, py + ny * s * PROFILE_STEP);
     }
-    // The steepest rise (central differences), then a parabola through its neighbours.
-    let best = -1, bestRise = 0;
-    for (let s = 1; s < 2 * steps; s++) {
+    // The edge is where the profile crosses halfway between its dark (inner) and bright (outer)
+    // ends; bilinear samples make the profile piecewise linear, so the crossing is sub-pixel
+    // (the steepest rise would be flat across a whole pixel).
+    const last = 2 * steps;
+    const dark = (profile[0] + profile[1]) / 2, bright = (profile[last] + profile[last - 1]) / 2;
+    const contrast = bright - dark;
+    if (contrast <= 0) continue;
+    const half = (dark + bright) / 2;
+    let steepest = 1, steepestRise = -Infinity;
+    for (let s = 1; s < last; s++) {
       const rise = profile[s + 1] - profile[s - 1];
-      if (rise > bestRise) { bestRise = rise; best = s; }
+      if (rise > steepestRise) { steepestRise = rise; steepest = s; }
     }
-    if (best < 2 || best > 2 * steps - 2) continue;
-    const before = profile[best] - profile[best - 2];
-    const after = profile[best + 2] - profile[best];
-    const curvature = before - 2 * bestRise + after;
-    const offset = curvature < 0 ? 0.5 * (before - after) / curvature : 0;
-    const along = (best - steps + Math.max(-0.5, Math.min(0.5, offset))) * PROFILE_STEP;
+    let crossing = null;
+    for (let s = 0; s < last; s++) {
+      if (profile[s] > half || profile[s + 1] <= half) continue;
+      const at = s + (half - profile[s]) / (profile[s + 1] - profile[s]);
+      if (crossing === null || Math.abs(at - steepest) < Math.abs(crossing - steepest)) crossing = at;
+    }
+    if (crossing === null) continue;
+    const along = (crossing - steps) * PROFILE_STEP;
     points.push([px + nx * along, py + ny * along]);
-    rises.push(bestRise);
-    strongest = Math.max(strongest, bestRise);
+    contrasts.push(contrast);
+    strongest = Math.max(strongest, contrast);
   }
   // Only clear edges count: weak rises are other structure (a cell edge, noise).
-  const kept = points.filter((_, i) => rises[i] >= 0.4 * strongest);
+  const kept = points.filter((_, i) => contrasts[i] >= 0.4 * strongest);
   if (kept.length < 4) return null;
   return fitLine(kept);
 }
