@@ -1,12 +1,18 @@
-// WebXR immersive-ar: the twin's labels and highlights over the real machines. The user taps
-// three known anchors in the room (hit-test points from the screen centre); the rigid fit of
-// the twin onto those taps places it, with its residual shown, and an XR anchor keeps it there.
+// WebXR immersive-ar: the twin's labels and highlights over the real machines. Where the twin
+// has marker anchors and the browser grants camera access, the printed markers the camera sees
+// place the twin (ar-markers.js); otherwise the user taps three known anchors in the room
+// (hit-test points from the screen centre) and the rigid fit of the twin onto those taps places
+// it. Either way the residual is shown and an XR anchor keeps the twin there.
 // Where immersive-ar is missing (iOS Safari, desktops) the viewer says so and stays in 3D.
 
 import * as THREE from 'three';
 import { fitRigid } from './align.js';
+import { MarkerAligner, FRAMES_TO_ALIGN, markerTargets, chooseAlignment } from './ar-markers.js';
 
 const Z_UP_TO_Y_UP = new THREE.Matrix4().makeRotationX(-Math.PI / 2);
+const Y_UP_TO_Z_UP = Z_UP_TO_Y_UP.clone().invert();
+const TAP_REASONS = { noMarkerAnchors: 'tapsNoMarkers', noCameraAccess: 'tapsNoCamera', markerFailure: 'tapsMarkerFailure' };
+const markerNumbers = (keys) => keys.map((key) => key.split(':')[1]).join(', ');
 
 /** Three anchors far apart (the biggest triangle found greedily): taps on them fix the pose best. */
 export function alignmentAnchors(anchorsWithPositions) {
@@ -48,17 +54,26 @@ export class ArSession {
 
   /** What the user should do now, in words. */
   prompt() {
-    const { app } = this;
-    if (this.alignment) return app.t('aligned', { r: (this.alignment.rmsResidual * 100).toFixed(1) });
+    const { app, alignment } = this;
+    if (alignment?.method === 'markers') {
+      return app.t(alignment.markers.length === 1 ? 'alignedByMarker' : 'alignedByMarkers',
+        { n: alignment.markers.length, ids: markerNumbers(alignment.markers), cm: (alignment.residualM * 100).toFixed(1), px: alignment.reprojectionErrorPx.toFixed(1) });
+    }
+    if (alignment) return app.t('aligned', { r: (alignment.rmsResidual * 100).toFixed(1) });
+    if (this.markers) {
+      const { phase, seen, frames } = this.markers.status;
+      return phase === 'seen' ? app.t('markerSeen', { ids: markerNumbers(seen), n: frames, total: FRAMES_TO_ALIGN }) : app.t('lookingForMarkers');
+    }
     const target = this.targets[this.taps.length];
-    return target ? app.t('alignHint', { n: this.taps.length + 1, name: target.anchor.name || target.anchor.id }) : '';
+    const why = TAP_REASONS[this.path?.reason] ? app.t(TAP_REASONS[this.path.reason], { message: this.path.message }) : '';
+    return [why, target ? app.t('alignHint', { n: this.taps.length + 1, name: target.anchor.name || target.anchor.id }) : ''].filter(Boolean).join(' ');
   }
 
   async start(overlay) {
     const { app } = this;
     const session = await navigator.xr.requestSession('immersive-ar', {
       requiredFeatures: ['hit-test'],
-      optionalFeatures: ['anchors', 'local-floor', 'dom-overlay'],
+      optionalFeatures: ['anchors', 'local-floor', 'dom-overlay', 'camera-access'],
       ...(overlay ? { domOverlay: { root: overlay } } : {}),
     });
     this.session = session;
@@ -73,6 +88,7 @@ export class ArSession {
     this.referenceSpace = app.renderer.xr.getReferenceSpace();
     const viewerSpace = await session.requestReferenceSpace('viewer');
     this.hitTestSource = await session.requestHitTestSource({ space: viewerSpace });
+    this.chooseAlignment(session);
     app.scene.add(this.reticle);
     this.hideScan();
     app.placement.showNameLabels(true);
@@ -92,7 +108,31 @@ export class ArSession {
     });
   }
 
+  // Markers when the twin has them and the camera is ours, else taps (the reason is shown).
+  chooseAlignment(session) {
+    const { app } = this;
+    const targets = markerTargets(app.document.anchors, (machineId) => app.placement.rigs.get(machineId)?.matrix ?? null);
+    this.path = chooseAlignment(targets.size, session.enabledFeatures);
+    if (this.path.method === 'markers') {
+      this.markers = new MarkerAligner({ renderer: app.renderer, targets, onChange: (aligner) => this.markersChanged(aligner) });
+    }
+  }
+
+  markersChanged(aligner) {
+    if (aligner !== this.markers) return;
+    if (aligner.result) {
+      const { T_xr_world, ...measures } = aligner.result;
+      this.markers = null;
+      this.settle(T_xr_world.clone().multiply(Y_UP_TO_Z_UP), { method: 'markers', ...measures });
+    } else if (aligner.status.phase === 'failed') {
+      this.markers = null;
+      this.path = { method: 'taps', reason: 'markerFailure', message: aligner.status.message };
+    }
+    this.app.onArChange?.();
+  }
+
   frame(frame) {
+    this.markers?.frame(frame, this.referenceSpace);
     const results = this.hitTestSource ? frame.getHitTestResults(this.hitTestSource) : [];
     const pose = results[0]?.getPose(this.referenceSpace);
     this.reticle.visible = Boolean(pose);
@@ -114,7 +154,16 @@ export class ArSession {
   }
 
   tap() {
-    if (this.alignment || !this.lastHit) return;
+    if (this.alignment) return;
+    if (this.markers) {
+      // A tap while markers are looked for: the user aligns by hand instead.
+      this.markers.stop();
+      this.markers = null;
+      this.path = { method: 'taps', reason: 'chosen' };
+      this.app.onArChange?.();
+      return;
+    }
+    if (!this.lastHit) return;
     this.taps.push(this.lastHit.clone());
     if (this.taps.length === 3) this.align();
     this.app.onArChange?.();
@@ -125,11 +174,17 @@ export class ArSession {
     // Model points in the twin's y-up frame before any placement: the root's own turn.
     const source = targets.map((t) => t.world.clone().applyMatrix4(Z_UP_TO_Y_UP).toArray());
     const fit = fitRigid(source, this.taps.map((p) => p.toArray()));
-    const position = new THREE.Vector3(...fit.translation);
-    const quaternion = new THREE.Quaternion(...fit.quaternion);
-    this.placeRoot(new THREE.Matrix4().compose(position, quaternion, new THREE.Vector3(1, 1, 1)));
-    this.alignment = { ...fit, anchors: targets.map((t) => t.anchor.id), taps: this.taps.map((p) => p.toArray()) };
-    this.pendingAnchor = { position: { ...position }, quaternion: { x: quaternion.x, y: quaternion.y, z: quaternion.z, w: quaternion.w } };
+    const T_xr_model = new THREE.Matrix4().compose(new THREE.Vector3(...fit.translation), new THREE.Quaternion(...fit.quaternion), new THREE.Vector3(1, 1, 1));
+    this.settle(T_xr_model, { method: 'taps', ...fit, anchors: targets.map((t) => t.anchor.id), taps: this.taps.map((p) => p.toArray()) });
+  }
+
+  // Places the twin and asks for an XR anchor there, which holds it from then on.
+  settle(T_xr_model, alignment) {
+    this.placeRoot(T_xr_model);
+    this.alignment = alignment;
+    const position = new THREE.Vector3(), quaternion = new THREE.Quaternion();
+    T_xr_model.decompose(position, quaternion, new THREE.Vector3());
+    this.pendingAnchor = { position: { x: position.x, y: position.y, z: position.z }, quaternion: { x: quaternion.x, y: quaternion.y, z: quaternion.z, w: quaternion.w } };
   }
 
   placeRoot(T_xr_model) {
@@ -145,6 +200,7 @@ export class ArSession {
   ended() {
     const { app } = this;
     this.stopFrames?.();
+    this.markers?.stop();
     this.hitTestSource?.cancel?.();
     this.reticle.removeFromParent();
     for (const o of this.hidden) o.visible = true;
@@ -155,7 +211,7 @@ export class ArSession {
     app.twin.root.updateMatrixWorld(true);
     app.placement.showNameLabels(app.mode?.name === 'planner');
     app.viewer.invalidate();
-    Object.assign(this, { session: null, xrAnchor: null, hitTestSource: null, pendingAnchor: null });
+    Object.assign(this, { session: null, xrAnchor: null, hitTestSource: null, pendingAnchor: null, markers: null, path: null });
     app.onArChange?.();
   }
 }

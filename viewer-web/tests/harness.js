@@ -106,9 +106,11 @@ export async function screenshot(page, name) {
 
 /**
  * An init script that installs Meta's WebXR emulator (iwer, a Quest 3) with its synthetic
- * environment module (@iwer/sem, for hit-test) before the page's own scripts run.
+ * environment module (@iwer/sem, for hit-test) before the page's own scripts run. With
+ * `cameraAccess`, the emulator also grants WebXR Raw Camera Access, its camera seeing the room
+ * the test sets (tests/fixtures/xr-camera-access.js).
  */
-export function xrEmulatorScript() {
+export function xrEmulatorScript({ cameraAccess = false } = {}) {
   const iwer = readFileSync(join(VIEWER_ROOT, 'node_modules', 'iwer', 'build', 'iwer.min.js'), 'utf8');
   const sem = readFileSync(join(VIEWER_ROOT, 'node_modules', '@iwer', 'sem', 'build', 'iwer-sem.min.js'), 'utf8');
   // Chromium has a navigator.xr of its own (without AR here): the emulator replaces it.
@@ -116,7 +118,8 @@ export function xrEmulatorScript() {
     window.xrDevice = new IWER.XRDevice(IWER.metaQuest3);
     window.xrDevice.installRuntime({ forceInstall: true });
     window.xrDevice.installSEM(IWER_SEM.SyntheticEnvironmentModule);`;
-  return `${iwer}\n${sem}\n${install}`;
+  const camera = cameraAccess ? readFileSync(join(HERE, 'fixtures', 'xr-camera-access.js'), 'utf8') : '';
+  return `${iwer}\n${sem}\n${install}\n${camera}`;
 }
 
 /** One of the rooms @iwer/sem ships (captures/NAME.json), as JSON to load into the emulator. */

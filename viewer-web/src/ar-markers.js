@@ -1,0 +1,121 @@
+// Marker-based alignment in WebXR AR: where the twin document has marker anchors (printed
+// ArUco/AprilTag markers measured by the photo pipeline) and the browser grants camera access,
+// the camera frames are searched for them a few times a second (in a worker), each frame's
+// camera pose against the markers gives the room-to-twin transform T_xr_world, and once several
+// frames agree (marker-fusion.js) the twin is placed, with no tap.
+
+import * as THREE from 'three';
+import { XrCameraImage } from './xr-camera.js';
+import { fuseSightings, fromRowMajor } from './marker-fusion.js';
+
+export const FRAMES_TO_ALIGN = 5;
+const FRAMES_KEPT = 12;
+const DETECTION_INTERVAL_MS = 250;
+// A frame's own pose counts when its corners reproject this well.
+const MAX_REPROJECTION_PX = 3;
+
+const rowMajor = (m) => m.clone().transpose().toArray();
+
+/** The dictionary:id key of a document marker ("DICT_4X4_50:7"), as the detector names them. */
+export const markerKey = (marker) => `${marker.dictionary}:${marker.id}`;
+
+/**
+ * The document's marker anchors as the pose solver wants them: key -> { T_world_marker (16
+ * numbers, row-major), size_m, anchorId }. An anchor on a machine is in the machine's frame:
+ * `machinePose(machineId)` (a THREE.Matrix4, T_world_machine) puts it in the world.
+ */
+export function markerTargets(anchors = [], machinePose = () => null) {
+  const targets = new Map();
+  for (const anchor of anchors) {
+    if (!anchor.marker || !anchor.rotation || !anchor.position) continue;
+    const [x, y, z, w] = anchor.rotation;
+    let T = new THREE.Matrix4().compose(new THREE.Vector3(...anchor.position), new THREE.Quaternion(x, y, z, w).normalize(), new THREE.Vector3(1, 1, 1));
+    if (anchor.machine) {
+      const machine = machinePose(anchor.machine);
+      if (!machine) continue; // its machine is not placed in this layout
+      T = machine.clone().multiply(T);
+    }
+    targets.set(markerKey(anchor.marker), { T_world_marker: rowMajor(T), size_m: anchor.marker.size_m, anchorId: anchor.id });
+  }
+  return targets;
+}
+
+/**
+ * How this session aligns the twin: by markers when the document has marker anchors and the
+ * session granted camera access, else by taps, with the reason.
+ */
+export function chooseAlignment(targetCount, enabledFeatures) {
+  if (!targetCount) return { method: 'taps', reason: 'noMarkerAnchors' };
+  if (!enabledFeatures?.includes('camera-access')) return { method: 'taps', reason: 'noCameraAccess' };
+  return { method: 'markers' };
+}
+
+/** The room-to-twin transform of one frame: T_xr_world = T_xr_camera * inverse(T_world_camera). */
+export function xrFromWorld(T_xr_camera, T_world_camera) {
+  return T_xr_camera.clone().multiply(T_world_camera.clone().invert());
+}
+
+/**
+ * Watches the camera for the document's markers during an AR session and aligns once enough
+ * frames agree. `status` says what is happening ({ phase: 'looking' | 'seen' | 'aligned' |
+ * 'failed', seen: [keys], frames, message }); `result` is fuseSightings' once aligned.
+ */
+export class MarkerAligner {
+  constructor({ renderer, targets, onChange = () => {} }) {
+    this.targets = targets;
+    this.onChange = onChange;
+    this.camera = new XrCameraImage(renderer);
+    this.markers = [...targets].map(([key, t]) => [key, { T_world_marker: t.T_world_marker, size_m: t.size_m }]);
+    this.dictionaries = [...new Set([...targets.keys()].map((key) => key.split(':')[0]))];
+    this.sightings = [];
+    this.result = null;
+    this.status = { phase: 'looking', seen: [], frames: 0 };
+    this.pending = new Map(); // request id -> T_xr_camera of its frame
+    this.nextId = 0;
+    this.lastGrab = -Infinity;
+    this.worker = new Worker(new URL('./ar-markers-worker.js', import.meta.url), { type: 'module' });
+    this.worker.onmessage = ({ data }) => this.located(data);
+    this.worker.onerror = (event) => this.fail(event.message || 'the marker detector stopped');
+  }
+
+  /** Call in each XR frame: every DETECTION_INTERVAL_MS, one frame goes to the detector. */
+  frame(frame, referenceSpace, now = performance.now()) {
+    if (this.result || this.status.phase === 'failed' || this.pending.size || now - this.lastGrab < DETECTION_INTERVAL_MS) return;
+    const grabbed = this.camera.grab(frame, referenceSpace);
+    if (!grabbed) return;
+    this.lastGrab = now;
+    const id = this.nextId++;
+    this.pending.set(id, { T_xr_camera: grabbed.T_xr_camera, K: grabbed.K });
+    this.worker.postMessage({ id, image: grabbed.image, K: grabbed.K, markers: this.markers, dictionaries: this.dictionaries }, [grabbed.image.data.buffer]);
+  }
+
+  located({ id, detections, pose, error }) {
+    const frame = this.pending.get(id);
+    this.pending.delete(id);
+    if (error) return this.fail(error);
+    if (!frame || this.result) return;
+    const known = detections.filter((d) => this.targets.has(d.key));
+    if (pose && pose.reprojectionErrorPx <= MAX_REPROJECTION_PX) {
+      this.sightings.push({ ...frame, detections: known, T_xr_world: xrFromWorld(frame.T_xr_camera, fromRowMajor(pose.T_world_camera)) });
+      if (this.sightings.length > FRAMES_KEPT) this.sightings.shift();
+    }
+    this.result = fuseSightings(this.sightings, this.targets, FRAMES_TO_ALIGN);
+    this.status = this.result
+      ? { phase: 'aligned', seen: this.result.markers, frames: this.result.frames }
+      : { phase: known.length ? 'seen' : 'looking', seen: known.map((d) => d.key), frames: this.sightings.length };
+    if (this.result) this.stop();
+    this.onChange(this);
+  }
+
+  fail(message) {
+    this.status = { phase: 'failed', seen: [], frames: 0, message };
+    this.stop();
+    this.onChange(this);
+  }
+
+  stop() {
+    this.worker?.terminate();
+    this.worker = null;
+    this.camera.dispose();
+  }
+}
