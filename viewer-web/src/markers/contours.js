@@ -1,16 +1,18 @@
 // Dark blobs of a grey image as closed pixel contours: OpenCV's adaptive mean threshold (inverted,
-// so dark marker borders become foreground) and the outer border of each 8-connected component,
-// followed as in Suzuki & Abe (1985), the algorithm behind cv.findContours.
+// so dark marker borders become foreground) and the outer borders of 8-connected components,
+// found as in Suzuki & Abe (1985), the algorithm behind cv.findContours.
 
 /** Integral image with one extra row and column of zeros, so box sums need no edge cases. */
 export function integralImage(data, width, height) {
   const stride = width + 1;
-  const sums = new Float64Array(stride * (height + 1));
+  // 255 * 2^24 pixels still fit 32 bits unsigned; larger images need doubles.
+  const sums = width * height < 1 << 24 ? new Uint32Array(stride * (height + 1)) : new Float64Array(stride * (height + 1));
   for (let y = 0; y < height; y++) {
     let row = 0;
+    const above = y * stride + 1, here = (y + 1) * stride + 1, pixels = y * width;
     for (let x = 0; x < width; x++) {
-      row += data[y * width + x];
-      sums[(y + 1) * stride + x + 1] = sums[y * stride + x + 1] + row;
+      row += data[pixels + x];
+      sums[here + x] = sums[above + x] + row;
     }
   }
   return sums;
@@ -25,14 +27,25 @@ export function adaptiveThreshold(data, width, height, integral, window, offset,
   const stride = width + 1;
   const half = window >> 1;
   for (let y = 0; y < height; y++) {
-    const y0 = Math.max(0, y - half);
-    const y1 = Math.min(height, y + half + 1);
+    const y0 = Math.max(0, y - half), y1 = Math.min(height, y + half + 1);
+    const top = y0 * stride, bottom = y1 * stride, rows = y1 - y0, pixels = y * width;
+    // Comparing pixel * area with sum - offset * area avoids a division a pixel.
+    const fullArea = rows * window;
+    const inner0 = Math.min(half, width), inner1 = Math.max(inner0, width - half);
     for (let x = 0; x < width; x++) {
-      const x0 = Math.max(0, x - half);
-      const x1 = Math.min(width, x + half + 1);
-      const sum = integral[y1 * stride + x1] - integral[y0 * stride + x1] - integral[y1 * stride + x0] + integral[y0 * stride + x0];
-      const mean = sum / ((y1 - y0) * (x1 - x0));
-      out[y * width + x] = data[y * width + x] <= mean - offset ? 1 : 0;
+      if (x === inner0 && inner0 < inner1) {
+        // Windows wholly inside the row: one area for all.
+        for (; x < inner1; x++) {
+          const x0 = x - half, x1 = x + half + 1;
+          const sum = integral[bottom + x1] - integral[top + x1] - integral[bottom + x0] + integral[top + x0];
+          out[pixels + x] = data[pixels + x] * fullArea <= sum - offset * fullArea ? 1 : 0;
+        }
+        if (x >= width) break;
+      }
+      const x0 = Math.max(0, x - half), x1 = Math.min(width, x + half + 1);
+      const area = rows * (x1 - x0);
+      const sum = integral[bottom + x1] - integral[top + x1] - integral[bottom + x0] + integral[top + x0];
+      out[pixels + x] = data[pixels + x] * area <= sum - offset * area ? 1 : 0;
     }
   }
   return out;
@@ -41,83 +54,89 @@ export function adaptiveThreshold(data, width, height, integral, window, offset,
 // The 8 neighbours, clockwise on screen (y down): E, SE, S, SW, W, NW, N, NE.
 const DX = [1, 1, 0, -1, -1, -1, 0, 1];
 const DY = [0, 1, 1, 1, 0, -1, -1, -1];
+const EAST = 0;
 const WEST = 4;
 
 /**
  * Outer contours (arrays [x0, y0, x1, y1, ...] of pixel centres) of the foreground's 8-connected
- * components whose bounding box could hold a contour of `minLength`..`maxLength` pixels.
- * `labels` (Int32Array, width*height) and `stack` (Int32Array, width*height) are scratch space.
+ * components, `minLength`..`maxLength` pixels long. Suzuki & Abe's raster scan: every border, outer
+ * or of a hole, is followed once and labelled, so the scan never follows it again; only outer ones
+ * are returned. `scratch` is an Int32Array of (width + 2) * (height + 2), reused between calls.
  */
-export function outerContours(binary, width, height, { minLength, maxLength }, labels, stack) {
-  labels.fill(0);
+export function outerContours(binary, width, height, { minLength, maxLength }, scratch) {
+  // A frame of background round the image spares every neighbour look-up a bounds check.
+  const stride = width + 2;
+  const f = scratch;
+  f.fill(0, 0, stride);
+  f.fill(0, (height + 1) * stride);
+  for (let y = 0; y < height; y++) {
+    const row = (y + 1) * stride;
+    f[row] = 0;
+    f[row + width + 1] = 0;
+    for (let x = 0; x < width; x++) f[row + 1 + x] = binary[y * width + x];
+  }
+  const offsets = Int32Array.from(DX, (dx, d) => dx + DY[d] * stride);
+  const path = new Int32Array(Math.ceil(maxLength) + 1);
   const contours = [];
-  let label = 0;
-  for (let start = 0; start < binary.length; start++) {
-    if (!binary[start] || labels[start]) continue;
-    label += 1;
-    // Flood fill, to label the component and measure its bounding box.
-    let top = 0;
-    stack[top++] = start;
-    labels[start] = label;
-    let minX = width, maxX = 0, minY = height, maxY = 0;
-    while (top > 0) {
-      const p = stack[--top];
-      const px = p % width;
-      const py = (p - px) / width;
-      if (px < minX) minX = px;
-      if (px > maxX) maxX = px;
-      if (py < minY) minY = py;
-      if (py > maxY) maxY = py;
-      for (let d = 0; d < 8; d++) {
-        const qx = px + DX[d];
-        const qy = py + DY[d];
-        if (qx < 0 || qy < 0 || qx >= width || qy >= height) continue;
-        const q = qy * width + qx;
-        if (binary[q] && !labels[q]) {
-          labels[q] = label;
-          stack[top++] = q;
+  let border = 1;
+  for (let y = 1; y <= height; y++) {
+    for (let p = y * stride + 1, end = y * stride + width; p <= end; p++) {
+      const value = f[p];
+      if (value === 0) continue;
+      let from;
+      if (value === 1 && f[p - 1] === 0) from = WEST; // an outer border starts here
+      else if (value >= 1 && f[p + 1] === 0) from = EAST; // a hole's border starts here
+      else continue;
+      border += 1;
+      const length = follow(f, p, from, border, offsets, from === WEST ? path : null);
+      if (from === WEST && length >= minLength && length <= maxLength) {
+        const points = new Array(2 * length);
+        for (let k = 0; k < length; k++) {
+          points[2 * k] = (path[k] % stride) - 1;
+          points[2 * k + 1] = Math.floor(path[k] / stride) - 1;
         }
+        contours.push(points);
       }
     }
-    // A square's outer contour has about twice its bounding box's half-perimeter in pixels.
-    const boxPerimeter = 2 * (maxX - minX + maxY - minY);
-    if (boxPerimeter < minLength || boxPerimeter > 2 * maxLength) continue;
-    const contour = followBorder(binary, width, height, start % width, Math.floor(start / width));
-    const length = contour.length / 2;
-    if (length >= minLength && length <= maxLength) contours.push(contour);
   }
   return contours;
 }
 
 /**
- * Suzuki & Abe's border following from (x0, y0), the first pixel of its component in raster order
- * (so its west neighbour is background): the outer border's pixels in order.
+ * Follows the border through pixel p (labelled image f, 0 = background), starting the search at
+ * neighbour `from`, and labels its pixels with +-label as Suzuki & Abe's step 3.4 does. Writes the
+ * border's pixel indices into `path` while they fit; returns the border's length in pixels.
  */
-function followBorder(binary, width, height, x0, y0) {
-  const inside = (x, y) => x >= 0 && y >= 0 && x < width && y < height && binary[y * width + x] === 1;
+function follow(f, p, from, label, offsets, path) {
   let first = -1;
   for (let k = 0; k < 8; k++) {
-    const d = (WEST + k) % 8;
-    if (inside(x0 + DX[d], y0 + DY[d])) { first = d; break; }
+    const d = (from + k) & 7;
+    if (f[p + offsets[d]] !== 0) { first = d; break; }
   }
-  if (first < 0) return [x0, y0];
-  const x1 = x0 + DX[first];
-  const y1 = y0 + DY[first];
-  const points = [];
-  let x3 = x0, y3 = y0, towardsPrevious = first;
+  if (first < 0) {
+    f[p] = -label;
+    if (path && path.length) path[0] = p;
+    return 1;
+  }
+  const p1 = p + offsets[first];
+  const room = path ? path.length : 0;
+  let length = 0;
+  let p3 = p, towardsPrevious = first;
   for (;;) {
-    let d4 = towardsPrevious;
+    let d4 = towardsPrevious, eastIsBackground = false;
     for (let k = 1; k <= 8; k++) {
-      const d = (towardsPrevious - k + 8) % 8;
-      if (inside(x3 + DX[d], y3 + DY[d])) { d4 = d; break; }
+      const d = (towardsPrevious - k + 8) & 7;
+      if (f[p3 + offsets[d]] !== 0) { d4 = d; break; }
+      if (d === EAST) eastIsBackground = true;
     }
-    const x4 = x3 + DX[d4];
-    const y4 = y3 + DY[d4];
-    points.push(x3, y3);
-    if (x4 === x0 && y4 === y0 && x3 === x1 && y3 === y1) break;
-    towardsPrevious = (d4 + 4) % 8;
-    x3 = x4;
-    y3 = y4;
+    if (eastIsBackground) f[p3] = -label;
+    else if (f[p3] === 1) f[p3] = label;
+    if (length < room) path[length] = p3;
+    length++;
+    const p4 = p3 + offsets[d4];
+    if (p4 === p && p3 === p1) break;
+    towardsPrevious = (d4 + 4) & 7;
+    p3 = p4;
   }
-  return points;
+  return length;
 }

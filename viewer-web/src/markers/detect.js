@@ -33,13 +33,11 @@ export function detectMarkers(image, { dictionaries = DEFAULT_DICTIONARIES } = {
   const longer = Math.max(width, height);
   const limits = { minLength: MIN_PERIMETER_RATE * longer, maxLength: MAX_PERIMETER_RATE * longer };
   const integral = integralImage(data, width, height);
-  const binary = new Uint8Array(width * height);
-  const labels = new Int32Array(width * height);
-  const stack = new Int32Array(width * height);
+  const { binary, scratch } = buffersFor(width, height);
   const found = [];
   for (const window of THRESHOLD_WINDOWS) {
     adaptiveThreshold(data, width, height, integral, window, THRESHOLD_OFFSET, binary);
-    for (const quad of quadCandidates(outerContours(binary, width, height, limits, labels, stack), width, height)) {
+    for (const quad of quadCandidates(outerContours(binary, width, height, limits, scratch), width, height)) {
       // The same marker's quad from another window would decode the same: read it once.
       if (found.some((marker) => samePlace(marker.corners, quad.corners))) continue;
       for (const dictionary of compiled) {
@@ -62,6 +60,15 @@ export function detectMarkers(image, { dictionaries = DEFAULT_DICTIONARIES } = {
       key: `${dictionary.name}:${id}`, dictionary: dictionary.name, id,
       corners: refineCorners(image, corners, meanSide(corners) / (dictionary.markerSize + 2)),
     }));
+}
+
+// Frames of one video keep their size: their work buffers are made once (a few MB at 720p), not per frame.
+let buffers = { width: 0, height: 0 };
+function buffersFor(width, height) {
+  if (buffers.width !== width || buffers.height !== height) {
+    buffers = { width, height, binary: new Uint8Array(width * height), scratch: new Int32Array((width + 2) * (height + 2)) };
+  }
+  return buffers;
 }
 
 function samePlace(a, b) {
