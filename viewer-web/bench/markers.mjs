@@ -1,0 +1,75 @@
+// Benchmark of the viewer's marker detector (src/markers/detect.js, pure JS, one thread) against
+// OpenCV's aruco detector from Python (the photo pipeline's settings: both dictionaries, sub-pixel
+// corners) on the same OpenCV-drawn images (tests/fixtures/make_marker_images.py): detection time
+// per frame at 1280x720 and 640x360, markers found and median corner error against the truth.
+// The two sides alternate (OpenCV, ours, OpenCV, ours) and each keeps its faster round, so a busy
+// machine weighs on both alike.
+//
+// usage: node bench/markers.mjs [--runs 15]
+
+import { performance } from 'node:perf_hooks';
+import { detectMarkers } from '../src/markers/detect.js';
+import { makeMarkerImages } from '../tests/fixtures/marker-images.js';
+
+const args = process.argv.slice(2);
+const runs = args.includes('--runs') ? Number(args[args.indexOf('--runs') + 1]) : 15;
+const ROUNDS = 2;
+
+const median = (values) => values.slice().sort((a, b) => a - b)[Math.floor(values.length / 2)];
+
+function timeOurs(image) {
+  const times = [];
+  for (let i = 0; i < runs; i++) {
+    const started = performance.now();
+    detectMarkers(image);
+    times.push(performance.now() - started);
+  }
+  return median(times);
+}
+
+function cornerErrors(found, truthMarkers) {
+  const errors = [];
+  for (const truth of truthMarkers) {
+    const hit = found.find((d) => d.key === truth.key);
+    if (hit) hit.corners.forEach(([x, y], i) => errors.push(Math.hypot(x - truth.corners[i][0], y - truth.corners[i][1])));
+  }
+  return errors;
+}
+
+let images = null;
+const ours = new Map(), theirs = new Map();
+const keepFaster = (map, name, value) => map.set(name, Math.min(map.get(name) ?? Infinity, value));
+for (let round = 0; round < ROUNDS; round++) {
+  // The fixture is seeded: every round draws the same images, then OpenCV times itself on them.
+  images = makeMarkerImages({ timeRuns: runs });
+  for (const entry of images) {
+    for (const [threads, ms] of Object.entries(entry.opencv_ms)) keepFaster(theirs, `${entry.name} ${threads}`, ms);
+    detectMarkers(entry.image); // warm-up: the first call compiles
+    keepFaster(ours, entry.name, timeOurs(entry.image));
+  }
+}
+
+const threadKeys = Object.keys(images[0].opencv_ms);
+const rows = [];
+for (const [width, height] of [[1280, 720], [640, 360]]) {
+  const group = images.filter((e) => e.width === width && e.height === height);
+  const truthCount = group.reduce((s, e) => s + e.markers.length, 0);
+  const ourFound = group.map((e) => detectMarkers(e.image));
+  const ourHits = ourFound.reduce((s, found, i) => s + found.filter((d) => group[i].markers.some((m) => m.key === d.key)).length, 0);
+  const ourFalse = ourFound.reduce((s, found, i) => s + found.filter((d) => !group[i].markers.some((m) => m.key === d.key)).length, 0);
+  const cvHits = group.reduce((s, e) => s + e.opencv.filter((d) => e.markers.some((m) => m.key === d.key)).length, 0);
+  const cvFalse = group.reduce((s, e) => s + e.opencv.filter((d) => !e.markers.some((m) => m.key === d.key)).length, 0);
+  const ourMs = median(group.map((e) => ours.get(e.name)));
+  const cvMs = Object.fromEntries(threadKeys.map((k) => [k, median(group.map((e) => theirs.get(`${e.name} ${k}`)))]));
+  rows.push({
+    frame: `${width}x${height}`, images: group.length, markers: truthCount,
+    'ours found (false)': `${ourHits} (${ourFalse})`, 'OpenCV found (false)': `${cvHits} (${cvFalse})`,
+    'ours ms': ourMs.toFixed(1),
+    ...Object.fromEntries(threadKeys.map((k) => [`OpenCV ms ${k.replace('threads_', '')} thr`, cvMs[k].toFixed(1)])),
+    'ours / OpenCV 1 thr': (ourMs / cvMs.threads_1).toFixed(2),
+    'ours corner px (median)': median(ourFound.flatMap((found, i) => cornerErrors(found, group[i].markers))).toFixed(3),
+    'OpenCV corner px (median)': median(group.flatMap((e) => cornerErrors(e.opencv, e.markers))).toFixed(3),
+  });
+}
+console.log(`marker detection per frame (median over each size's images of the median of ${runs} runs; both dictionaries; node ${process.version})`);
+console.table(rows);
