@@ -6,8 +6,8 @@ import assert from 'node:assert/strict';
 import { detectMarkers } from '../src/markers/detect.js';
 import { cameraPoseFromMarkers, markerCorners } from '../src/markers/pose.js';
 import { planarPoses } from '../src/markers/planar-pose.js';
-import { invertRigid, mul4, rigid, rodrigues, rotationOf, transformPoint, translationOf } from '../src/markers/linalg.js';
-import { makeMarkerImages } from './fixtures/marker-images.js';
+import { invertRigid, mul4, rigid, rodrigues, transformPoint } from '../src/markers/linalg.js';
+import { makeMarkerImages, poseError } from './fixtures/marker-images.js';
 
 const K = { fx: 1000, fy: 1000, cx: 639.5, cy: 359.5 };
 
@@ -21,16 +21,6 @@ function random(seed) {
 function project(T_camera_world, point, k = K) {
   const [x, y, z] = transformPoint(T_camera_world, point);
   return [k.fx * x / z + k.cx, k.fy * y / z + k.cy];
-}
-
-/** Rotation angle (deg) and translation distance (m) between two rigid transforms. */
-function poseError(A, B) {
-  const R = rotationOf(mul4(invertRigid(A), B));
-  // atan2 of sine and cosine: acos alone loses the small angles to rounding.
-  const sine = Math.hypot(R[7] - R[5], R[2] - R[6], R[3] - R[1]) / 2;
-  const angle = Math.atan2(sine, (R[0] + R[4] + R[8] - 1) / 2) * 180 / Math.PI;
-  const [ta, tb] = [translationOf(A), translationOf(B)];
-  return { angleDeg: angle, distanceM: Math.hypot(ta[0] - tb[0], ta[1] - tb[1], ta[2] - tb[2]) };
 }
 
 function markerMap(truthMarkers) {
