@@ -1,10 +1,12 @@
 // Several camera frames' marker sightings fused into one room-to-twin transform T_xr_world.
 // Each frame knows its camera pose in the XR space (the device tracks it) and the marker corners
 // it saw; the twin document knows where the markers are in the twin's world. One T_xr_world
-// must explain every frame: the frames that agree with the best single-frame guess are kept
-// (a blurred or misread frame is left out), then T_xr_world is refined on all their corners at
-// once (Levenberg-Marquardt on the reprojection error), so frames of different markers, far
-// apart, pin the turn down better than any one of them.
+// must explain every frame. A first guess comes from where the frames put each marker (the
+// median, fitted to the markers' document positions) or, with one marker, from the frame most
+// others agree with; the frames that agree with it are kept (a blurred or misread frame is left
+// out), then T_xr_world is refined on all their corners at once (Levenberg-Marquardt on the
+// reprojection error), so frames of different markers, far apart, pin the turn down better
+// than any one of them.
 // Both frames are level: WebXR's y is up (gravity, as the device measures it) and the twin's
 // world is levelled with z up, so T_xr_world is a turn about up and a shift (4 degrees of
 // freedom). A single small marker is least sure of its tilt, and markers on one wall cannot fix
@@ -89,6 +91,48 @@ function allResiduals(T, sightings, corners) {
   return sightings.flatMap((s) => residuals(T, s, corners).values);
 }
 
+const mean = (points) => points.reduce((c, p) => c.addScaledVector(p, 1 / points.length), new THREE.Vector3());
+
+function median(values) {
+  const sorted = [...values].sort((a, b) => a - b);
+  const middle = sorted.length >> 1;
+  return sorted.length % 2 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;
+}
+
+/** The level T_xr_world (a turn about up, a shift) that best maps world points onto XR points. */
+export function levelFit(worldPoints, xrPoints) {
+  const a = worldPoints.map((p) => p.clone().applyMatrix4(Z_UP_TO_Y_UP));
+  const ca = mean(a), cb = mean(xrPoints);
+  let sin = 0, cos = 0;
+  a.forEach((p, i) => {
+    const u = p.clone().sub(ca), v = xrPoints[i].clone().sub(cb);
+    sin += v.x * u.z - v.z * u.x;
+    cos += v.x * u.x + v.z * u.z;
+  });
+  const turn = new THREE.Matrix4().makeRotationY(Math.atan2(sin, cos));
+  const shift = cb.clone().sub(ca.applyMatrix4(turn));
+  return turn.setPosition(shift).multiply(Z_UP_TO_Y_UP);
+}
+
+/**
+ * First guesses of a level T_xr_world: each frame's own pose, levelled about its markers, and,
+ * when the frames saw two markers or more, the fit of where they put each marker (median).
+ */
+function guesses(sightings, corners) {
+  const centres = new Map([...corners].map(([key, c]) => [key, mean(c)]));
+  const seenAt = new Map(); // key -> XR positions of the marker's centre, one per frame
+  const own = sightings.map((s) => {
+    const keys = s.detections.map((d) => d.key).filter((key) => corners.has(key));
+    const T = levelled(s.T_xr_world, mean(keys.map((key) => centres.get(key))));
+    for (const key of keys) seenAt.set(key, [...(seenAt.get(key) || []), centres.get(key).clone().applyMatrix4(T)]);
+    return T;
+  });
+  if (seenAt.size < 2) return own;
+  const keys = [...seenAt.keys()];
+  const medians = keys.map((key) => new THREE.Vector3(...['x', 'y', 'z'].map((axis) => median(seenAt.get(key).map((p) => p[axis])))));
+  return [levelFit(keys.map((key) => centres.get(key)), medians), ...own];
+}
+
 /**
  * A level T_xr_world refined on every corner of `sightings` (Levenberg-Marquardt over the turn
  * about up and the shift, numeric Jacobian); T_xr_world must be level already (levelled()).
@@ -139,18 +183,13 @@ export function fuseSightings(sightings, targets, needed) {
   if (sightings.length < needed) return null;
   const corners = markerCorners(targets);
   const agreeing = (T, limitPx) => sightings.filter((s) => frameRms(T, s, corners) <= limitPx);
-  // The single-frame guess (levelled about its markers) most frames agree with (ties: the one
-  // they agree with best).
+  // The guess most frames agree with (ties: the one they agree with best).
   let best = null;
-  for (const guess of sightings) {
-    const seen = guess.detections.filter((d) => corners.has(d.key)).map((d) => corners.get(d.key)).flat();
-    if (!seen.length) continue;
-    const T_guess = levelled(guess.T_xr_world, seen.reduce((c, p) => c.addScaledVector(p, 1 / seen.length), new THREE.Vector3()));
+  for (const T_guess of guesses(sightings, corners)) {
     const inliers = agreeing(T_guess, LOOSE_AGREEMENT_PX);
     const score = inliers.length - 1e-6 * inliers.reduce((s, f) => s + frameRms(T_guess, f, corners), 0);
     if (!best || score > best.score) best = { score, inliers, T: T_guess };
   }
-  if (!best) return null;
   if (best.inliers.length < needed) return null;
   let T = refineTransform(best.T, best.inliers, corners);
   const kept = agreeing(T, TIGHT_AGREEMENT_PX);

@@ -13,9 +13,12 @@ import { fuseSightings, markerCorners, levelled } from '../src/marker-fusion.js'
 // document carries them (OpenCV marker axes: x right, y up, z out of the marker).
 const FACING_MINUS_Y = new THREE.Quaternion().setFromRotationMatrix(new THREE.Matrix4().makeBasis(
   new THREE.Vector3(1, 0, 0), new THREE.Vector3(0, 0, 1), new THREE.Vector3(0, -1, 0)));
+const FACING_MINUS_X = new THREE.Quaternion().setFromRotationMatrix(new THREE.Matrix4().makeBasis(
+  new THREE.Vector3(0, -1, 0), new THREE.Vector3(0, 0, 1), new THREE.Vector3(-1, 0, 0)));
 const ANCHORS = [
   { id: 'marker-0', position: [3.3, 6, 1.6], rotation: FACING_MINUS_Y.toArray(), marker: { dictionary: 'DICT_4X4_50', id: 0, size_m: 0.16 } },
   { id: 'marker-1', position: [7.6, 6, 1.5], rotation: FACING_MINUS_Y.toArray(), marker: { dictionary: 'DICT_4X4_50', id: 1, size_m: 0.16 } },
+  { id: 'marker-2', position: [8, 2.4, 1.6], rotation: FACING_MINUS_X.toArray(), marker: { dictionary: 'DICT_4X4_50', id: 2, size_m: 0.16 } },
   { id: 'tool-wall', position: [0.02, 2.8, 1.55], normal: [1, 0, 0] },
 ];
 
@@ -32,6 +35,14 @@ const TRUE_T_XR_WORLD = rigid([0, 1, 0], 35, [0.8, 0, -1.3]).multiply(Z_UP_TO_Y_
 function angleDeg(A, B) {
   const qa = new THREE.Quaternion().setFromRotationMatrix(A), qb = new THREE.Quaternion().setFromRotationMatrix(B);
   return THREE.MathUtils.radToDeg(qa.angleTo(qb));
+}
+
+// A turn by `deg` about an axis through the marker's centre, and a shift.
+function turnedAbout(T_world_marker, axis, deg, shiftM) {
+  const centre = new THREE.Vector3().setFromMatrixPosition(T_world_marker);
+  return new THREE.Matrix4().makeTranslation(centre.x + shiftM, centre.y - shiftM, centre.z + shiftM)
+    .multiply(rigid(axis, deg, [0, 0, 0]))
+    .multiply(new THREE.Matrix4().makeTranslation(-centre.x, -centre.y, -centre.z));
 }
 
 // Seeded noise, so a failure repeats.
@@ -54,8 +65,9 @@ function cameraFacing(T_world_marker, distance, sideDeg) {
   return new THREE.Matrix4().makeBasis(x, y, z).setPosition(eye);
 }
 
-// What a camera at T_world_camera sees of the markers: their corners in pixels, with noise.
-function sighting(targets, T_world_camera, noise, noisePx) {
+// What a camera at T_world_camera sees of the markers (of `only` those, if given): their corners
+// in pixels, with noise.
+function sighting(targets, T_world_camera, noise, noisePx, only = null) {
   const T_xr_camera = TRUE_T_XR_WORLD.clone().multiply(T_world_camera);
   const T_camera_world = T_world_camera.clone().invert();
   const detections = [];
@@ -64,7 +76,7 @@ function sighting(targets, T_world_camera, noise, noisePx) {
       const p = c.clone().applyMatrix4(T_camera_world);
       return [K.fx * (p.x / p.z) + K.cx + noisePx * noise(), K.fy * (p.y / p.z) + K.cy + noisePx * noise()];
     });
-    if (pixels.every(([u, v]) => u >= 0 && u < 640 && v >= 0 && v < 442)) detections.push({ key, corners: pixels });
+    if ((!only || key === only) && pixels.every(([u, v]) => u >= 0 && u < 640 && v >= 0 && v < 442)) detections.push({ key, corners: pixels });
   }
   return { T_xr_camera, K, detections };
 }
@@ -80,7 +92,7 @@ test('the document\'s marker anchors become targets by dictionary:id; anchors on
   const onMachine = { id: 'marker-9', machine: 'lathe-1', position: [0.1, 0, 0.5], rotation: [0, 0, 0, 1], marker: { dictionary: 'DICT_APRILTAG_36h11', id: 9, size_m: 0.1 } };
   const lathe = rigid([0, 0, 1], 90, [2, 4, 0]);
   const targets = markerTargets([...ANCHORS, onMachine], (id) => (id === 'lathe-1' ? lathe : null));
-  assert.deepEqual([...targets.keys()], ['DICT_4X4_50:0', 'DICT_4X4_50:1', 'DICT_APRILTAG_36h11:9']);
+  assert.deepEqual([...targets.keys()], ['DICT_4X4_50:0', 'DICT_4X4_50:1', 'DICT_4X4_50:2', 'DICT_APRILTAG_36h11:9']);
   const first = targets.get('DICT_4X4_50:0');
   assert.equal(first.anchorId, 'marker-0');
   assert.equal(first.size_m, 0.16);
@@ -89,7 +101,7 @@ test('the document\'s marker anchors become targets by dictionary:id; anchors on
   assert.ok(Math.abs(first.T_world_marker[6] + 1) < 1e-12, 'z axis points to -y');
   const nine = targets.get('DICT_APRILTAG_36h11:9').T_world_marker;
   [2, 4.1, 0.5].forEach((v, i) => assert.ok(Math.abs(nine[4 * i + 3] - v) < 1e-12, `machine marker at ${nine}`));
-  assert.equal(markerTargets(ANCHORS.slice(2)).size, 0, 'no marker anchors, no targets');
+  assert.equal(markerTargets(ANCHORS.slice(3)).size, 0, 'no marker anchors, no targets');
 });
 
 test('intrinsics from a WebXR projection put a point where the projection does, in OpenCV pixels', () => {
@@ -107,43 +119,47 @@ test('intrinsics from a WebXR projection put a point where the projection does, 
   assert.throws(() => intrinsicsFromProjection(P.elements, 0, 10), /positive image size/);
 });
 
-test('frames of two markers 4.3 m apart fuse into the true transform; a misread frame is left out', () => {
+// Frames of two markers, each frame's own pose right at its marker but its heading off by 1.2
+// degrees (what one small marker allows), and a misread frame: fused, they give the truth.
+function fuseTwoMarkers(keys) {
   const targets = markerTargets(ANCHORS);
   const noise = gaussian(7);
   const frames = [];
-  for (const [key, sides] of [['DICT_4X4_50:0', [-20, 0, 15]], ['DICT_4X4_50:1', [-10, 10, 25]]]) {
+  for (const [key, sides] of [[keys[0], [-20, 0, 15]], [keys[1], [-10, 10, 25]]]) {
     const T_world_marker = new THREE.Matrix4().set(...targets.get(key).T_world_marker);
     for (const side of sides) {
-      const seen = sighting(targets, cameraFacing(T_world_marker, 1.3, side), noise, 0.3);
-      assert.deepEqual(seen.detections.map((d) => d.key), [key], 'each frame sees one marker');
-      // A single frame's own pose: near the truth, but tilted by up to a degree.
-      const wrong = rigid([noise(), noise(), noise()], 0.6 * noise(), [0.01 * noise(), 0.01 * noise(), 0.01 * noise()]);
-      frames.push({ ...seen, T_xr_world: TRUE_T_XR_WORLD.clone().multiply(wrong) });
+      const seen = sighting(targets, cameraFacing(T_world_marker, 1.3, side), noise, 0.3, key);
+      assert.deepEqual(seen.detections.map((d) => d.key), [key], 'each frame sees its marker');
+      frames.push({ ...seen, T_xr_world: TRUE_T_XR_WORLD.clone().multiply(turnedAbout(T_world_marker, [0.2 * noise(), 0.2 * noise(), 1], side > 0 ? 1.2 : -1.2, 0.003 * noise())) });
     }
   }
-  // A misread frame: its corners are a marker's, but rotated by a quarter turn.
-  const misread = sighting(targets, cameraFacing(new THREE.Matrix4().set(...targets.get('DICT_4X4_50:0').T_world_marker), 1.1, 5), noise, 0.3);
+  // A misread frame: its corners are a marker's, but rotated by a quarter turn, and so is its pose
+  // (about the marker's normal).
+  const T_world_misread = new THREE.Matrix4().set(...targets.get(keys[0]).T_world_marker);
+  const misread = sighting(targets, cameraFacing(T_world_misread, 1.1, 5), noise, 0.3);
   misread.detections[0].corners.push(misread.detections[0].corners.shift());
-  frames.push({ ...misread, T_xr_world: TRUE_T_XR_WORLD.clone() });
+  const normal = new THREE.Vector3(0, 0, 1).transformDirection(T_world_misread).toArray();
+  frames.push({ ...misread, T_xr_world: TRUE_T_XR_WORLD.clone().multiply(turnedAbout(T_world_misread, normal, 90, 0)) });
 
   assert.equal(fuseSightings(frames.slice(0, 4), targets, 5), null, 'four frames are not enough');
   const fused = fuseSightings(frames, targets, 5);
   assert.equal(fused.frames, 6, 'the six good frames are kept, the misread one left out');
-  assert.deepEqual(fused.markers, ['DICT_4X4_50:0', 'DICT_4X4_50:1']);
+  assert.deepEqual(fused.markers, keys);
   assert.ok(angleDeg(fused.T_xr_world, TRUE_T_XR_WORLD) < 0.05, `rotation off by ${angleDeg(fused.T_xr_world, TRUE_T_XR_WORLD)} deg`);
   const origin = new THREE.Vector3();
   const offM = origin.clone().applyMatrix4(fused.T_xr_world).distanceTo(origin.clone().applyMatrix4(TRUE_T_XR_WORLD));
-  assert.ok(offM < 0.005, `the twin's origin, 6 m from the markers, is ${offM} m off`);
+  assert.ok(offM < 0.005, `the twin's origin, metres from the markers, is ${offM} m off`);
   assert.ok(fused.reprojectionErrorPx > 0.2 && fused.reprojectionErrorPx < 0.6, `RMS ${fused.reprojectionErrorPx} px for 0.3 px noise per axis`);
   // 0.4 px at 1.3 m with f = 470 px is about a millimetre.
   assert.ok(fused.residualM > 0.0005 && fused.residualM < 0.002, `residual ${fused.residualM} m`);
+}
+
+test('frames of two markers 4.3 m apart on one wall fuse into the true transform; a misread frame is left out', () => {
+  fuseTwoMarkers(['DICT_4X4_50:0', 'DICT_4X4_50:1']);
 });
 
-test('one frame\'s transform: the camera\'s XR pose after the inverse of its world pose', () => {
-  const T_world_camera = rigid([1, 2, 3], 40, [1, 2, 1.5]);
-  const T_xr_camera = TRUE_T_XR_WORLD.clone().multiply(T_world_camera);
-  const T = xrFromWorld(T_xr_camera, T_world_camera);
-  T.elements.forEach((v, i) => assert.ok(Math.abs(v - TRUE_T_XR_WORLD.elements[i]) < 1e-12));
+test('frames of markers on two walls fuse too, though no single frame\'s pose agrees with the other wall\'s frames', () => {
+  fuseTwoMarkers(['DICT_4X4_50:0', 'DICT_4X4_50:2']);
 });
 
 test('a tilted guess is levelled: the world\'s up is the XR space\'s up, its heading and the markers\' place kept', () => {
