@@ -15,7 +15,7 @@ const THRESHOLD_WINDOWS = [3, 13, 23];
 const THRESHOLD_OFFSET = 7;
 const MIN_PERIMETER_RATE = 0.03; // of the image's longer side (minMarkerPerimeterRate)
 const MAX_PERIMETER_RATE = 4; // (maxMarkerPerimeterRate)
-const SAME_PLACE_RATE = 0.2; // quads whose centres are closer than this share of their side are one marker
+const SAME_PLACE_RATE = 0.2; // quads whose centres and sides differ by less than this share of a side are one square
 
 /**
  * Markers in a grey image { data, width, height } (one byte per pixel, top row first):
@@ -34,19 +34,19 @@ export function detectMarkers(image, { dictionaries = DEFAULT_DICTIONARIES } = {
   const limits = { minLength: MIN_PERIMETER_RATE * longer, maxLength: MAX_PERIMETER_RATE * longer };
   const integral = integralImage(data, width, height);
   const { binary, scratch } = buffersFor(width, height);
-  const found = [];
+  const finestCells = Math.max(...compiled.map((d) => d.markerSize)) + 2;
+  const found = [], read = [];
   for (const window of THRESHOLD_WINDOWS) {
     adaptiveThreshold(data, width, height, integral, window, THRESHOLD_OFFSET, binary);
-    for (const quad of quadCandidates(outerContours(binary, width, height, limits, scratch), width, height)) {
-      // The same marker's quad from another window would decode the same: read it once.
-      if (found.some((marker) => samePlace(marker.corners, quad.corners))) continue;
-      for (const dictionary of compiled) {
-        const marker = identify(image, quad.corners, dictionary);
-        if (marker) {
-          found.push({ dictionary, id: marker.id, corners: marker.corners });
-          break;
-        }
-      }
+    for (const { corners } of quadCandidates(outerContours(binary, width, height, limits, scratch), width, height)) {
+      // Another window's quad of the same square reads the same: read each square once.
+      if (read.some((other) => samePlace(other, corners))) continue;
+      read.push(corners);
+      // The contour's corners lie up to a pixel inside the square; when its cells do not read
+      // as a marker from them, they may from the square's own edges (small or blurred markers).
+      const marker = identifyAny(image, corners, compiled)
+        ?? identifyAny(image, refineCorners(image, corners, meanSide(corners) / finestCells), compiled);
+      if (marker) found.push(marker);
     }
   }
   const counts = new Map();
@@ -62,6 +62,14 @@ export function detectMarkers(image, { dictionaries = DEFAULT_DICTIONARIES } = {
     }));
 }
 
+function identifyAny(image, corners, dictionaries) {
+  for (const dictionary of dictionaries) {
+    const marker = identify(image, corners, dictionary);
+    if (marker) return { dictionary, id: marker.id, corners: marker.corners };
+  }
+  return null;
+}
+
 // Frames of one video keep their size: their work buffers are made once (a few MB at 720p), not per frame.
 let buffers = { width: 0, height: 0 };
 function buffersFor(width, height) {
@@ -74,7 +82,9 @@ function buffersFor(width, height) {
 function samePlace(a, b) {
   const centre = (q) => [q.reduce((s, p) => s + p[0], 0) / 4, q.reduce((s, p) => s + p[1], 0) / 4];
   const [ax, ay] = centre(a), [bx, by] = centre(b);
-  return Math.hypot(ax - bx, ay - by) < SAME_PLACE_RATE * Math.min(meanSide(a), meanSide(b));
+  const sideA = meanSide(a), sideB = meanSide(b);
+  return Math.hypot(ax - bx, ay - by) < SAME_PLACE_RATE * Math.min(sideA, sideB)
+    && Math.abs(sideA - sideB) < SAME_PLACE_RATE * Math.max(sideA, sideB);
 }
 
 function meanSide(q) {
