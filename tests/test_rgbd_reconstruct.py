@@ -64,7 +64,7 @@ def test_outputs_are_a_coloured_mesh_and_cloud_on_the_room_surfaces(scanned, fra
     cameras = json.loads((out / "cameras.json").read_text())["frames"]
     assert set(cameras[0]) == {"name", "K", "width", "height", "T_world_camera"}
     assert cameras[0]["width"] == 160 and np.array(cameras[0]["K"]).shape == (3, 3)
-    assert set(report["stages"]) == {"track", "poses", "integrate"}
+    assert set(report["stages"]) == {"track", "poses", "integrate", "markers"}
     assert json.loads((out / "report.json").read_text())["frames"]["used"] == len(frames)
 
 

@@ -1,14 +1,14 @@
-"""ArUco / AprilTag markers seen in registered photos: detection (OpenCV), multi-view triangulation
-of their corners, the metric scale their known size (or a known distance) gives, and their poses,
-which become the twin's anchors (how AR finds the twin later)."""
+"""ArUco / AprilTag markers seen in registered images (photos, RGB-D colour frames): detection
+(OpenCV), multi-view triangulation of their corners, the metric scale their known size (or a known
+distance) gives, and their poses, which become the twin's anchors (how AR finds the twin later)."""
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Protocol
 
 import cv2
 import numpy as np
-
-from twin.reconstruct.sfm import PhotoCamera
 
 DEFAULT_DICTIONARIES = ("DICT_4X4_50", "DICT_APRILTAG_36h11")
 MAX_REPROJECTION_PX = 3.0
@@ -30,6 +30,13 @@ class Marker:
     @property
     def side(self) -> float:
         return float(np.mean(np.linalg.norm(self.corners - np.roll(self.corners, -1, axis=0), axis=1)))
+
+
+class PinholeView(Protocol):
+    """A registered image without distortion: intrinsics K (3x3) and T_world_camera (OpenCV axes)."""
+
+    K: np.ndarray
+    T_world_camera: np.ndarray
 
 
 def _dictionary(name: str):
@@ -56,6 +63,12 @@ def detect_markers(gray: np.ndarray, dictionaries=DEFAULT_DICTIONARIES) -> dict[
     return {key: value for key, value in found.items() if key not in repeated}
 
 
+def undistort_detections(found: dict[str, np.ndarray], K: np.ndarray, distortion: np.ndarray) -> dict[str, np.ndarray]:
+    """Corner pixels of a photo with lens distortion moved to where a pinhole camera with K sees them."""
+    return {key: cv2.undistortPoints(corners.reshape(-1, 1, 2), K, distortion, P=K).reshape(4, 2)
+            for key, corners in found.items()}
+
+
 def _triangulate(projections: list[np.ndarray], rays: list[np.ndarray]) -> np.ndarray:
     """Linear multi-view triangulation (DLT) from normalised image points and [R|t] matrices."""
     rows = []
@@ -66,9 +79,10 @@ def _triangulate(projections: list[np.ndarray], rays: list[np.ndarray]) -> np.nd
     return Vt[-1, :3] / Vt[-1, 3]
 
 
-def triangulate_markers(cameras: list[PhotoCamera], detections: list[dict[str, np.ndarray]]) -> list[Marker]:
-    """Markers seen in two or more photos (`detections[i]` belongs to `cameras[i]`), triangulated and
-    checked: reprojection within a few pixels and a square shape, so spurious detections drop out."""
+def triangulate_markers(cameras: Sequence[PinholeView], detections: list[dict[str, np.ndarray]]) -> list[Marker]:
+    """Markers seen in two or more images (`detections[i]`, undistorted corner pixels, belongs to
+    `cameras[i]`), triangulated and checked (reprojection within a few pixels and a square shape, so
+    spurious detections drop out), then fitted as squares to every view (`_fit_square`)."""
     seen: dict[str, list[int]] = {}
     for index, found in enumerate(detections):
         for key in found:
@@ -82,22 +96,74 @@ def triangulate_markers(cameras: list[PhotoCamera], detections: list[dict[str, n
             camera = cameras[i]
             T_camera_world = np.linalg.inv(camera.T_world_camera)
             projections.append(T_camera_world[:3])
-            normalised.append(cv2.undistortPoints(detections[i][key].reshape(-1, 1, 2), camera.K,
-                                                  camera.distortion).reshape(4, 2))
+            normalised.append(cv2.undistortPoints(detections[i][key].reshape(-1, 1, 2), camera.K, None).reshape(4, 2))
+        focals = np.array([cameras[i].K[0, 0] for i in indices])
         corners = np.array([_triangulate(projections, [n[c] for n in normalised]) for c in range(4)])
-        errors = []
-        for i, P, n in zip(indices, projections, normalised):
-            cam = (P[:, :3] @ corners.T).T + P[:, 3]
-            if np.any(cam[:, 2] <= 0):
-                errors.append(np.inf)
-                continue
-            errors.append(float(np.mean(np.linalg.norm(cam[:, :2] / cam[:, 2:] - n, axis=1)) * cameras[i].K[0, 0]))
         sides = np.linalg.norm(corners - np.roll(corners, -1, axis=0), axis=1)
-        reprojection = float(np.mean(errors))
-        if reprojection > MAX_REPROJECTION_PX or np.ptp(sides) > MAX_SIDE_SPREAD * np.mean(sides):
+        residuals = _reprojection_residuals(corners, projections, normalised, focals)
+        if (not np.all(np.isfinite(residuals)) or _mean_px(residuals) > MAX_REPROJECTION_PX
+                or np.ptp(sides) > MAX_SIDE_SPREAD * np.mean(sides)):
             continue
-        markers.append(Marker(key, corners, len(indices), reprojection))
+        corners = _fit_square(corners, projections, normalised, focals)
+        residuals = _reprojection_residuals(corners, projections, normalised, focals)
+        markers.append(Marker(key, corners, len(indices), _mean_px(residuals)))
     return markers
+
+
+def _reprojection_residuals(corners: np.ndarray, projections: list[np.ndarray], normalised: list[np.ndarray],
+                            focals: np.ndarray) -> np.ndarray:
+    """(views, 4, 2) pixel offsets of the corners' projections from their detections (inf behind a camera)."""
+    out = np.empty((len(projections), 4, 2))
+    for k, (P, n) in enumerate(zip(projections, normalised)):
+        cam = corners @ P[:, :3].T + P[:, 3]
+        out[k] = np.inf if np.any(cam[:, 2] <= 0) else (cam[:, :2] / cam[:, 2:] - n) * focals[k]
+    return out
+
+
+def _mean_px(residuals: np.ndarray) -> float:
+    return float(np.mean(np.linalg.norm(residuals, axis=-1)))
+
+
+def _square(params: np.ndarray, R0: np.ndarray) -> np.ndarray:
+    """Corners of the square with rotation exp(params[:3]) R0, centre params[3:6], side exp(params[6])."""
+    R = cv2.Rodrigues(params[:3])[0] @ R0
+    half = np.exp(params[6]) / 2
+    model = half * np.array([[-1.0, 1, 0], [1, 1, 0], [1, -1, 0], [-1, -1, 0]])
+    return model @ R.T + params[3:6]
+
+
+def _fit_square(corners: np.ndarray, projections: list[np.ndarray], normalised: list[np.ndarray],
+                focals: np.ndarray, iterations: int = 30) -> np.ndarray:
+    """The square (pose and side: 7 unknowns instead of 12 free corner coordinates) that best
+    reprojects onto every view, by Levenberg-Marquardt from the triangulated corners: its tilt then
+    follows from all views' perspective at once, not from the depth of each corner alone."""
+    T = marker_pose(Marker("", corners, 0, 0.0))
+    R0, side = T[:3, :3], float(np.mean(np.linalg.norm(corners - np.roll(corners, -1, axis=0), axis=1)))
+    params = np.concatenate([np.zeros(3), T[:3, 3], [np.log(side)]])
+    steps = np.array([1e-6] * 3 + [1e-6 * side] * 3 + [1e-6])
+
+    def residuals(p: np.ndarray) -> np.ndarray:
+        return _reprojection_residuals(_square(p, R0), projections, normalised, focals).ravel()
+
+    r = residuals(params)
+    damping = 1e-3
+    for _ in range(iterations):
+        J = np.column_stack([(residuals(params + d) - residuals(params - d)) / (2 * d[j])
+                             for j, d in enumerate(np.diag(steps))])
+        A, g = J.T @ J, J.T @ r
+        while damping < 1e8:
+            candidate = params - np.linalg.solve(A + damping * np.diag(np.diag(A) + 1e-12), g)
+            r_candidate = residuals(candidate)
+            if np.all(np.isfinite(r_candidate)) and r_candidate @ r_candidate < r @ r:
+                converged = r @ r - r_candidate @ r_candidate < 1e-10 * (r @ r)
+                params, r, damping = candidate, r_candidate, damping / 10
+                break
+            damping *= 10
+        else:
+            break
+        if converged:
+            break
+    return _square(params, R0)
 
 
 def find_marker(markers: list[Marker], reference: str) -> Marker:

@@ -25,7 +25,8 @@ from twin.reconstruct.depth_fusion import fuse_view, select_neighbours
 from twin.reconstruct.levelling import level, transform_points, transform_pose
 from twin.reconstruct.marker_anchors import marker_anchor, write_anchors_json
 from twin.reconstruct.markers import (DEFAULT_DICTIONARIES, Marker, detect_markers, marker_pose,
-                                      scale_from_known_distance, scale_from_marker_size, triangulate_markers)
+                                      scale_from_known_distance, scale_from_marker_size, triangulate_markers,
+                                      undistort_detections)
 from twin.reconstruct.outputs import CameraPose, write_cameras_json, write_json, write_mesh_ply, write_point_cloud_ply
 from twin.reconstruct.photo_folder import open_photo_folder
 from twin.reconstruct.sfm import (SparseModel, TooFewRegistered, load_sparse_model, run_sfm, save_sparse_model,
@@ -100,7 +101,8 @@ class _Pipeline:
             detections = []
             for index, camera in enumerate(sparse.cameras):
                 gray = cv2.imread(str(folder.image_dir / camera.name), cv2.IMREAD_GRAYSCALE)
-                detections.append(detect_markers(gray, dictionaries))
+                detections.append(undistort_detections(detect_markers(gray, dictionaries), camera.K,
+                                                       camera.distortion))
                 report(index + 1, len(sparse.cameras))
             found = triangulate_markers(sparse.cameras, detections)
             Path(paths[f"{WORK}/markers.json"]).write_text(json.dumps(

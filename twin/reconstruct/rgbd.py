@@ -1,11 +1,12 @@
 """RGB-D reconstruction: frame-to-model tracking with the registration core, fragments, loop
 closure between fragments and a pose graph, then fusion of every tracked frame into a TSDF,
-written as the scan folder's outputs.
+written as the scan folder's outputs, and the printed markers the colour frames show.
 
 Stages (each skipped on rerun when done with the same settings, see `stages.py`):
   track      -> work/odometry.json, work/fragments.npz
   poses      -> cameras.json, work/poses.json   (loop closure and pose graph)
   integrate  -> mesh.ply, cloud.ply
+  markers    -> anchors.json, work/markers.json (ArUco/AprilTag markers triangulated, in metres)
 and report.json at the end of every run.
 """
 from __future__ import annotations
@@ -18,10 +19,14 @@ from pathlib import Path
 import numpy as np
 
 from twin.capture import Capture
+from twin.document import MARKER_DICTIONARY_SIZES
 from twin.reconstruct.depth_points import DepthLimits, usable_depth
 from twin.reconstruct.integration import TsdfVolume
 from twin.reconstruct.loop_closure import LoopClosureSettings, close_loops
+from twin.reconstruct.marker_anchors import marker_anchor, write_anchors_json
+from twin.reconstruct.markers import DEFAULT_DICTIONARIES, marker_pose
 from twin.reconstruct.odometry import TrackingSettings
+from twin.reconstruct.rgbd_markers import find_capture_markers
 from twin.reconstruct.outputs import CameraPose, read_cameras_json, write_cameras_json, write_json, \
     write_mesh_ply, write_point_cloud_ply
 from twin.reconstruct.stages import Progress, StageRunner, publish
@@ -42,6 +47,8 @@ class RgbdOptions:
     tracking_voxel_m: float = 0.02
     tracking_max_correspondence_m: float = 0.07
     loop_closure: bool = True
+    marker_frames: int = 120              # colour frames searched for markers, spread over the walk
+    marker_dictionaries: tuple[str, ...] = DEFAULT_DICTIONARIES
 
     @classmethod
     def from_kwargs(cls, **options) -> "RgbdOptions":
@@ -57,7 +64,16 @@ class RgbdOptions:
             raise ValueError(f"depth range {chosen.depth_min_m}-{chosen.depth_max_m} m is empty")
         if chosen.fragment_frames < 2:
             raise ValueError(f"fragment_frames must be at least 2, got {chosen.fragment_frames}")
-        return chosen
+        if chosen.marker_frames < 2:
+            raise ValueError(f"marker_frames must be at least 2 (a marker is triangulated from two frames), "
+                             f"got {chosen.marker_frames}")
+        dictionaries = (chosen.marker_dictionaries,) if isinstance(chosen.marker_dictionaries, str) \
+            else tuple(chosen.marker_dictionaries)
+        unknown = [name for name in dictionaries if name not in MARKER_DICTIONARY_SIZES]
+        if unknown:
+            raise ValueError(f"unknown marker dictionar{'y' if len(unknown) == 1 else 'ies'} {', '.join(map(str, unknown))}; "
+                             f"use OpenCV's, e.g. {', '.join(DEFAULT_DICTIONARIES)}")
+        return replace(chosen, marker_dictionaries=dictionaries)
 
     @property
     def depth_limits(self) -> DepthLimits:
@@ -109,8 +125,19 @@ def reconstruct_rgbd(capture: Capture, out_dir: Path, *, progress: Progress | No
     runner.run("integrate", ["mesh.ply", "cloud.ply"], {**source, **_subset(opts, "voxel_size_m", "depth_min_m",
                                                                             "depth_max_m", "min_confidence")}, integrate)
 
+    def markers(paths, report):
+        found, searched = find_capture_markers(capture, cameras, opts.marker_dictionaries, opts.marker_frames, report)
+        # Metric already: the triangulated side is the printed size.
+        write_anchors_json(paths["anchors.json"], [marker_anchor(m.key, marker_pose(m), m.side) for m in found])
+        write_json(paths["work/markers.json"], {"frames_searched": searched, "found": [
+            {"key": m.key, "views": m.views, "reprojection_px": round(m.reprojection_px, 3), "side_m": round(m.side, 4)}
+            for m in found]})
+
+    runner.run("markers", ["anchors.json", "work/markers.json"],
+               {**source, **_subset(opts, "marker_frames", "marker_dictionaries")}, markers)
+
     report = _report(capture, opts, records, cameras, json.loads((out_dir / "work/poses.json").read_text()),
-                     runner.timings)
+                     json.loads((out_dir / "work/markers.json").read_text()), runner.timings)
     publish(out_dir / "report.json", lambda path: write_json(path, report))
     return report
 
@@ -140,7 +167,7 @@ def _fuse(capture: Capture, cameras: list[CameraPose], opts: RgbdOptions, report
 
 
 def _report(capture: Capture, opts: RgbdOptions, records: list[FrameRecord], cameras: list[CameraPose],
-            poses_summary: dict, timings: dict) -> dict:
+            poses_summary: dict, markers: dict, timings: dict) -> dict:
     dropped = [{"name": r.name, "reason": r.reason} for r in records if r.status == "dropped"]
     reasons: dict[str, int] = {}
     for item in dropped:
@@ -158,6 +185,7 @@ def _report(capture: Capture, opts: RgbdOptions, records: list[FrameRecord], cam
                      "mean_fitness": float(np.mean([r.fitness for r in tracked])) if tracked else 0.0,
                      "mean_inlier_rmse_m": float(np.mean([r.inlier_rmse for r in tracked])) if tracked else 0.0},
         **poses_summary,
+        "markers": markers,
         "stages": {name: {"seconds": round(t["seconds"], 3), "reused": t["reused"]} for name, t in timings.items()},
         "seconds_this_run": round(sum(t["seconds"] for t in timings.values() if not t["reused"]), 3),
         "seconds_all_stages": round(sum(t["seconds"] for t in timings.values()), 3),

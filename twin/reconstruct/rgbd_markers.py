@@ -1,0 +1,35 @@
+"""The markers stage of RGB-D reconstruction: ArUco/AprilTag markers found in a subset of the colour
+frames, triangulated at the frames' final (loop-closed) poses. RGB-D is metric, so their measured
+side is their printed size and their poses go straight into anchors.json."""
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+import cv2
+import numpy as np
+
+from twin.capture import Capture
+from twin.reconstruct.markers import Marker, detect_markers, triangulate_markers
+from twin.reconstruct.outputs import CameraPose
+
+
+def frames_to_search(cameras: Sequence[CameraPose], max_frames: int) -> list[CameraPose]:
+    """At most `max_frames` of the tracked frames, evenly spread over the walk (neighbours see the same)."""
+    if max_frames < 2:
+        raise ValueError(f"marker_frames must be at least 2 (a marker is triangulated from two views), got {max_frames}")
+    picks = np.unique(np.linspace(0, len(cameras) - 1, min(max_frames, len(cameras))).round().astype(int))
+    return [cameras[i] for i in picks]
+
+
+def find_capture_markers(capture: Capture, cameras: Sequence[CameraPose], dictionaries: Sequence[str],
+                         max_frames: int, report: Callable[[int, int], None]) -> tuple[list[Marker], int]:
+    """(markers seen in two or more of the searched frames, how many frames were searched)."""
+    by_name = {frame.name: frame for frame in capture.frames}
+    searched = frames_to_search(cameras, max_frames)
+    detections = []
+    for done, camera in enumerate(searched):
+        report(done, len(searched))
+        gray = cv2.cvtColor(by_name[camera.name].load().color, cv2.COLOR_RGB2GRAY)
+        detections.append(detect_markers(gray, dictionaries))
+    report(len(searched), len(searched))
+    return triangulate_markers(searched, detections), len(searched)
