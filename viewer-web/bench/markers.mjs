@@ -1,7 +1,8 @@
 // Benchmark of the viewer's marker detector (src/markers/detect.js, pure JS, one thread) against
 // OpenCV's aruco detector from Python (the photo pipeline's settings: both dictionaries, sub-pixel
 // corners) on the same OpenCV-drawn images (tests/fixtures/make_marker_images.py): detection time
-// per frame at 1280x720 and 640x360, markers found and median corner error against the truth.
+// per frame at 1280x720 and 640x360, markers found and median corner error against the truth, for
+// the test images and for harder ones (tiny, steep, blurry, noisy markers).
 // The two sides alternate (OpenCV, ours, OpenCV, ours) and each keeps its faster round, so a busy
 // machine weighs on both alike.
 //
@@ -41,7 +42,7 @@ const ours = new Map(), theirs = new Map();
 const keepFaster = (map, name, value) => map.set(name, Math.min(map.get(name) ?? Infinity, value));
 for (let round = 0; round < ROUNDS; round++) {
   // The fixture is seeded: every round draws the same images, then OpenCV times itself on them.
-  images = makeMarkerImages({ timeRuns: runs });
+  images = [...makeMarkerImages({ scenes: 'drawn', timeRuns: runs }), ...makeMarkerImages({ scenes: 'hard', timeRuns: runs })];
   for (const entry of images) {
     for (const [threads, ms] of Object.entries(entry.opencv_ms)) keepFaster(theirs, `${entry.name} ${threads}`, ms);
     detectMarkers(entry.image); // warm-up: the first call compiles
@@ -51,8 +52,8 @@ for (let round = 0; round < ROUNDS; round++) {
 
 const threadKeys = Object.keys(images[0].opencv_ms);
 const rows = [];
-for (const [width, height] of [[1280, 720], [640, 360]]) {
-  const group = images.filter((e) => e.width === width && e.height === height);
+for (const [source, width, height] of [['drawn', 1280, 720], ['drawn', 640, 360], ['hard', 1280, 720]]) {
+  const group = images.filter((e) => e.source === source && e.width === width && e.height === height);
   const truthCount = group.reduce((s, e) => s + e.markers.length, 0);
   const ourFound = group.map((e) => detectMarkers(e.image));
   const ourHits = ourFound.reduce((s, found, i) => s + found.filter((d) => group[i].markers.some((m) => m.key === d.key)).length, 0);
@@ -62,7 +63,7 @@ for (const [width, height] of [[1280, 720], [640, 360]]) {
   const ourMs = median(group.map((e) => ours.get(e.name)));
   const cvMs = Object.fromEntries(threadKeys.map((k) => [k, median(group.map((e) => theirs.get(`${e.name} ${k}`)))]));
   rows.push({
-    frame: `${width}x${height}`, images: group.length, markers: truthCount,
+    images: `${source} ${width}x${height}`, count: group.length, markers: truthCount,
     'ours found (false)': `${ourHits} (${ourFalse})`, 'OpenCV found (false)': `${cvHits} (${cvFalse})`,
     'ours ms': ourMs.toFixed(1),
     ...Object.fromEntries(threadKeys.map((k) => [`OpenCV ms ${k.replace('threads_', '')} thr`, cvMs[k].toFixed(1)])),

@@ -67,6 +67,20 @@ test('corners are within a tenth of a pixel of the truth (median), closer than O
   assert.ok(Math.max(...ours) < 0.5, `worst corner error ${Math.max(...ours).toFixed(3)} px`);
 });
 
+test('in hard images (11 px, 80 deg, blur 3 px, noise 25) every marker OpenCV finds is found, and nothing else', () => {
+  const hard = makeMarkerImages({ scenes: 'hard' });
+  let ours = 0, theirs = 0;
+  for (const entry of hard) {
+    const found = detectMarkers(entry.image).map((d) => d.key);
+    const truth = new Set(entry.markers.map((m) => m.key));
+    assert.deepEqual(found.filter((key) => !truth.has(key)), [], `${entry.name}: false detections`);
+    for (const d of entry.opencv) assert.ok(found.includes(d.key), `${entry.name}: OpenCV finds ${d.key}, we do not`);
+    ours += found.length;
+    theirs += entry.opencv.filter((d) => truth.has(d.key)).length;
+  }
+  assert.ok(ours >= theirs, `we find ${ours} markers, OpenCV ${theirs}`);
+});
+
 test('images of clutter without markers give no detection', () => {
   const clutter = images.filter((entry) => entry.markers.length === 0);
   assert.ok(clutter.length >= 2);
