@@ -6,15 +6,12 @@
 
 import { test, before, after, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
-import { checkBuilt, scratch, makeSampleTwin, startServer, launchBrowser, openViewer, screenshot, xrEmulatorScript, xrEnvironment, PROJECT_ROOT, VIEWER_ROOT } from './harness.js';
+import { checkBuilt, scratch, makeSampleTwin, startServer, launchBrowser, openViewer, screenshot, xrEmulatorScript } from './harness.js';
+import { furnishRoom, lookAtMarker, phoneFieldOfView, enterAr, alignmentError } from './ar-room.js';
 
 // The room in the XR space: the twin's world turned 35 degrees about up and moved.
-const TURN_DEG = 35;
-const SHIFT_M = [0.6, 0, -1.2];
-// A phone camera's vertical field of view (the emulated headset's 90 degrees is wider than any).
-const FIELD_OF_VIEW_DEG = 60;
+const ROOM = { turnDeg: 35, shift: [0.6, 0, -1.2] };
 
 let workspace, server, browser;
 const pages = [];
@@ -45,45 +42,6 @@ async function open(url, options) {
 
 const adminUrl = (query = '') => server.adminUrl.replace('/#', `/${query}#`);
 
-/** OpenCV's images of markers ("DICT_4X4_50:0", ...) on white paper (tests/fixtures/make_marker_textures.py). */
-function markerTextures(keys) {
-  const python = join(PROJECT_ROOT, '.venv', 'bin', 'python');
-  return JSON.parse(execFileSync(python, [join(VIEWER_ROOT, 'tests', 'fixtures', 'make_marker_textures.py'), ...keys], { encoding: 'utf8' }));
-}
-
-/** Puts the document's markers into the emulated camera's room where T_xr_world puts them; returns their XR poses. */
-async function furnishRoom(page) {
-  const keys = await page.evaluate(() => window.twinViewer.document.anchors.filter((a) => a.marker).map((a) => `${a.marker.dictionary}:${a.marker.id}`));
-  const textures = markerTextures(keys);
-  return page.evaluate(async ({ turnDeg, shift, textures }) => {
-    const app = window.twinViewer;
-    const THREE = app.THREE;
-    const T_xr_world = new THREE.Matrix4().makeRotationY(THREE.MathUtils.degToRad(turnDeg)).setPosition(...shift)
-      .multiply(new THREE.Matrix4().makeRotationX(-Math.PI / 2));
-    const markers = app.document.anchors.filter((a) => a.marker).map((a) => {
-      const key = `${a.marker.dictionary}:${a.marker.id}`;
-      const T_world_marker = new THREE.Matrix4().compose(new THREE.Vector3(...a.position), new THREE.Quaternion(...a.rotation), new THREE.Vector3(1, 1, 1));
-      return { key, id: a.id, T_xr_marker: T_xr_world.clone().multiply(T_world_marker).toArray(), size_m: a.marker.size_m, ...textures[key] };
-    });
-    await window.xrCameraRoom.setMarkers(markers);
-    return { T_xr_world: T_xr_world.toArray(), markers: markers.map(({ key, id, T_xr_marker }) => ({ key, id, T_xr_marker })) };
-  }, { turnDeg: TURN_DEG, shift: SHIFT_M, textures });
-}
-
-/** Stands the emulated device `distance` m in front of a marker, `sideDeg` to its side, looking at its centre. */
-function lookAtMarker(page, T_xr_marker, distance, sideDeg) {
-  return page.evaluate(({ T_xr_marker, distance, sideDeg }) => {
-    const THREE = window.twinViewer.THREE;
-    const T = new THREE.Matrix4().fromArray(T_xr_marker);
-    const side = THREE.MathUtils.degToRad(sideDeg);
-    const eye = new THREE.Vector3(Math.sin(side) * distance, -0.1, Math.cos(side) * distance).applyMatrix4(T);
-    const centre = new THREE.Vector3().setFromMatrixPosition(T);
-    const q = new THREE.Quaternion().setFromRotationMatrix(new THREE.Matrix4().lookAt(eye, centre, new THREE.Vector3(0, 1, 0)));
-    window.xrDevice.position.set(eye.x, eye.y, eye.z);
-    window.xrDevice.quaternion.set(q.x, q.y, q.z, q.w);
-  }, { T_xr_marker, distance, sideDeg });
-}
-
 /** Records every text the AR prompt shows. */
 function recordPrompts(page) {
   return page.evaluate(() => {
@@ -94,16 +52,10 @@ function recordPrompts(page) {
   });
 }
 
-async function enterAr(page) {
-  await page.evaluate((room) => window.xrDevice.sem.loadEnvironment(room), xrEnvironment('office_small'));
-  await page.click('[data-testid=ar-enter]');
-  await page.waitForFunction(() => window.twinViewer.ar.session && window.twinViewer.ar.path, null, { timeout: 45_000 });
-}
-
 test('AR with camera access: two printed markers align the twin with no tap, the prompt shows the residual, a label renders', async () => {
   const page = await open(adminUrl('?mode=instructions&lang=en'), { initScript: xrEmulatorScript({ cameraAccess: true }) });
-  await page.evaluate((deg) => { window.xrDevice.fovy = (deg * Math.PI) / 180; }, FIELD_OF_VIEW_DEG);
-  const room = await furnishRoom(page);
+  await phoneFieldOfView(page);
+  const room = await furnishRoom(page, ROOM);
   const byId = Object.fromEntries(room.markers.map((m) => [m.id, m]));
   assert.ok(byId['marker-0'] && byId['marker-1'], `the sample's markers are in the document: ${Object.keys(byId)}`);
   await recordPrompts(page);
@@ -117,34 +69,19 @@ test('AR with camera access: two printed markers align the twin with no tap, the
   await lookAtMarker(page, byId['marker-1'].T_xr_marker, 1.3, 15);
   await page.waitForFunction(() => window.twinViewer.ar.alignment, null, { timeout: 60_000, polling: 100 });
 
-  const result = await page.evaluate(({ T_xr_world, markers }) => {
-    const app = window.twinViewer;
-    const THREE = app.THREE;
-    const truth = new THREE.Matrix4().fromArray(T_xr_world);
-    const root = app.twin.root;
-    root.updateMatrixWorld(true);
-    const found = root.matrixWorld.clone();
-    const turn = new THREE.Quaternion().setFromRotationMatrix(found).angleTo(new THREE.Quaternion().setFromRotationMatrix(truth));
-    const at = (p) => p.clone().applyMatrix4(found).distanceTo(p.clone().applyMatrix4(truth));
-    const centres = markers.map((m) => new THREE.Vector3().setFromMatrixPosition(new THREE.Matrix4().fromArray(m.T_xr_marker).premultiply(truth.clone().invert())));
-    return {
-      alignment: app.ar.alignment, taps: app.ar.taps.length,
-      turnDeg: THREE.MathUtils.radToDeg(turn),
-      offAtMarkersM: Math.max(...centres.slice(0, 2).map(at)),
-      offAtOriginM: at(new THREE.Vector3()),
-      offAtFarCornerM: at(new THREE.Vector3(8, 6, 0)),
-      prompt: document.querySelector('[data-testid=ar-prompt]').textContent,
-      prompts: window.promptLog,
-    };
-  }, room);
+  const result = {
+    ...await page.evaluate(() => ({ alignment: window.twinViewer.ar.alignment, taps: window.twinViewer.ar.taps.length,
+      prompt: document.querySelector('[data-testid=ar-prompt]').textContent, prompts: window.promptLog })),
+    ...await alignmentError(page, room, ['marker-0', 'marker-1']),
+  };
   console.log(`marker alignment: ${JSON.stringify({ ...result, prompts: undefined })}`);
   assert.equal(result.alignment.method, 'markers');
   assert.equal(result.taps, 0, 'no tap');
   assert.deepEqual(result.alignment.markers, ['DICT_4X4_50:0', 'DICT_4X4_50:1']);
   assert.ok(result.alignment.frames >= 5);
   assert.ok(result.turnDeg < 1, `the twin is turned ${result.turnDeg} deg from the truth`);
-  assert.ok(result.offAtMarkersM < 0.02, `the markers are placed ${result.offAtMarkersM} m off`);
-  assert.ok(result.offAtOriginM < 0.05 && result.offAtFarCornerM < 0.05, `the room's corners are ${result.offAtOriginM} and ${result.offAtFarCornerM} m off`);
+  assert.ok(result.atMarkersM < 0.02, `the markers are placed ${result.atMarkersM} m off`);
+  assert.ok(result.atOriginM < 0.05 && result.atFarCornerM < 0.05, `the room's corners are ${result.atOriginM} and ${result.atFarCornerM} m off`);
   const { residualM, reprojectionErrorPx } = result.alignment;
   assert.equal(result.prompt, `Aligned by 2 markers (0, 1): ${(residualM * 100).toFixed(1)} cm / ${reprojectionErrorPx.toFixed(1)} px`);
   assert.ok(reprojectionErrorPx < 1.5, `reprojection ${reprojectionErrorPx} px`);
