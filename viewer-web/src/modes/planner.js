@@ -11,6 +11,8 @@ import { makeLabel } from '../labels.js';
 import { glideTo } from '../camera-glide.js';
 
 const ROTATE_STEP_RAD = Math.PI / 12;
+// A pointer that moves farther than this between down and up orbits the view rather than taps.
+const TAP_SLOP_PX = 10;
 const FLOOR_SNAP_M = 0.05;
 // The planner cuts the scan at this height, so that a view from above shows the floor plan.
 const SECTION_HEIGHT_M = 2.2;
@@ -32,6 +34,18 @@ function floorPose(rig, yaw = yawOf(rig.quaternion)) {
   const q = new THREE.Quaternion().setFromAxisAngle(Z, yaw);
   const z = snappedHeight(rig, rig.position.z);
   return { translation: [rig.position.x, rig.position.y, z].map((v) => +v.toFixed(4)), rotation: q.toArray().map((v) => +v.toFixed(6)) };
+}
+
+/**
+ * The part of the canvas (CSS pixels, relative to it) that the top bar and the panel leave
+ * free: the panel stands at the right on wide screens and at the bottom on phones.
+ */
+function freeArea(canvas, bar, panel) {
+  let left = 0, right = canvas.width, top = 0, bottom = canvas.height;
+  if (bar && bar.bottom - canvas.top < canvas.height / 3) top = Math.max(0, bar.bottom - canvas.top);
+  if (panel?.width && panel.left - canvas.left > canvas.width / 2) right = panel.left - canvas.left;
+  else if (panel?.height && panel.top - canvas.top > canvas.height / 2) bottom = panel.top - canvas.top;
+  return { left, top, width: right - left, height: bottom - top };
 }
 
 const MEASURE_COLOR = 0x00e0ff;
@@ -75,6 +89,7 @@ export class PlannerMode {
       pointerdown: (e) => this.pointerDown(e),
       pointermove: (e) => this.pointerMove(e),
       pointerup: (e) => this.pointerUp(e),
+      pointercancel: (e) => { this.tap = null; this.pointerUp(e); },
     };
   }
 
@@ -182,22 +197,25 @@ export class PlannerMode {
     this.render();
   }
 
-  /** Looks straight down on the room, where a layout reads best, in the part of the screen the panel leaves free. */
+  /** Looks straight down on the room, where a layout reads best, in the part of the screen the bars and the panel leave free. */
   topView() {
-    const { viewer } = this.app;
-    const box = new THREE.Box3().setFromObject(this.app.twin.root);
+    const { viewer, twin, tiles } = this.app;
+    // The scan's extent: other viewers' markers and labels hang under the root too, often outside the room.
+    const box = new THREE.Box3();
+    for (const scanned of [...twin.meshes, ...twin.clouds, tiles?.group]) if (scanned) box.expandByObject(scanned);
     const center = box.getCenter(new THREE.Vector3());
     const size = box.getSize(new THREE.Vector3());
     const canvas = viewer.renderer.domElement.getBoundingClientRect();
-    const panel = this.panel?.getBoundingClientRect();
-    const freeWidth = panel && panel.left > canvas.width / 2 ? panel.left - canvas.left : canvas.width;
+    const free = freeArea(canvas, document.getElementById('top')?.getBoundingClientRect(), this.panel?.getBoundingClientRect());
+    // Fit the highest level drawn (the section's), which looks largest from above.
+    const top = Math.min(box.max.y, twin.root.localToWorld(new THREE.Vector3(0, 0, SECTION_HEIGHT_M)).y);
     const tanHalf = Math.tan(THREE.MathUtils.degToRad(viewer.camera.fov) / 2);
-    const aspect = freeWidth / canvas.height;
-    const height = (1.05 * Math.max(size.x / aspect, size.z)) / 2 / tanHalf;
-    // Shift the camera so that the room sits in the middle of the free part.
+    const height = (1.05 * Math.max(size.x / free.width, size.z / free.height) * canvas.height) / 2 / tanHalf;
+    // Shift the camera so that the room sits in the middle of the free part (screen up is -z here).
     const metresPerPixel = (2 * height * tanHalf) / canvas.height;
-    const x = center.x + (canvas.width / 2 - freeWidth / 2) * metresPerPixel;
-    return glideTo(viewer, new THREE.Vector3(x, box.max.y + height, center.z + 0.001), new THREE.Vector3(x, box.max.y, center.z), 0.8);
+    const x = center.x + (canvas.width / 2 - (free.left + free.width / 2)) * metresPerPixel;
+    const z = center.z + (canvas.height / 2 - (free.top + free.height / 2)) * metresPerPixel;
+    return glideTo(viewer, new THREE.Vector3(x, top + height, z + 0.001), new THREE.Vector3(x, box.min.y, z), 0.8);
   }
 
   checkClearance() {
@@ -224,10 +242,20 @@ export class PlannerMode {
     return hit ? twin.root.worldToLocal(hit) : null;
   }
 
+  // Touch: a finger that lands on a machine drags it (the view stays still meanwhile); one that
+  // lands elsewhere orbits, and a second finger (not primary) joins it to zoom, never picks.
   pointerDown(event) {
     if (event.button !== 0) return;
+    if (!event.isPrimary) {
+      this.tap = null;
+      return;
+    }
     const { app } = this;
-    if (this.tool === 'measure') return this.measureAt(event);
+    // Measuring on the tap, not the touch, lets a measuring finger orbit and zoom without marking.
+    if (this.tool === 'measure') {
+      this.tap = { pointerId: event.pointerId, x: event.clientX, y: event.clientY };
+      return;
+    }
     const hit = app.viewer.pick(event, [...app.placement.rigs.values()]);
     const rig = hit ? app.placement.rigOf(hit.object) : null;
     this.selectedId = rig?.userData.machineId ?? null;
@@ -243,7 +271,8 @@ export class PlannerMode {
   }
 
   pointerMove(event) {
-    if (!this.drag) return;
+    if (this.tap?.pointerId === event.pointerId && Math.hypot(event.clientX - this.tap.x, event.clientY - this.tap.y) > TAP_SLOP_PX) this.tap = null;
+    if (this.drag?.pointerId !== event.pointerId) return;
     const { rig, offset } = this.drag;
     const point = this.floorPoint(event, rig.position.z);
     if (!point) return;
@@ -254,8 +283,12 @@ export class PlannerMode {
     event.stopPropagation();
   }
 
-  async pointerUp() {
-    if (!this.drag) return;
+  async pointerUp(event) {
+    if (this.tap?.pointerId === event.pointerId) {
+      this.tap = null;
+      this.measureAt(event);
+    }
+    if (this.drag?.pointerId !== event.pointerId) return;
     const { rig, moved } = this.drag;
     this.drag = null;
     this.app.viewer.controls.enabled = true;
