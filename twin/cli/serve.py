@@ -16,6 +16,8 @@ DESCRIPTION = """Serve one or more twins (scan folders with a twin.json from `tw
 The viewer, the twins' files and the live protocol (docs/protocol.md) share one port. Edits are
 stored in a SQLite file (--db) and survive restarts. Twins are private unless published with
 --publish; give people tokens made with `twin token create`. Stop with Ctrl-C.
+The viewer comes from the installed package (wheels carry the viewer built before them) or, in a
+source checkout, from viewer-web/dist (`npm run build`); the start-up lines say which.
 
 example:
   twin serve scans/sample_workshop --publish sample_workshop
