@@ -41,14 +41,10 @@ class build_py_with_viewer(build_py):
         shutil.rmtree(target, ignore_errors=True)  # nothing left over from an earlier build
         if os.path.isfile(os.path.join(VIEWER_BUILD, "index.html")):
             shutil.copytree(VIEWER_BUILD, target)
-        else:
-            self.warn_no_viewer()
-
-    def warn_no_viewer(self):
-        message = (f"WARNING: {VIEWER_BUILD}/index.html is missing, so this twin package has no browser viewer "
-                   "(`twin serve` will serve only the twins' files). Run `npm ci && npm run build` in viewer-web/ "
-                   "(or scripts/setup.sh) before building or installing twin.")
-        print(message, file=sys.stderr)  # shown by setup.py and `python -m build`; by pip with -v
+        else:  # shown by setup.py and `python -m build`, by pip with -v; `twin serve` says it again
+            print(f"WARNING: {VIEWER_BUILD}/index.html is missing, so this twin package has no browser viewer "
+                  "(`twin serve` will serve only the twins' files). Run `npm ci && npm run build` in viewer-web/ "
+                  "(or scripts/setup.sh) before building or installing twin.", file=sys.stderr)
 
     def get_outputs(self, include_bytecode=True):
         target = os.path.join(self.build_lib, PACKAGED_VIEWER)
