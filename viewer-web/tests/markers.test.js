@@ -6,7 +6,9 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { detectMarkers } from '../src/markers/detect.js';
 import { MARKER_DICTIONARIES } from '../src/markers/dictionaries.js';
-import { makeMarkerImages } from './fixtures/marker-images.js';
+import { execFileSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { makeMarkerImages, PYTHON } from './fixtures/marker-images.js';
 
 const images = makeMarkerImages();
 const detections = new Map(images.map((entry) => [entry.name, detectMarkers(entry.image)]));
@@ -19,6 +21,11 @@ test('the dictionaries hold OpenCV\'s 50 ArUco 4x4 and 587 AprilTag 36h11 codes'
   assert.equal(MARKER_DICTIONARIES.DICT_APRILTAG_36h11.codes.length, 587);
   assert.equal(MARKER_DICTIONARIES.DICT_APRILTAG_36h11.markerSize, 6);
   assert.equal(new Set(MARKER_DICTIONARIES.DICT_APRILTAG_36h11.codes).size, 587);
+});
+
+test('dictionaries.js is what its generator makes from OpenCV today', () => {
+  const script = fileURLToPath(new URL('../scripts/make_marker_dictionaries.py', import.meta.url));
+  assert.doesNotThrow(() => execFileSync(PYTHON, [script, '--check'], { stdio: ['ignore', 'ignore', 'pipe'] }));
 });
 
 test('every marker OpenCV finds is found, with the same id', () => {
