@@ -47,7 +47,9 @@ export function detectMarkers(image, { dictionaries = DEFAULT_DICTIONARIES } = {
       // as a marker from them, they may from the square's own edges (small or blurred markers).
       const marker = identifyAny(image, corners, compiled)
         ?? identifyAny(image, refineCorners(image, corners, meanSide(corners) / finestCells), compiled);
-      if (marker) found.push(marker);
+      // A square read again from another window's slightly different outline is not a second sighting.
+      if (marker && !found.some((other) => other.dictionary === marker.dictionary && other.id === marker.id
+        && samePlace(other.corners, marker.corners, 0.5))) found.push(marker);
     }
   }
   const counts = new Map();
@@ -80,12 +82,11 @@ function buffersFor(width, height) {
   return buffers;
 }
 
-function samePlace(a, b) {
+function samePlace(a, b, rate = SAME_PLACE_RATE) {
   const centre = (q) => [q.reduce((s, p) => s + p[0], 0) / 4, q.reduce((s, p) => s + p[1], 0) / 4];
   const [ax, ay] = centre(a), [bx, by] = centre(b);
   const sideA = meanSide(a), sideB = meanSide(b);
-  return Math.hypot(ax - bx, ay - by) < SAME_PLACE_RATE * Math.min(sideA, sideB)
-    && Math.abs(sideA - sideB) < SAME_PLACE_RATE * Math.max(sideA, sideB);
+  return Math.hypot(ax - bx, ay - by) < rate * Math.min(sideA, sideB) && Math.abs(sideA - sideB) < rate * Math.max(sideA, sideB);
 }
 
 function meanSide(q) {
