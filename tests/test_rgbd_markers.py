@@ -15,7 +15,7 @@ from twin.export.scan_anchors import read_scan_markers
 from twin.reconstruct.markers import Marker, marker_pose, triangulate_markers
 from twin.reconstruct.outputs import CameraPose, read_cameras_json
 from twin.reconstruct.rgbd import RgbdOptions, reconstruct_rgbd
-from twin.reconstruct.rgbd_markers import find_capture_markers, frames_to_search
+from twin.reconstruct.rgbd_markers import find_capture_markers, frames_to_search, settle_on_surface
 
 from export_fixtures import SAMPLE_DOCUMENT
 
@@ -68,6 +68,25 @@ def test_triangulated_marker_is_a_square_in_place():
         assert marker.reprojection_px < 1.0
         tilts.append(rotation_error_deg(T[:3, :3], T_world_marker[:3, :3]))
     assert max(tilts) < 1.0, tilts
+
+
+def test_marker_settles_onto_the_surface_behind_it():
+    # A marker triangulated 3 cm in front of its wall (the plane y = 3), a little tilted.
+    h = SIDE_M / 2
+    tilt = np.radians(2)
+    R = np.array([[1, 0, 0], [0, np.sin(tilt), -np.cos(tilt)], [0, np.cos(tilt), np.sin(tilt)]])
+    centre = np.array([1.0, 2.97, 1.5])
+    corners = centre + np.array([[-h, h, 0], [h, h, 0], [h, -h, 0], [-h, -h, 0]]) @ R.T
+    marker = Marker("DICT_4X4_50:3", corners, 5, 0.2)
+    rng = np.random.default_rng(0)
+    wall = np.column_stack([rng.uniform(0, 2, 20000), 3 + rng.normal(0, 0.002, 20000), rng.uniform(1, 2, 20000)])
+    settled = settle_on_surface(marker, wall)
+    assert settled.centre[1] == pytest.approx(3.0, abs=0.002)
+    np.testing.assert_allclose(marker_pose(settled)[:3, :3], marker_pose(marker)[:3, :3], atol=1e-9)  # only moved
+    assert settled.side == pytest.approx(marker.side) and settled.views == 5
+    # No surface within reach (a wall 30 cm behind, or nothing): left where triangulation put it.
+    assert settle_on_surface(marker, wall + [0, 0.3, 0]) is marker
+    assert settle_on_surface(marker, np.zeros((0, 3))) is marker
 
 
 def test_frames_to_search_spread_over_the_walk():
@@ -135,7 +154,7 @@ def test_reconstruction_writes_the_sample_markers_as_anchors(scan, sample, truth
     markers = read_scan_markers(out / "anchors.json")  # the format twin export reads
     assert {m.marker.key for m in markers} == {"DICT_4X4_50:0", "DICT_4X4_50:2", "DICT_4X4_50:3", "DICT_4X4_50:4"}
     # The tracked poses themselves are 1-3 cm from the truth (the twin's frame is the reconstruction's),
-    # so the markers are held to that plus what the stage adds.
+    # and the markers inherit that: 1-3 cm from their printed places (0.1-0.2 cm on true poses).
     capture = open_capture(sample.rgbd)
     true_poses = dict(zip((f.name for f in capture.frames), read_trajectory_log(sample.trajectory)))
     pose_errors = [np.linalg.norm(c.T_world_camera[:3, 3] - true_poses[c.name][:3, 3])
@@ -143,7 +162,7 @@ def test_reconstruction_writes_the_sample_markers_as_anchors(scan, sample, truth
     assert max(pose_errors) < 0.04
     for scan_marker in markers:
         T, T_true = scan_marker.pose.matrix(), truth[scan_marker.marker.key]
-        assert np.linalg.norm(T[:3, 3] - T_true[:3, 3]) < 0.06, scan_marker.marker.key
+        assert np.linalg.norm(T[:3, 3] - T_true[:3, 3]) < 0.04, scan_marker.marker.key
         assert rotation_error_deg(T[:3, :3], T_true[:3, :3]) < 3.0, scan_marker.marker.key
         assert scan_marker.marker.size_m == pytest.approx(SIDE_M, rel=0.03), scan_marker.marker.key
     assert report["markers"]["frames_searched"] == FRAMES

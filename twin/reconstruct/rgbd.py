@@ -6,7 +6,7 @@ Stages (each skipped on rerun when done with the same settings, see `stages.py`)
   track      -> work/odometry.json, work/fragments.npz
   poses      -> cameras.json, work/poses.json   (loop closure and pose graph)
   integrate  -> mesh.ply, cloud.ply
-  markers    -> anchors.json, work/markers.json (ArUco/AprilTag markers triangulated, in metres)
+  markers    -> anchors.json, work/markers.json (ArUco/AprilTag markers triangulated, on the surface)
 and report.json at the end of every run.
 """
 from __future__ import annotations
@@ -17,6 +17,7 @@ from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
 
 import numpy as np
+import open3d as o3d
 
 from twin.capture import Capture
 from twin.document import MARKER_DICTIONARY_SIZES
@@ -26,7 +27,7 @@ from twin.reconstruct.loop_closure import LoopClosureSettings, close_loops
 from twin.reconstruct.marker_anchors import marker_anchor, write_anchors_json
 from twin.reconstruct.markers import DEFAULT_DICTIONARIES, marker_pose
 from twin.reconstruct.odometry import TrackingSettings
-from twin.reconstruct.rgbd_markers import find_capture_markers
+from twin.reconstruct.rgbd_markers import find_capture_markers, settle_on_surface
 from twin.reconstruct.outputs import CameraPose, read_cameras_json, write_cameras_json, write_json, \
     write_mesh_ply, write_point_cloud_ply
 from twin.reconstruct.stages import Progress, StageRunner, publish
@@ -127,6 +128,8 @@ def reconstruct_rgbd(capture: Capture, out_dir: Path, *, progress: Progress | No
 
     def markers(paths, report):
         found, searched = find_capture_markers(capture, cameras, opts.marker_dictionaries, opts.marker_frames, report)
+        surface = np.asarray(o3d.io.read_point_cloud(str(out_dir / "cloud.ply")).points)
+        found = [settle_on_surface(m, surface) for m in found]
         # Metric already: the triangulated side is the printed size.
         write_anchors_json(paths["anchors.json"], [marker_anchor(m.key, marker_pose(m), m.side) for m in found])
         write_json(paths["work/markers.json"], {"frames_searched": searched, "found": [

@@ -1,6 +1,7 @@
 """The markers stage of RGB-D reconstruction: ArUco/AprilTag markers found in a subset of the colour
-frames, triangulated at the frames' final (loop-closed) poses. RGB-D is metric, so their measured
-side is their printed size and their poses go straight into anchors.json."""
+frames, triangulated at the frames' final (loop-closed) poses, then settled onto the fused surface.
+RGB-D is metric, so their measured side is their printed size and their poses go straight into
+anchors.json."""
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
@@ -9,8 +10,12 @@ import cv2
 import numpy as np
 
 from twin.capture import Capture
-from twin.reconstruct.markers import Marker, detect_markers, triangulate_markers
+from twin.reconstruct.markers import Marker, detect_markers, marker_pose, triangulate_markers
 from twin.reconstruct.outputs import CameraPose
+
+SURFACE_REACH_M = 0.1
+"""How far in front of or behind a triangulated marker its wall may be found."""
+MIN_SURFACE_POINTS = 20
 
 
 def frames_to_search(cameras: Sequence[CameraPose], max_frames: int) -> list[CameraPose]:
@@ -33,3 +38,18 @@ def find_capture_markers(capture: Capture, cameras: Sequence[CameraPose], dictio
         detections.append(detect_markers(gray, dictionaries))
     report(len(searched), len(searched))
     return triangulate_markers(searched, detections), len(searched)
+
+
+def settle_on_surface(marker: Marker, surface_points: np.ndarray) -> Marker:
+    """The marker moved along its normal onto the fused surface behind it (the median offset of the
+    surface points within its square). Triangulation from frames a few centimetres apart turns small
+    pose errors into centimetres along the viewing rays; depth measures that distance directly, and
+    so the marker lies on the wall that the twin shows. Unchanged where no surface is in reach."""
+    T = marker_pose(marker)
+    local = (np.asarray(surface_points, dtype=np.float64) - T[:3, 3]) @ T[:3, :3]
+    half = marker.side / 2
+    inside = (np.abs(local[:, 0]) < half) & (np.abs(local[:, 1]) < half) & (np.abs(local[:, 2]) < SURFACE_REACH_M)
+    if inside.sum() < MIN_SURFACE_POINTS:
+        return marker
+    offset = float(np.median(local[inside, 2]))
+    return Marker(marker.key, marker.corners + offset * T[:3, 2], marker.views, marker.reprojection_px)
