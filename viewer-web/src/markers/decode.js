@@ -36,7 +36,7 @@ export function compiledDictionary(name) {
 }
 
 /** Cells (markerSize + 2 border cells a side) of the quad: 1 for white, 0 for black; null if flat. */
-export function readCells(image, corners, cellsPerSide) {
+function readCells(image, corners, cellsPerSide) {
   const n = cellsPerSide;
   const H = homographyFromPoints([[0, 0], [n, 0], [n, n], [0, n]], corners);
   if (!H) return null;
@@ -70,7 +70,7 @@ export function readCells(image, corners, cellsPerSide) {
 }
 
 /** Otsu's threshold of values in 0..255: the split maximising the between-class variance. */
-export function otsuThreshold(values) {
+function otsuThreshold(values) {
   const histogram = new Float64Array(256);
   for (const v of values) histogram[Math.min(255, Math.max(0, Math.round(v)))]++;
   const total = values.length;

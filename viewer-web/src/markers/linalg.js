@@ -86,27 +86,3 @@ export function invertRigid(T) {
 export function transformPoint(T, p) {
   return [0, 1, 2].map((i) => T[4 * i] * p[0] + T[4 * i + 1] * p[1] + T[4 * i + 2] * p[2] + T[4 * i + 3]);
 }
-
-/** The nearest rotation to a 3x3 matrix (9, row-major), by Newton's polar iteration. */
-export function nearestRotation(M) {
-  let R = M.slice();
-  for (let k = 0; k < 30; k++) {
-    const inv = invert3(R);
-    if (!inv) return null;
-    const next = R.map((v, i) => 0.5 * (v + inv[3 * (i % 3) + Math.floor(i / 3)]));
-    const change = next.reduce((s, v, i) => s + Math.abs(v - R[i]), 0);
-    R = next;
-    if (change < 1e-14) break;
-  }
-  return R;
-}
-
-export function invert3(M) {
-  const [a, b, c, d, e, f, g, h, i] = M;
-  const A = e * i - f * h, B = -(d * i - f * g), C = d * h - e * g;
-  const det = a * A + b * B + c * C;
-  if (Math.abs(det) < 1e-300) return null;
-  return [A / det, -(b * i - c * h) / det, (b * f - c * e) / det,
-    B / det, (a * i - c * g) / det, -(a * f - c * d) / det,
-    C / det, -(a * h - b * g) / det, (a * e - b * d) / det];
-}

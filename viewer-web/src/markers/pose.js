@@ -45,7 +45,7 @@ export function markerCorners(size_m) {
 }
 
 /** Levenberg-Marquardt on the reprojection error of T_camera_world (left-multiplied rotation updates). */
-export function refinePose(T_camera_world, worldPoints, pixels, K) {
+function refinePose(T_camera_world, worldPoints, pixels, K) {
   let R = rotationOf(T_camera_world), t = translationOf(T_camera_world);
   let cost = reprojectionCost(R, t, worldPoints, pixels, K);
   if (!Number.isFinite(cost)) return null;

@@ -2,7 +2,7 @@
 // cv.approxPolyDP on a closed curve) and the aruco detector's shape rules.
 
 /** Vertex indices of the closed contour's Douglas-Peucker approximation, or null past `maxVertices`. */
-export function approximatePolygon(points, epsilon, maxVertices) {
+function approximatePolygon(points, epsilon, maxVertices) {
   const n = points.length / 2;
   if (n < 4) return null;
   // Split the closed curve at two far-apart points, then simplify both halves.
