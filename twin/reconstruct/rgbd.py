@@ -27,9 +27,9 @@ from twin.reconstruct.loop_closure import LoopClosureSettings, close_loops
 from twin.reconstruct.marker_anchors import marker_anchor, write_anchors_json
 from twin.reconstruct.markers import DEFAULT_DICTIONARIES, marker_pose
 from twin.reconstruct.odometry import TrackingSettings
-from twin.reconstruct.rgbd_markers import find_capture_markers, settle_on_surface
 from twin.reconstruct.outputs import CameraPose, read_cameras_json, write_cameras_json, write_json, \
     write_mesh_ply, write_point_cloud_ply
+from twin.reconstruct.rgbd_markers import find_capture_markers, settle_on_surface
 from twin.reconstruct.stages import Progress, StageRunner, publish
 from twin.reconstruct.tracking_stage import FrameRecord, Fragment, track_capture
 
@@ -70,10 +70,9 @@ class RgbdOptions:
                              f"got {chosen.marker_frames}")
         dictionaries = (chosen.marker_dictionaries,) if isinstance(chosen.marker_dictionaries, str) \
             else tuple(chosen.marker_dictionaries)
-        unknown = [name for name in dictionaries if name not in MARKER_DICTIONARY_SIZES]
+        unknown = ", ".join(str(name) for name in dictionaries if name not in MARKER_DICTIONARY_SIZES)
         if unknown:
-            raise ValueError(f"unknown marker dictionar{'y' if len(unknown) == 1 else 'ies'} {', '.join(map(str, unknown))}; "
-                             f"use OpenCV's, e.g. {', '.join(DEFAULT_DICTIONARIES)}")
+            raise ValueError(f"unknown marker dictionary {unknown}; use OpenCV's, e.g. {', '.join(DEFAULT_DICTIONARIES)}")
         return replace(chosen, marker_dictionaries=dictionaries)
 
     @property
