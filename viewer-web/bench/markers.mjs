@@ -2,7 +2,9 @@
 // OpenCV's aruco detector from Python (the photo pipeline's settings: both dictionaries, sub-pixel
 // corners) on the same OpenCV-drawn images (tests/fixtures/make_marker_images.py): detection time
 // per frame at 1280x720 and 640x360, markers found and median corner error against the truth, for
-// the test images and for harder ones (tiny, steep, blurry, noisy markers).
+// the test images and for harder ones (tiny, steep, blurry, noisy markers). A second table gives
+// the camera pose's error from one 16 cm marker at 1 to 3 m: ours (detectMarkers, then
+// cameraPoseFromMarkers) against cv.solvePnP (IPPE, then Levenberg-Marquardt) on OpenCV's corners.
 // The two sides alternate (OpenCV, ours, OpenCV, ours) and each keeps its faster round, so a busy
 // machine weighs on both alike.
 //
@@ -10,7 +12,8 @@
 
 import { performance } from 'node:perf_hooks';
 import { detectMarkers } from '../src/markers/detect.js';
-import { makeMarkerImages } from '../tests/fixtures/marker-images.js';
+import { cameraPoseFromMarkers } from '../src/markers/pose.js';
+import { makeMarkerImages, poseError } from '../tests/fixtures/marker-images.js';
 
 const args = process.argv.slice(2);
 const runs = args.includes('--runs') ? Number(args[args.indexOf('--runs') + 1]) : 15;
@@ -74,3 +77,29 @@ for (const [source, width, height] of [['drawn', 1280, 720], ['drawn', 640, 360]
 }
 console.log(`marker detection per frame (median over each size's images of the median of ${runs} runs; both dictionaries; node ${process.version})`);
 console.table(rows);
+
+const poseRows = [];
+const distanceImages = makeMarkerImages({ scenes: 'distance' });
+for (const width of [1280, 640]) {
+  for (const distance of ['1', '1.5', '2', '3']) {
+    const group = distanceImages.filter((e) => e.width === width && e.name.startsWith(`distance${distance}m_`));
+    const ourErrors = group.map((e) => {
+      const pose = cameraPoseFromMarkers(detectMarkers(e.image), new Map(e.markers.map((m) => [m.key, m])), e.K);
+      return pose && poseError(pose.T_world_camera, e.T_world_camera);
+    });
+    const theirErrors = group.map((e) => e.opencv_T_world_camera && poseError(e.opencv_T_world_camera, e.T_world_camera));
+    const summary = (errors) => {
+      const found = errors.filter(Boolean);
+      if (found.length === 0) return ['-', '-'];
+      return [median(found.map((e) => e.distanceM * 100)).toFixed(2), median(found.map((e) => e.angleDeg)).toFixed(3)];
+    };
+    const [ourCm, ourDeg] = summary(ourErrors), [theirCm, theirDeg] = summary(theirErrors);
+    poseRows.push({
+      frame: `${group[0].width}x${group[0].height}`, 'distance m': Number(distance), 'marker px': Math.round(group[0].markers[0].side_px),
+      images: group.length, 'ours posed': ourErrors.filter(Boolean).length, 'OpenCV posed': theirErrors.filter(Boolean).length,
+      'ours cm': ourCm, 'OpenCV cm': theirCm, 'ours deg': ourDeg, 'OpenCV deg': theirDeg,
+    });
+  }
+}
+console.log('camera pose error from one 16 cm marker turned 30 deg (median over the images)');
+console.table(poseRows);

@@ -98,6 +98,23 @@ test('from detected corners: three markers at 1-2 m give the camera within 1 cm 
   assert.ok(error.angleDeg < 0.5, `camera rotation off by ${error.angleDeg.toFixed(3)} deg`);
 });
 
+test('one 16 cm marker at 1 to 2 m, in 1280x720 and 640x360 images: camera within 1 cm and 0.5 deg, closer than OpenCV\'s', () => {
+  const distances = makeMarkerImages({ scenes: 'distance' }).filter((entry) => !entry.name.startsWith('distance3m'));
+  assert.ok(distances.length >= 18);
+  const ours = [], theirs = [];
+  for (const entry of distances) {
+    const result = cameraPoseFromMarkers(detectMarkers(entry.image), markerMap(entry.markers), entry.K);
+    const error = poseError(result.T_world_camera, entry.T_world_camera);
+    assert.ok(error.distanceM < 0.01, `${entry.name}: camera position off by ${(error.distanceM * 100).toFixed(2)} cm`);
+    assert.ok(error.angleDeg < 0.5, `${entry.name}: camera rotation off by ${error.angleDeg.toFixed(3)} deg`);
+    ours.push(error.distanceM);
+    // OpenCV's pose: cv.solvePnP (IPPE, then Levenberg-Marquardt) on OpenCV's sub-pixel corners.
+    theirs.push(poseError(entry.opencv_T_world_camera, entry.T_world_camera).distanceM);
+  }
+  const median = (values) => values.slice().sort((a, b) => a - b)[Math.floor(values.length / 2)];
+  assert.ok(median(ours) < median(theirs), `median position error: ours ${median(ours)} m, OpenCV's ${median(theirs)} m`);
+});
+
 test('the planar flip of a detected marker is rejected by its reprojection error', () => {
   const entry = images.find((e) => e.name === 'pose_1280');
   const [detection] = detectMarkers(entry.image);
