@@ -6,6 +6,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { detectMarkers } from '../src/markers/detect.js';
 import { MARKER_DICTIONARIES } from '../src/markers/dictionaries.js';
+import { outerContours } from '../src/markers/contours.js';
 import { execFileSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { makeMarkerImages, PYTHON } from './fixtures/marker-images.js';
@@ -120,6 +121,27 @@ test('a single dictionary can be asked for', () => {
   const found = detectMarkers(entry.image, { dictionaries: ['DICT_APRILTAG_36h11'] });
   assert.deepEqual(found.map((d) => d.key).sort(),
     entry.markers.filter((m) => m.dictionary === 'DICT_APRILTAG_36h11').map((m) => m.key).sort());
+});
+
+test('outer contours: one a component, holes and what lies in them followed but only outer borders returned', () => {
+  // A 20 px ring (square with a 10 px hole) holding a 4 px square, and a single pixel elsewhere.
+  const width = 40, height = 30;
+  const binary = new Uint8Array(width * height);
+  const fill = (x0, y0, size, value) => {
+    for (let y = y0; y < y0 + size; y++) for (let x = x0; x < x0 + size; x++) binary[y * width + x] = value;
+  };
+  fill(5, 5, 20, 1);
+  fill(10, 10, 10, 0);
+  fill(13, 13, 4, 1);
+  binary[2 * width + 35] = 1;
+  const contours = outerContours(binary, width, height, { minLength: 1, maxLength: 1000 }, new Int32Array((width + 2) * (height + 2)));
+  const lengths = contours.map((c) => c.length / 2).sort((a, b) => a - b);
+  assert.deepEqual(lengths, [1, 4 * 3, 4 * 19]); // a square of side s has 4 (s - 1) border pixels
+  const ring = contours.find((c) => c.length / 2 === 76);
+  const xs = ring.filter((_, i) => i % 2 === 0), ys = ring.filter((_, i) => i % 2 === 1);
+  assert.deepEqual([Math.min(...xs), Math.max(...xs), Math.min(...ys), Math.max(...ys)], [5, 24, 5, 24]);
+  // Length limits leave out the small ones.
+  assert.equal(outerContours(binary, width, height, { minLength: 20, maxLength: 1000 }, new Int32Array((width + 2) * (height + 2))).length, 1);
 });
 
 test('bad input is refused with a sentence saying what to pass', () => {
