@@ -23,8 +23,8 @@ export function bilinear(image, x, y) {
   const { data, width, height } = image;
   const cx = Math.min(Math.max(x, 0), width - 1);
   const cy = Math.min(Math.max(y, 0), height - 1);
-  const x0 = Math.min(Math.floor(cx), width - 2 < 0 ? 0 : width - 2);
-  const y0 = Math.min(Math.floor(cy), height - 2 < 0 ? 0 : height - 2);
+  const x0 = Math.min(Math.floor(cx), Math.max(0, width - 2));
+  const y0 = Math.min(Math.floor(cy), Math.max(0, height - 2));
   const fx = cx - x0, fy = cy - y0;
   const x1 = Math.min(x0 + 1, width - 1), y1 = Math.min(y0 + 1, height - 1);
   const top = data[y0 * width + x0] * (1 - fx) + data[y0 * width + x1] * fx;
