@@ -52,23 +52,21 @@ function refinePose(T_camera_world, worldPoints, pixels, K) {
   let lambda = 1e-3;
   for (let iteration = 0; iteration < MAX_ITERATIONS; iteration++) {
     const { JtJ, Jtr } = normalEquations(R, t, worldPoints, pixels, K);
-    let improved = false;
-    while (lambda < 1e10) {
+    // Raise the damping until a step lowers the cost; none does at the minimum.
+    let step = null, costAfter = cost, Rn = R, tn = t;
+    for (; lambda < 1e10; lambda *= 10) {
       const damped = JtJ.map((row, i) => row.map((v, j) => (i === j ? v * (1 + lambda) + 1e-12 : v)));
-      const step = solve(damped, Jtr.map((v) => -v));
-      if (!step) { lambda *= 10; continue; }
-      const Rn = mul3(rodrigues(step.slice(0, 3)), R);
-      const tn = [t[0] + step[3], t[1] + step[4], t[2] + step[5]];
-      const costNew = reprojectionCost(Rn, tn, worldPoints, pixels, K);
-      if (costNew < cost) {
-        const converged = cost - costNew < 1e-12 * (1 + cost) || Math.hypot(...step) < 1e-12;
-        R = Rn; t = tn; cost = costNew; lambda = Math.max(lambda / 10, 1e-9); improved = true;
-        if (converged) iteration = MAX_ITERATIONS;
-        break;
-      }
-      lambda *= 10;
+      step = solve(damped, Jtr.map((v) => -v));
+      if (!step) continue;
+      Rn = mul3(rodrigues(step.slice(0, 3)), R);
+      tn = [t[0] + step[3], t[1] + step[4], t[2] + step[5]];
+      costAfter = reprojectionCost(Rn, tn, worldPoints, pixels, K);
+      if (costAfter < cost) break;
     }
-    if (!improved) break;
+    if (!(costAfter < cost)) break;
+    const converged = cost - costAfter < 1e-12 * (1 + cost) || Math.hypot(...step) < 1e-12;
+    R = Rn; t = tn; cost = costAfter; lambda = Math.max(lambda / 10, 1e-9);
+    if (converged) break;
   }
   return { T_camera_world: rigid(R, t), rms: Math.sqrt(cost / worldPoints.length) };
 }
