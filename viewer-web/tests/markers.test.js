@@ -9,7 +9,8 @@ import { MARKER_DICTIONARIES } from '../src/markers/dictionaries.js';
 import { outerContours } from '../src/markers/contours.js';
 import { execFileSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { makeMarkerImages, PYTHON } from './fixtures/marker-images.js';
+import { existsSync } from 'node:fs';
+import { makeMarkerImages, PYTHON, SHARED_DATA } from './fixtures/marker-images.js';
 
 const images = makeMarkerImages();
 const detections = new Map(images.map((entry) => [entry.name, detectMarkers(entry.image)]));
@@ -97,6 +98,16 @@ test('images of clutter without markers give no detection', () => {
   let seed = 7;
   const data = new Uint8Array(640 * 360).map(() => { seed = (seed * 1103515245 + 12345) >>> 0; return seed >>> 24; });
   assert.deepEqual(detectMarkers({ data, width: 640, height: 360 }), []);
+});
+
+test('real photos and RGB-D frames without markers (../shared/data) give no detection', (t) => {
+  if (!existsSync(SHARED_DATA)) {
+    t.skip(`real test data not found at ${SHARED_DATA} (set TWIN_SHARED_DATA to use another copy)`);
+    return;
+  }
+  const real = makeMarkerImages({ scenes: 'real' });
+  assert.ok(real.length >= 20, `only ${real.length} real images`);
+  for (const entry of real) assert.deepEqual(detectMarkers(entry.image), [], entry.name);
 });
 
 test('a marker seen twice in one image is left out; another one beside it is kept', () => {
