@@ -44,7 +44,8 @@ const adminUrl = (query = '') => server.adminUrl.replace('/#', `/${query}#`);
 
 /**
  * Fingers on the page's screen: each gesture is a list of frames, a frame the CSS-pixel positions
- * of the fingers down at that moment (the same fingers throughout). Moves wait a frame between them.
+ * of the fingers down at that moment (a frame with more fingers than the one before puts the new
+ * ones down). Each frame waits for the next animation frame; at the end all fingers lift.
  */
 async function touchScreen(page) {
   const cdp = await page.context().newCDPSession(page);
@@ -54,9 +55,10 @@ async function touchScreen(page) {
   const nextFrame = () => page.evaluate(() => new Promise((resolve) => requestAnimationFrame(() => resolve())));
   return {
     async gesture(frames) {
-      await send('touchStart', frames[0]);
-      for (const fingers of frames.slice(1)) {
-        await send('touchMove', fingers);
+      let down = 0;
+      for (const fingers of frames) {
+        await send(fingers.length > down ? 'touchStart' : 'touchMove', fingers);
+        down = fingers.length;
         await nextFrame();
       }
       await send('touchEnd', []);
@@ -179,7 +181,8 @@ test('planner on a phone: a tap selects a machine, a finger drags it (the other 
   assert.equal(selected.hint, selected.name);
   assert.equal(selected.rotate, false, 'a selected machine can be rotated');
 
-  // One finger drags the laser cutter into the middle of the room.
+  // One finger drags the laser cutter into the middle of the room; a second finger put down on the
+  // way (as a pinch would start) neither zooms the view nor moves the machine.
   const target = [4.0, 3.0];
   const path = await page.evaluate(({ target }) => {
     const app = window.twinViewer;
@@ -193,7 +196,10 @@ test('planner on a phone: a tap selects a machine, a finger drags it (the other 
   assertInView(path.grab, view, 'the laser cutter');
   assertInView(path.drop, view, 'where it goes');
   const cameraBefore = await cameraState(page);
-  await page.touch.gesture(slide([[path.grab.x, path.grab.y]], [[path.drop.x, path.drop.y]], 10));
+  const halfway = [(path.grab.x + path.drop.x) / 2, (path.grab.y + path.drop.y) / 2];
+  const second = [[view.width * 0.5, view.top + 20], [view.width * 0.9, view.top + 10]];
+  await page.touch.gesture([...slide([[path.grab.x, path.grab.y]], [halfway], 5),
+    ...slide([halfway, second[0]], [[path.drop.x, path.drop.y], second[1]], 5)]);
   assert.deepEqual(await cameraState(page), cameraBefore, 'dragging a machine does not orbit the view');
   const arrived = await other.waitForFunction((target) => {
     const app = window.twinViewer;
@@ -206,7 +212,7 @@ test('planner on a phone: a tap selects a machine, a finger drags it (the other 
   assert.ok(Math.abs(arrived.rig[2] - path.floorZ) < 1e-4, 'the other page stands it on the floor');
   const [qx, qy] = arrived.pose.rotation;
   assert.ok(Math.hypot(qx, qy) < 1e-6, `still upright: ${arrived.pose.rotation}`);
-  assert.equal(await page.evaluate(() => window.twinViewer.mode.selectedId), 'laser-1', 'the dragged machine is selected');
+  assert.equal(await page.evaluate(() => window.twinViewer.mode.selectedId), 'laser-1', 'the dragged machine stays selected: the second finger picks nothing');
   await page.waitForFunction(() => window.twinViewer.mode.result && !window.twinViewer.mode.drag, null, { timeout: 30_000 });
   await page.waitForFunction((r) => window.twinViewer.connection.twins.get(window.twinViewer.twinName).revision > r, revision, { timeout: 30_000 });
   assert.equal(await page.evaluate(REVISION), revision + 1, 'one edit: the drag\'s (the tap sent none)');
