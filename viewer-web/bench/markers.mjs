@@ -2,7 +2,8 @@
 // OpenCV's aruco detector from Python (the photo pipeline's settings: both dictionaries, sub-pixel
 // corners) on the same OpenCV-drawn images (tests/fixtures/make_marker_images.py): detection time
 // per frame at 1280x720 and 640x360, markers found and median corner error against the truth, for
-// the test images and for harder ones (tiny, steep, blurry, noisy markers). A second table gives
+// the test images, for harder ones (tiny, steep, blurry, noisy markers) and for the real photos of
+// ../shared/data (no markers: the cost of looking, and false detections). A second table gives
 // the camera pose's error from one 16 cm marker at 1 to 3 m: ours (detectMarkers, then
 // cameraPoseFromMarkers) against cv.solvePnP (IPPE, then Levenberg-Marquardt) on OpenCV's corners.
 // The two sides alternate (OpenCV, ours, OpenCV, ours) and each keeps its faster round, so a busy
@@ -20,6 +21,7 @@ const runs = args.includes('--runs') ? Number(args[args.indexOf('--runs') + 1]) 
 const ROUNDS = 2;
 
 const median = (values) => values.slice().sort((a, b) => a - b)[Math.floor(values.length / 2)];
+const decimals = (value, digits) => (value === undefined ? '-' : value.toFixed(digits));
 
 function timeOurs(image) {
   const times = [];
@@ -45,7 +47,7 @@ const ours = new Map(), theirs = new Map();
 const keepFaster = (map, name, value) => map.set(name, Math.min(map.get(name) ?? Infinity, value));
 for (let round = 0; round < ROUNDS; round++) {
   // The fixture is seeded: every round draws the same images, then OpenCV times itself on them.
-  images = [...makeMarkerImages({ scenes: 'drawn', timeRuns: runs }), ...makeMarkerImages({ scenes: 'hard', timeRuns: runs })];
+  images = ['drawn', 'hard', 'real'].flatMap((scenes) => makeMarkerImages({ scenes, timeRuns: runs }));
   for (const entry of images) {
     for (const [threads, ms] of Object.entries(entry.opencv_ms)) keepFaster(theirs, `${entry.name} ${threads}`, ms);
     detectMarkers(entry.image); // warm-up: the first call compiles
@@ -55,8 +57,9 @@ for (let round = 0; round < ROUNDS; round++) {
 
 const threadKeys = Object.keys(images[0].opencv_ms);
 const rows = [];
-for (const [source, width, height] of [['drawn', 1280, 720], ['drawn', 640, 360], ['hard', 1280, 720]]) {
-  const group = images.filter((e) => e.source === source && e.width === width && e.height === height);
+const groupName = (e) => `${e.source} ${e.width}x${e.height}`;
+for (const name of new Set(images.map(groupName))) {
+  const group = images.filter((e) => groupName(e) === name);
   const truthCount = group.reduce((s, e) => s + e.markers.length, 0);
   const ourFound = group.map((e) => detectMarkers(e.image));
   const ourHits = ourFound.reduce((s, found, i) => s + found.filter((d) => group[i].markers.some((m) => m.key === d.key)).length, 0);
@@ -66,13 +69,13 @@ for (const [source, width, height] of [['drawn', 1280, 720], ['drawn', 640, 360]
   const ourMs = median(group.map((e) => ours.get(e.name)));
   const cvMs = Object.fromEntries(threadKeys.map((k) => [k, median(group.map((e) => theirs.get(`${e.name} ${k}`)))]));
   rows.push({
-    images: `${source} ${width}x${height}`, count: group.length, markers: truthCount,
+    images: name, count: group.length, markers: truthCount,
     'ours found (false)': `${ourHits} (${ourFalse})`, 'OpenCV found (false)': `${cvHits} (${cvFalse})`,
     'ours ms': ourMs.toFixed(1),
     ...Object.fromEntries(threadKeys.map((k) => [`OpenCV ms ${k.replace('threads_', '')} thr`, cvMs[k].toFixed(1)])),
     'ours / OpenCV 1 thr': (ourMs / cvMs.threads_1).toFixed(2),
-    'ours corner px (median)': median(ourFound.flatMap((found, i) => cornerErrors(found, group[i].markers))).toFixed(3),
-    'OpenCV corner px (median)': median(group.flatMap((e) => cornerErrors(e.opencv, e.markers))).toFixed(3),
+    'ours corner px (median)': decimals(median(ourFound.flatMap((found, i) => cornerErrors(found, group[i].markers))), 3),
+    'OpenCV corner px (median)': decimals(median(group.flatMap((e) => cornerErrors(e.opencv, e.markers))), 3),
   });
 }
 console.log(`marker detection per frame (median over each size's images of the median of ${runs} runs; both dictionaries; node ${process.version})`);

@@ -39,7 +39,7 @@ export function detectMarkers(image, { dictionaries = DEFAULT_DICTIONARIES } = {
   const found = [], read = [];
   for (const window of THRESHOLD_WINDOWS) {
     adaptiveThreshold(data, width, height, integral, window, THRESHOLD_OFFSET, binary);
-    for (const { corners } of quadCandidates(outerContours(binary, width, height, limits, scratch), width, height)) {
+    for (const corners of quadCandidates(outerContours(binary, width, height, limits, scratch), width, height)) {
       // Another window's quad of the same square reads the same: read each square once.
       if (read.some((other) => samePlace(other, corners))) continue;
       read.push(corners);

@@ -1,6 +1,12 @@
 // Convex quadrilaterals among closed contours: Douglas-Peucker polygon approximation (as
 // cv.approxPolyDP on a closed curve) and the aruco detector's shape rules.
 
+// OpenCV's defaults: polygonalApproxAccuracyRate, minCornerDistanceRate (both of the contour's
+// length) and minDistanceToBorder (pixels).
+const ACCURACY_RATE = 0.03;
+const MIN_CORNER_DISTANCE_RATE = 0.05;
+const MIN_DISTANCE_TO_BORDER = 3;
+
 /** Vertex indices of the closed contour's Douglas-Peucker approximation, or null past `maxVertices`. */
 function approximatePolygon(points, epsilon, maxVertices) {
   const n = points.length / 2;
@@ -58,11 +64,11 @@ function simplifyChain(points, n, from, to, epsilon, maxVertices) {
  * Marker-shaped quads among the contours, each as 4 [x, y] corners, clockwise on screen
  * (cv.aruco's candidate rules: 4 convex vertices, no very short side, away from the image edge).
  */
-export function quadCandidates(contours, width, height, { accuracyRate = 0.03, minCornerDistanceRate = 0.05, minDistanceToBorder = 3 } = {}) {
+export function quadCandidates(contours, width, height) {
   const quads = [];
   for (const contour of contours) {
     const length = contour.length / 2;
-    const vertices = approximatePolygon(contour, length * accuracyRate, 4);
+    const vertices = approximatePolygon(contour, length * ACCURACY_RATE, 4);
     if (!vertices || vertices.length !== 4) continue;
     const corners = vertices.map((i) => [contour[2 * i], contour[2 * i + 1]]);
     if (!isConvex(corners)) continue;
@@ -71,13 +77,13 @@ export function quadCandidates(contours, width, height, { accuracyRate = 0.03, m
       const [ax, ay] = corners[i], [bx, by] = corners[(i + 1) % 4];
       shortest = Math.min(shortest, (ax - bx) ** 2 + (ay - by) ** 2);
     }
-    if (shortest < (length * minCornerDistanceRate) ** 2) continue;
-    if (corners.some(([x, y]) => x < minDistanceToBorder || y < minDistanceToBorder
-      || x > width - 1 - minDistanceToBorder || y > height - 1 - minDistanceToBorder)) continue;
+    if (shortest < (length * MIN_CORNER_DISTANCE_RATE) ** 2) continue;
+    if (corners.some(([x, y]) => x < MIN_DISTANCE_TO_BORDER || y < MIN_DISTANCE_TO_BORDER
+      || x > width - 1 - MIN_DISTANCE_TO_BORDER || y > height - 1 - MIN_DISTANCE_TO_BORDER)) continue;
     const [p0, p1, p2] = corners;
     const cross = (p1[0] - p0[0]) * (p2[1] - p0[1]) - (p1[1] - p0[1]) * (p2[0] - p0[0]);
     if (cross < 0) [corners[1], corners[3]] = [corners[3], corners[1]];
-    quads.push({ corners, contourLength: length });
+    quads.push(corners);
   }
   return quads;
 }
