@@ -6,13 +6,18 @@
 
 import * as THREE from 'three';
 import { XrCameraImage } from './xr-camera.js';
-import { fuseSightings, fromRowMajor } from './marker-fusion.js';
+import { fuseSightings, fromRowMajor, remember } from './marker-fusion.js';
 
 export const FRAMES_TO_ALIGN = 5;
-const FRAMES_KEPT = 12;
+const FRAMES_KEPT = { perPlace: FRAMES_TO_ALIGN, total: 4 * FRAMES_TO_ALIGN };
 const DETECTION_INTERVAL_MS = 250;
 // A frame's own pose counts when its corners reproject this well.
 const MAX_REPROJECTION_PX = 3;
+// The twin is placed once its turn about up is this sure (one standard deviation): 0.3 degrees
+// move a point 5 m away by 2.6 cm. One 16 cm marker seen from one place rarely gets there (its
+// turn is loose, above all square on); two markers a few metres apart, or one seen from a few
+// places, do.
+export const MAX_TURN_UNCERTAINTY_DEG = 0.3;
 
 const rowMajor = (m) => m.clone().transpose().toArray();
 
@@ -57,8 +62,9 @@ export function xrFromWorld(T_xr_camera, T_world_camera) {
 
 /**
  * Watches the camera for the document's markers during an AR session and aligns once enough
- * frames agree. `status` says what is happening ({ phase: 'looking' | 'seen' | 'aligned' |
- * 'failed', seen: [keys], frames, message }); `result` is fuseSightings' once aligned.
+ * frames agree on a turn sure enough. `status` says what is happening ({ phase: 'looking' |
+ * 'seen' | 'uncertain' | 'aligned' | 'failed', seen: [keys], frames, turnUncertaintyDeg,
+ * message }); `result` is fuseSightings' once aligned.
  */
 export class MarkerAligner {
   constructor({ renderer, targets, onChange = () => {} }) {
@@ -70,7 +76,8 @@ export class MarkerAligner {
     this.sightings = [];
     this.result = null;
     this.status = { phase: 'looking', seen: [], frames: 0 };
-    this.pending = new Map(); // request id -> T_xr_camera of its frame
+    this.pending = new Map(); // request id -> its frame's T_xr_camera and K
+    this.busy = false; // a frame is being read or searched
     this.nextId = 0;
     this.lastGrab = -Infinity;
     this.worker = new Worker(new URL('./ar-markers-worker.js', import.meta.url), { type: 'module' });
@@ -80,29 +87,37 @@ export class MarkerAligner {
 
   /** Call in each XR frame: every DETECTION_INTERVAL_MS, one frame goes to the detector. */
   frame(frame, referenceSpace, now = performance.now()) {
-    if (this.result || this.status.phase === 'failed' || this.pending.size || now - this.lastGrab < DETECTION_INTERVAL_MS) return;
-    const grabbed = this.camera.grab(frame, referenceSpace);
-    if (!grabbed) return;
+    if (this.result || !this.worker || this.busy || now - this.lastGrab < DETECTION_INTERVAL_MS) return;
+    const grabbing = this.camera.grab(frame, referenceSpace);
+    if (!grabbing) return;
     this.lastGrab = now;
-    const id = this.nextId++;
-    this.pending.set(id, { T_xr_camera: grabbed.T_xr_camera, K: grabbed.K });
-    this.worker.postMessage({ id, image: grabbed.image, K: grabbed.K, markers: this.markers, dictionaries: this.dictionaries }, [grabbed.image.data.buffer]);
+    this.busy = true;
+    grabbing.then((grabbed) => {
+      if (!this.worker) return;
+      const id = this.nextId++;
+      this.pending.set(id, { T_xr_camera: grabbed.T_xr_camera, K: grabbed.K });
+      this.worker.postMessage({ id, image: grabbed.image, K: grabbed.K, markers: this.markers, dictionaries: this.dictionaries }, [grabbed.image.data.buffer]);
+    }, (error) => this.fail(`the camera image could not be read: ${error.message}`));
   }
 
   located({ id, detections, pose, error }) {
     const frame = this.pending.get(id);
     this.pending.delete(id);
+    this.busy = false;
     if (error) return this.fail(error);
     if (!frame || this.result) return;
     const known = detections.filter((d) => this.targets.has(d.key));
     if (pose && pose.reprojectionErrorPx <= MAX_REPROJECTION_PX) {
-      this.sightings.push({ ...frame, detections: known, T_xr_world: xrFromWorld(frame.T_xr_camera, fromRowMajor(pose.T_world_camera)) });
-      if (this.sightings.length > FRAMES_KEPT) this.sightings.shift();
+      const sighting = { ...frame, detections: known, T_xr_world: xrFromWorld(frame.T_xr_camera, fromRowMajor(pose.T_world_camera)) };
+      this.sightings = remember(this.sightings, sighting, FRAMES_KEPT);
     }
-    this.result = fuseSightings(this.sightings, this.targets, FRAMES_TO_ALIGN);
-    this.status = this.result
-      ? { phase: 'aligned', seen: this.result.markers, frames: this.result.frames }
-      : { phase: known.length ? 'seen' : 'looking', seen: known.map((d) => d.key), frames: this.sightings.length };
+    const fused = fuseSightings(this.sightings, this.targets, FRAMES_TO_ALIGN);
+    const sure = fused && fused.turnUncertaintyDeg <= MAX_TURN_UNCERTAINTY_DEG;
+    this.result = sure ? fused : null;
+    const seen = known.map((d) => d.key);
+    if (sure) this.status = { phase: 'aligned', seen: fused.markers, frames: fused.frames, turnUncertaintyDeg: fused.turnUncertaintyDeg };
+    else if (fused) this.status = { phase: 'uncertain', seen: seen.length ? seen : fused.markers, frames: fused.frames, turnUncertaintyDeg: fused.turnUncertaintyDeg };
+    else this.status = { phase: seen.length ? 'seen' : 'looking', seen, frames: this.sightings.length };
     if (this.result) this.stop();
     this.onChange(this);
   }

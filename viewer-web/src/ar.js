@@ -61,7 +61,8 @@ export class ArSession {
     }
     if (alignment) return app.t('aligned', { r: (alignment.rmsResidual * 100).toFixed(1) });
     if (this.markers) {
-      const { phase, seen, frames } = this.markers.status;
+      const { phase, seen, frames, turnUncertaintyDeg } = this.markers.status;
+      if (phase === 'uncertain') return app.t('markerUncertain', { ids: markerNumbers(seen), deg: turnUncertaintyDeg.toFixed(1) });
       return phase === 'seen' ? app.t('markerSeen', { ids: markerNumbers(seen), n: frames, total: FRAMES_TO_ALIGN }) : app.t('lookingForMarkers');
     }
     const target = this.targets[this.taps.length];

@@ -20,6 +20,11 @@ import { markerCorners as cornersInMarker } from './markers/pose.js';
 // single frame's guess (a one-marker pose is least sure of its tilt), tightly after refining.
 const LOOSE_AGREEMENT_PX = 8;
 const TIGHT_AGREEMENT_PX = 3;
+// A phone camera's detected corners are off by about this much (per axis); the emulator's
+// rendered images do better, but the turn's uncertainty is judged as on a phone.
+const CORNER_NOISE_PX = 0.3;
+// Frames taken closer together than this count as one view of the markers.
+const SAME_VIEW_M = 0.1;
 const ITERATIONS = 15;
 const STEP = 1e-6;
 const PARAMETERS = 4; // turn about the world's up, shift along x, y, z
@@ -133,6 +138,64 @@ function guesses(sightings, corners) {
   return [levelFit(keys.map((key) => centres.get(key)), medians), ...own];
 }
 
+// The residuals' derivatives by each parameter (central differences), one column per parameter.
+function jacobian(T, sightings, corners) {
+  return Array.from({ length: PARAMETERS }, (_, k) => {
+    const d = new Array(PARAMETERS).fill(0);
+    d[k] = STEP;
+    const plus = allResiduals(perturbed(T, d), sightings, corners);
+    d[k] = -STEP;
+    const minus = allResiduals(perturbed(T, d), sightings, corners);
+    return plus.map((v, i) => (v - minus[i]) / (2 * STEP));
+  });
+}
+
+const normalMatrix = (J) => J.map((a) => J.map((b) => a.reduce((s, v, i) => s + v * b[i], 0)));
+
+const placeOf = (sighting) => new THREE.Vector3().setFromMatrixPosition(sighting.T_xr_camera);
+
+/**
+ * The frames to keep once `sighting` comes: the newest `perPlace` from each place (a still
+ * device would otherwise push the other places' views out), `total` in all.
+ */
+export function remember(sightings, sighting, { perPlace, total }) {
+  const place = placeOf(sighting);
+  const samePlace = sightings.filter((s) => placeOf(s).distanceTo(place) < SAME_VIEW_M);
+  const dropped = samePlace.length >= perPlace ? samePlace[0] : null;
+  return [...sightings.filter((s) => s !== dropped), sighting].slice(-total);
+}
+
+/** The frames grouped by the place they were taken from (a still device's frames are one view). */
+export function views(sightings) {
+  const groups = [];
+  for (const s of sightings) {
+    const p = placeOf(s);
+    const group = groups.find((g) => g.place.distanceTo(p) < SAME_VIEW_M);
+    if (group) group.sightings.push(s);
+    else groups.push({ place: p, sightings: [s] });
+  }
+  return groups.map((g) => g.sightings);
+}
+
+/**
+ * How sure the turn about up of T_xr_world is (one standard deviation, degrees) if every corner
+ * were off by `cornerNoisePx` (per axis). A small marker seen from afar or square on leaves the
+ * turn loose while its corners still fit to a tenth of a pixel: this is what says so. Frames
+ * from one place repeat their noise, so each place counts once, however many frames it gave.
+ */
+export function turnUncertaintyDeg(T_xr_world, sightings, corners, cornerNoisePx) {
+  const information = Array.from({ length: PARAMETERS }, () => new Array(PARAMETERS).fill(0));
+  for (const view of views(sightings)) {
+    for (const s of view) {
+      const H = normalMatrix(jacobian(T_xr_world, [s], corners));
+      H.forEach((row, i) => row.forEach((v, j) => { information[i][j] += v / view.length; }));
+    }
+  }
+  const inverse = solve(information, [1, 0, 0, 0]);
+  if (!inverse || !(inverse[0] > 0)) return Infinity;
+  return THREE.MathUtils.radToDeg(cornerNoisePx * Math.sqrt(inverse[0]));
+}
+
 /**
  * A level T_xr_world refined on every corner of `sightings` (Levenberg-Marquardt over the turn
  * about up and the shift, numeric Jacobian); T_xr_world must be level already (levelled()).
@@ -143,15 +206,8 @@ export function refineTransform(T_xr_world, sightings, corners) {
   let cost = r.reduce((s, v) => s + v * v, 0);
   let lambda = 1e-3;
   for (let iteration = 0; iteration < ITERATIONS; iteration++) {
-    const J = Array.from({ length: PARAMETERS }, (_, k) => {
-      const d = new Array(PARAMETERS).fill(0);
-      d[k] = STEP;
-      const plus = allResiduals(perturbed(T, d), sightings, corners);
-      d[k] = -STEP;
-      const minus = allResiduals(perturbed(T, d), sightings, corners);
-      return plus.map((v, i) => (v - minus[i]) / (2 * STEP));
-    });
-    const H = J.map((a) => J.map((b) => a.reduce((s, v, i) => s + v * b[i], 0)));
+    const J = jacobian(T, sightings, corners);
+    const H = normalMatrix(J);
     const g = J.map((a) => a.reduce((s, v, i) => s + v * r[i], 0));
     let improved = false;
     while (lambda < 1e8) {
@@ -177,9 +233,10 @@ export function refineTransform(T_xr_world, sightings, corners) {
  * Fuses frames [{ T_xr_camera (THREE.Matrix4, OpenCV axes), K, detections, T_xr_world (that
  * frame's own estimate) }] against `targets` (key -> { T_world_marker row-major, size_m }).
  * Null until `needed` frames agree; then { T_xr_world, frames, markers, reprojectionErrorPx
- * (RMS over the corners used), residualM (the same, as metres at the markers' distance) }.
+ * (RMS over the corners used), residualM (the same, as metres at the markers' distance),
+ * turnUncertaintyDeg (turnUncertaintyDeg() for corners off by `cornerNoisePx`) }.
  */
-export function fuseSightings(sightings, targets, needed) {
+export function fuseSightings(sightings, targets, needed, cornerNoisePx = CORNER_NOISE_PX) {
   if (sightings.length < needed) return null;
   const corners = markerCorners(targets);
   const agreeing = (T, limitPx) => sightings.filter((s) => frameRms(T, s, corners) <= limitPx);
@@ -211,5 +268,6 @@ export function fuseSightings(sightings, targets, needed) {
     markers: [...new Set(kept.flatMap((s) => s.detections.map((d) => d.key).filter((key) => corners.has(key))))].sort(),
     reprojectionErrorPx: Math.sqrt(squaresPx / count),
     residualM: Math.sqrt(squaresM / count),
+    turnUncertaintyDeg: turnUncertaintyDeg(T, kept, corners, cornerNoisePx),
   };
 }

@@ -1,7 +1,8 @@
 // The WebXR camera image (Raw Camera Access, 'camera-access') as small grey pixels for the
 // marker detector, with the camera's intrinsics and pose. three.js fetches the frame's camera
 // texture (XRWebGLBinding.getCameraImage) before our frame handlers run; it is valid only in that
-// frame, so it is shrunk on the GPU into a small render target and read back at once.
+// frame, so it is shrunk on the GPU into a small render target of our own there and then, and
+// read back asynchronously (a pixel buffer and a fence: the render thread does not wait).
 
 import * as THREE from 'three';
 
@@ -53,13 +54,13 @@ export class XrCameraImage {
     quad.frustumCulled = false;
     this.scene = new THREE.Scene().add(quad);
     this.orthographic = new THREE.OrthographicCamera();
-    this.rgba = null;
   }
 
   /**
-   * The first camera-carrying view's image in this frame: { image: {data, width, height} (grey,
-   * top row first), K, T_xr_camera (THREE.Matrix4, OpenCV axes, in referenceSpace) }, or null
-   * when the frame has no camera image.
+   * The first camera-carrying view's image in this frame: a promise of { image: {data, width,
+   * height} (grey, top row first), K, T_xr_camera (THREE.Matrix4, OpenCV axes, in
+   * referenceSpace) }, or null (not a promise) when the frame has no camera image. Call it in
+   * the frame; the promise settles after it.
    */
   grab(frame, referenceSpace) {
     const view = frame.getViewerPose(referenceSpace)?.views.find((v) => v.camera);
@@ -69,25 +70,28 @@ export class XrCameraImage {
     if (!this.target || this.target.width !== width || this.target.height !== height) {
       this.target?.dispose();
       this.target = new THREE.WebGLRenderTarget(width, height, { depthBuffer: false, minFilter: THREE.NearestFilter, magFilter: THREE.NearestFilter });
-      this.rgba = new Uint8Array(width * height * 4);
     }
     const scale = view.camera.width / width;
     this.material.uniforms.camera.value = texture;
     this.material.uniforms.texel.value.set(scale / view.camera.width, scale / view.camera.height);
     this.material.uniforms.taps.value = Math.min(MAX_TAPS, Math.ceil(scale / 2));
-    this.drawOffscreen();
-    const grey = new Uint8Array(width * height);
-    // readPixels gives the bottom row first; the detector wants the top row first.
-    for (let row = 0; row < height; row++) {
-      const from = (height - 1 - row) * width * 4;
-      for (let x = 0; x < width; x++) grey[row * width + x] = this.rgba[from + 4 * x];
-    }
+    const rgba = new Uint8Array(width * height * 4);
+    const reading = this.drawOffscreen(rgba);
+    const K = intrinsicsFromProjection(view.projectionMatrix, width, height);
     const T_xr_camera = new THREE.Matrix4().fromArray(view.transform.matrix).multiply(CV_FROM_XR_CAMERA);
-    return { image: { data: grey, width, height }, K: intrinsicsFromProjection(view.projectionMatrix, width, height), T_xr_camera };
+    return reading.then(() => {
+      const grey = new Uint8Array(width * height);
+      // readPixels gives the bottom row first; the detector wants the top row first.
+      for (let row = 0; row < height; row++) {
+        const from = (height - 1 - row) * width * 4;
+        for (let x = 0; x < width; x++) grey[row * width + x] = rgba[from + 4 * x];
+      }
+      return { image: { data: grey, width, height }, K, T_xr_camera };
+    });
   }
 
-  // Drawn outside XR's camera set-up, then XR's own render target is put back.
-  drawOffscreen() {
+  // Drawn outside XR's camera set-up (XR's own render target is put back), read back later.
+  drawOffscreen(rgba) {
     const { renderer } = this;
     const previous = renderer.getRenderTarget();
     const xrEnabled = renderer.xr.enabled;
@@ -95,7 +99,7 @@ export class XrCameraImage {
     try {
       renderer.setRenderTarget(this.target);
       renderer.render(this.scene, this.orthographic);
-      renderer.readRenderTargetPixels(this.target, 0, 0, this.target.width, this.target.height, this.rgba);
+      return renderer.readRenderTargetPixelsAsync(this.target, 0, 0, this.target.width, this.target.height, rgba);
     } finally {
       renderer.setRenderTarget(previous);
       renderer.xr.enabled = xrEnabled;

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import * as THREE from 'three';
 import { chooseAlignment, markerTargets, xrFromWorld } from '../src/ar-markers.js';
 import { intrinsicsFromProjection, shrunkSize } from '../src/xr-camera.js';
-import { fuseSightings, markerCorners, levelled } from '../src/marker-fusion.js';
+import { fuseSightings, markerCorners, levelled, turnUncertaintyDeg, remember } from '../src/marker-fusion.js';
 
 // The sample workshop's markers 0 and 1: on the wall at y = 6, facing into the room (-y), as the
 // document carries them (OpenCV marker axes: x right, y up, z out of the marker).
@@ -170,4 +170,45 @@ test('a tilted guess is levelled: the world\'s up is the XR space\'s up, its hea
   assert.ok(up.distanceTo(new THREE.Vector3(0, 1, 0)) < 1e-12, `world up maps to ${up.toArray()}`);
   assert.ok(centre.clone().applyMatrix4(level).distanceTo(centre.clone().applyMatrix4(tilted)) < 1e-12);
   assert.ok(angleDeg(level, TRUE_T_XR_WORLD) < 0.1, 'the heading is the truth\'s, up to the tilt\'s share of it');
+});
+
+// Exact sightings of marker 0 from `distance` m, `sideDeg` to its side.
+function exactView(targets, key, distance, sideDeg) {
+  const T_world_marker = new THREE.Matrix4().set(...targets.get(key).T_world_marker);
+  return { ...sighting(targets, cameraFacing(T_world_marker, distance, sideDeg), () => 0, 0, key), T_xr_world: TRUE_T_XR_WORLD.clone() };
+}
+
+test('the turn\'s uncertainty: loose for one marker square on, sure from several places or two markers; a still device counts once', () => {
+  const targets = markerTargets(ANCHORS);
+  const corners = markerCorners(targets);
+  const sigma = (frames) => turnUncertaintyDeg(TRUE_T_XR_WORLD, frames, corners, 0.3);
+  const squareOn = sigma([exactView(targets, 'DICT_4X4_50:0', 1.2, 0)]);
+  const oblique = sigma([exactView(targets, 'DICT_4X4_50:0', 1.2, 60)]);
+  const threePlaces = sigma([-35, 0, 35].map((side) => exactView(targets, 'DICT_4X4_50:0', 1.2, side)));
+  const twoMarkers = sigma([exactView(targets, 'DICT_4X4_50:0', 1.3, -20), exactView(targets, 'DICT_4X4_50:1', 1.3, 15)]);
+  assert.ok(squareOn > 2, `square on: ${squareOn} deg`);
+  assert.ok(oblique < squareOn / 4, `60 degrees aside: ${oblique} deg`);
+  assert.ok(threePlaces < 0.6 && threePlaces < sigma([exactView(targets, 'DICT_4X4_50:0', 1.2, 35)]), `three places: ${threePlaces} deg`);
+  assert.ok(twoMarkers < 0.1, `two markers 4.3 m apart: ${twoMarkers} deg`);
+  const still = exactView(targets, 'DICT_4X4_50:0', 1.2, 60);
+  assert.ok(Math.abs(sigma([still, still, still, still, still]) - oblique) < 1e-9, 'five frames from one place are one view');
+});
+
+test('frames remembered: the newest few from each place, so a still device does not push the other places out', () => {
+  const targets = markerTargets(ANCHORS);
+  const kept = { perPlace: 3, total: 8 };
+  let memory = [];
+  const first = exactView(targets, 'DICT_4X4_50:0', 1.2, -35);
+  memory = remember(memory, first, kept);
+  memory = remember(memory, exactView(targets, 'DICT_4X4_50:0', 1.2, 35), kept);
+  const still = [];
+  for (let k = 0; k < 10; k++) {
+    still.push(exactView(targets, 'DICT_4X4_50:0', 1.2, 0));
+    memory = remember(memory, still.at(-1), kept);
+  }
+  assert.equal(memory.length, 5, 'one frame from each of two places, three from the still one');
+  assert.equal(memory[0], first);
+  assert.deepEqual(memory.slice(2), still.slice(-3));
+  for (let k = 0; k < 10; k++) memory = remember(memory, exactView(targets, 'DICT_4X4_50:0', 1.2, 4 * k - 20), kept);
+  assert.equal(memory.length, 8, 'no more than the total');
 });
