@@ -60,12 +60,16 @@ test('AR with camera access: two printed markers align the twin with no tap, the
   assert.ok(byId['marker-0'] && byId['marker-1'], `the sample's markers are in the document: ${Object.keys(byId)}`);
   await recordPrompts(page);
 
-  // Marker 0 first, from 1.2 m and 20 degrees to its left; then marker 1, 4.3 m along the wall.
-  await lookAtMarker(page, byId['marker-0'].T_xr_marker, 1.2, -20);
+  // Marker 0 first, square on from 1.2 m: its turn is too loose to place the twin, and the
+  // prompt says what to do; then marker 1, 4.3 m along the wall, from 15 degrees aside.
+  await lookAtMarker(page, byId['marker-0'].T_xr_marker, 1.2, 0);
   await enterAr(page);
   assert.deepEqual(await page.evaluate(() => [window.twinViewer.ar.path, window.twinViewer.ar.session.enabledFeatures.includes('camera-access')]),
     [{ method: 'markers' }, true]);
-  await page.waitForFunction(() => window.twinViewer.ar.markers?.status.frames >= 2, null, { timeout: 60_000, polling: 50 });
+  await page.waitForFunction(() => window.twinViewer.ar.markers?.status.phase === 'uncertain', null, { timeout: 60_000, polling: 50 });
+  const uncertain = await page.evaluate(() => ({ alignment: window.twinViewer.ar.alignment, prompt: document.querySelector('[data-testid=ar-prompt]').textContent }));
+  assert.equal(uncertain.alignment, null, 'one marker square on does not place the twin');
+  assert.match(uncertain.prompt, /^Marker 0 seen, but too far or too square on to fix the turn \(±\d+\.\d°\): come closer, step to the side, or look at another marker too\.$/);
   await lookAtMarker(page, byId['marker-1'].T_xr_marker, 1.3, 15);
   await page.waitForFunction(() => window.twinViewer.ar.alignment, null, { timeout: 60_000, polling: 100 });
 
