@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { detectMarkers } from '../src/markers/detect.js';
 import { MARKER_DICTIONARIES } from '../src/markers/dictionaries.js';
 import { outerContours } from '../src/markers/contours.js';
+import { refineCorners } from '../src/markers/refine.js';
 import { execFileSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { existsSync } from 'node:fs';
@@ -153,6 +154,25 @@ test('outer contours: one a component, holes and what lies in them followed but 
   assert.deepEqual([Math.min(...xs), Math.max(...xs), Math.min(...ys), Math.max(...ys)], [5, 24, 5, 24]);
   // Length limits leave out the small ones.
   assert.equal(outerContours(binary, width, height, { minLength: 20, maxLength: 1000 }, new Int32Array((width + 2) * (height + 2))).length, 1);
+});
+
+test('corner refinement moves guesses onto the square\'s edges; a side with no edge keeps its guess', () => {
+  // A black square over pixels 30..69 (edges at 29.5 and 69.5) on white; right of it a dark band.
+  const width = 100, height = 100;
+  const data = new Uint8Array(width * height).fill(230);
+  for (let y = 30; y < 70; y++) for (let x = 30; x < 70; x++) data[y * width + x] = 20;
+  const guesses = [[30.2, 30.3], [69.1, 29.8], [69.2, 69.1], [29.9, 68.8]];
+  const exact = refineCorners({ data, width, height }, guesses, 40 / 6);
+  [[29.5, 29.5], [69.5, 29.5], [69.5, 69.5], [29.5, 69.5]].forEach(([x, y], i) => {
+    assert.ok(Math.hypot(exact[i][0] - x, exact[i][1] - y) < 0.02, `corner ${i}: ${exact[i]}`);
+  });
+  for (let y = 20; y < 80; y++) for (let x = 70; x < 90; x++) data[y * width + x] = 25;
+  const oneSideDark = refineCorners({ data, width, height }, guesses, 40 / 6);
+  assert.ok(Math.abs(oneSideDark[0][0] - 29.5) < 0.02 && Math.abs(oneSideDark[0][1] - 29.5) < 0.02, `top-left ${oneSideDark[0]}`);
+  assert.ok(Math.abs(oneSideDark[3][0] - 29.5) < 0.02 && Math.abs(oneSideDark[3][1] - 69.5) < 0.02, `bottom-left ${oneSideDark[3]}`);
+  // The right side stays on the line through its guessed corners, where the top and bottom edges meet it.
+  assert.ok(Math.abs(oneSideDark[1][1] - 29.5) < 0.02 && Math.abs(oneSideDark[1][0] - 69.1) < 0.05, `top-right ${oneSideDark[1]}`);
+  assert.ok(Math.abs(oneSideDark[2][1] - 69.5) < 0.02 && Math.abs(oneSideDark[2][0] - 69.2) < 0.05, `bottom-right ${oneSideDark[2]}`);
 });
 
 test('bad input is refused with a sentence saying what to pass', () => {

@@ -8,11 +8,12 @@ import { bilinear } from './image.js';
 const SIDE_MARGIN = 0.12; // share of a side left out at each end, where the corner's blur bends the edge
 const PROFILE_STEP = 0.25; // pixels between intensity samples across an edge
 const PASSES = 2;
+const MIN_EDGE_CONTRAST = 15; // grey levels between the dark and bright ends of a profile; below, noise decides
 
 /**
  * Corners ([x, y] x 4, clockwise on screen) moved onto the edges of the dark square they outline;
  * `cellPx` is the marker's cell size in pixels (how far from the first guess an edge can be).
- * Falls back to the given corners when a side shows no clear edge.
+ * A side that shows no clear edge (a dark object touching the marker) keeps its first guess.
  */
 export function refineCorners(image, corners, cellPx) {
   const reach = Math.min(4, Math.max(1.5, 0.45 * cellPx));
@@ -20,9 +21,10 @@ export function refineCorners(image, corners, cellPx) {
   for (let pass = 0; pass < PASSES; pass++) {
     const lines = [];
     for (let side = 0; side < 4; side++) {
-      const line = edgeLine(image, current[side], current[(side + 1) % 4], reach);
-      if (!line) return current;
-      lines.push(line);
+      const [a, b] = [current[side], current[(side + 1) % 4]];
+      const length = Math.hypot(b[0] - a[0], b[1] - a[1]);
+      if (length === 0) return current;
+      lines.push(edgeLine(image, a, b, reach) ?? { point: a, direction: [(b[0] - a[0]) / length, (b[1] - a[1]) / length] });
     }
     const next = [];
     for (let k = 0; k < 4; k++) {
@@ -59,7 +61,7 @@ function edgeLine(image, a, b, reach) {
     const last = 2 * steps;
     const dark = (profile[0] + profile[1]) / 2, bright = (profile[last] + profile[last - 1]) / 2;
     const contrast = bright - dark;
-    if (contrast <= 0) continue;
+    if (contrast < MIN_EDGE_CONTRAST) continue;
     const half = (dark + bright) / 2;
     let steepest = 1, steepestRise = -Infinity;
     for (let s = 1; s < last; s++) {
