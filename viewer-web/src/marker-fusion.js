@@ -166,7 +166,7 @@ export function remember(sightings, sighting, { perPlace, total }) {
 }
 
 /** The frames grouped by the place they were taken from (a still device's frames are one view). */
-export function views(sightings) {
+function views(sightings) {
   const groups = [];
   for (const s of sightings) {
     const p = placeOf(s);
