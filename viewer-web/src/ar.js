@@ -114,8 +114,11 @@ export class ArSession {
     const { app } = this;
     const targets = markerTargets(app.document.anchors, (machineId) => app.placement.rigs.get(machineId)?.matrix ?? null);
     this.path = chooseAlignment(targets.size, session.enabledFeatures);
-    if (this.path.method === 'markers') {
+    if (this.path.method !== 'markers') return;
+    try {
       this.markers = new MarkerAligner({ renderer: app.renderer, targets, onChange: (aligner) => this.markersChanged(aligner) });
+    } catch (error) {
+      this.path = { method: 'taps', reason: 'markerFailure', message: error.message }; // e.g. no module workers here
     }
   }
 

@@ -137,3 +137,22 @@ test('AR without camera access: the tap path is offered, and the prompt says why
   await page.evaluate(() => window.twinViewer.ar.end());
   await page.waitForFunction(() => !window.twinViewer.ar.session, null, { timeout: 30_000 });
 });
+
+test('AR with camera access but no marker in sight: a tap switches to aligning by taps', async () => {
+  const page = await open(adminUrl('?mode=instructions&lang=en'), { initScript: xrEmulatorScript({ cameraAccess: true }) });
+  await enterAr(page);
+  await page.waitForFunction(() => window.twinViewer.ar.markers?.sightings && /^Looking for markers/.test(document.querySelector('[data-testid=ar-prompt]').textContent),
+    null, { timeout: 30_000, polling: 50 });
+  await page.evaluate(() => window.xrDevice.controllers.right.updateButtonValue('trigger', 1));
+  await page.waitForTimeout(150);
+  await page.evaluate(() => window.xrDevice.controllers.right.updateButtonValue('trigger', 0));
+  await page.waitForFunction(() => window.twinViewer.ar.path.method === 'taps', null, { timeout: 30_000, polling: 50 });
+  const state = await page.evaluate(() => ({ path: window.twinViewer.ar.path, markers: window.twinViewer.ar.markers, taps: window.twinViewer.ar.taps.length,
+    prompt: document.querySelector('[data-testid=ar-prompt]').textContent }));
+  assert.deepEqual(state.path, { method: 'taps', reason: 'chosen' });
+  assert.equal(state.markers, null, 'the camera is no longer searched');
+  assert.equal(state.taps, 0, 'the switching tap is not taken for anchor 1');
+  assert.match(state.prompt, /^Point at anchor 1 \(.+\) in the room and tap\.$/);
+  await page.evaluate(() => window.twinViewer.ar.end());
+  await page.waitForFunction(() => !window.twinViewer.ar.session, null, { timeout: 30_000 });
+});
