@@ -72,9 +72,11 @@ export class ArSession {
 
   async start(overlay) {
     const { app } = this;
+    const targets = markerTargets(app.document.anchors, (machineId) => app.placement.rigs.get(machineId)?.matrix ?? null);
     const session = await navigator.xr.requestSession('immersive-ar', {
       requiredFeatures: ['hit-test'],
-      optionalFeatures: ['anchors', 'local-floor', 'dom-overlay', 'camera-access'],
+      // The camera is asked for only where there are markers to look for.
+      optionalFeatures: ['anchors', 'local-floor', 'dom-overlay', ...(targets.size ? ['camera-access'] : [])],
       ...(overlay ? { domOverlay: { root: overlay } } : {}),
     });
     this.session = session;
@@ -89,7 +91,7 @@ export class ArSession {
     this.referenceSpace = app.renderer.xr.getReferenceSpace();
     const viewerSpace = await session.requestReferenceSpace('viewer');
     this.hitTestSource = await session.requestHitTestSource({ space: viewerSpace });
-    this.chooseAlignment(session);
+    this.chooseAlignment(session, targets);
     app.scene.add(this.reticle);
     this.hideScan();
     app.placement.showNameLabels(true);
@@ -110,9 +112,8 @@ export class ArSession {
   }
 
   // Markers when the twin has them and the camera is ours, else taps (the reason is shown).
-  chooseAlignment(session) {
+  chooseAlignment(session, targets) {
     const { app } = this;
-    const targets = markerTargets(app.document.anchors, (machineId) => app.placement.rigs.get(machineId)?.matrix ?? null);
     this.path = chooseAlignment(targets.size, session.enabledFeatures);
     if (this.path.method !== 'markers') return;
     try {

@@ -3,6 +3,9 @@
 // texture (XRWebGLBinding.getCameraImage) before our frame handlers run; it is valid only in that
 // frame, so it is shrunk on the GPU into a small render target of our own there and then, and
 // read back asynchronously (a pixel buffer and a fence: the render thread does not wait).
+// The texture is taken in GL's row order (its first row is the image's bottom, as a quad with
+// the usual texture coordinates shows it upright), which the raw camera access module does not
+// spell out: checked on the emulator only, not yet on a phone.
 
 import * as THREE from 'three';
 
