@@ -2,12 +2,14 @@
 // workshop (whose document carries its five printed markers, marker-0 .. marker-4), on the
 // iwer emulator with WebXR Raw Camera Access emulated (tests/fixtures/xr-camera-access.js): the
 // emulated camera sees OpenCV's marker images where a test-chosen T_xr_world puts the
-// document's markers, and the viewer must find that transform with no tap.
+// document's markers, and the viewer must find that transform with no tap. Artifacts: the AR
+// view once aligned (ar-markers.png) and what the emulated camera saw (ar-markers-camera.png).
 
 import { test, before, after, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { checkBuilt, scratch, makeSampleTwin, startServer, launchBrowser, openViewer, screenshot, xrEmulatorScript } from './harness.js';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { checkBuilt, scratch, makeSampleTwin, startServer, launchBrowser, openViewer, screenshot, xrEmulatorScript, ARTIFACTS } from './harness.js';
 import { furnishRoom, lookAtMarker, phoneFieldOfView, enterAr, alignmentError } from './ar-room.js';
 
 // The room in the XR space: the twin's world turned 35 degrees about up and moved.
@@ -69,6 +71,9 @@ test('AR with camera access: two printed markers align the twin with no tap, the
   await page.waitForFunction(() => window.twinViewer.ar.markers?.status.phase === 'uncertain', null, { timeout: 60_000, polling: 50 });
   const uncertain = await page.evaluate(() => ({ alignment: window.twinViewer.ar.alignment, prompt: document.querySelector('[data-testid=ar-prompt]').textContent }));
   assert.equal(uncertain.alignment, null, 'one marker square on does not place the twin');
+  mkdirSync(ARTIFACTS, { recursive: true });
+  const cameraImage = await page.evaluate(() => window.xrCameraRoom.snapshot());
+  writeFileSync(join(ARTIFACTS, 'ar-markers-camera.png'), Buffer.from(cameraImage.split(',')[1], 'base64'));
   assert.match(uncertain.prompt, /^Marker 0 seen, but too far or too square on to fix the turn \(±\d+\.\d°\): come closer, step to the side, or look at another marker too\.$/);
   await lookAtMarker(page, byId['marker-1'].T_xr_marker, 1.3, 15);
   await page.waitForFunction(() => window.twinViewer.ar.alignment, null, { timeout: 60_000, polling: 100 });
