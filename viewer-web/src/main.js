@@ -16,7 +16,9 @@ import { ArSession } from './ar.js';
 import { wallPoints, footprint } from './clearance.js';
 import { ghostUniforms, cullGhosts, updateGhosts } from './ghosts.js';
 import { pickLanguage, t } from './i18n.js';
-import { el, button } from './ui.js';
+import { el, button, disclosure } from './ui.js';
+import { icon } from './icons.js';
+import { PanelFold } from './panel-fold.js';
 
 const EDITOR_ROLES = ['planner', 'admin'];
 const $ = (id) => document.getElementById(id);
@@ -102,6 +104,10 @@ class App {
     this.viewer = new Viewer($('stage'));
     $('language').value = this.lang;
     $('language').addEventListener('change', (e) => this.setLanguage(e.target.value));
+    $('more-button').append(icon('more'));
+    $('more-button').setAttribute('aria-label', this.t('more'));
+    disclosure($('more-button'), $('more'));
+    this.panelFold = new PanelFold({ panel: $('panel'), handle: $('panel-handle'), title: $('panel-title'), summary: $('panel-summary'), body: $('panel-body') });
     const wsUrl = `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/ws`;
     this.connection = new Connection(wsUrl, { token: this.token });
     this.stage = 'connecting';
@@ -270,14 +276,15 @@ class App {
 
   renderModeButtons() {
     $('modes').replaceChildren(...Object.keys(this.modes).map((name) =>
-      button(this.t(name), () => this.setMode(name), { role: 'tab', 'aria-selected': String(this.mode?.name === name), 'data-testid': `mode-${name}` })));
+      button([icon(name), el('span', { class: 'label' }, this.t(name))], () => this.setMode(name), { role: 'tab', 'aria-selected': String(this.mode?.name === name), 'data-testid': `mode-${name}` })));
   }
 
   setMode(name) {
     this.mode?.exit();
     this.mode = this.modes[name];
     this.renderModeButtons();
-    this.mode.enter($('panel'));
+    this.mode.enter($('panel-body'));
+    this.panelFold.show(name, this.t(name));
     this.viewer.invalidate();
   }
 
@@ -291,6 +298,8 @@ class App {
     this.lang = pickLanguage(lang);
     document.documentElement.lang = this.lang;
     this.renderModeButtons();
+    $('more-button').setAttribute('aria-label', this.t('more'));
+    if (this.mode) this.panelFold.show(this.mode.name, this.t(this.mode.name));
     this.mode?.documentChanged({ cause: 'language' });
     this.viewer.invalidate();
     this.updateProgress();
@@ -345,5 +354,5 @@ window.twinViewer = app; // for people debugging in the console, and for the bro
 app.start().then(() => { app.ready = true; }).catch((error) => {
   app.failed = error.message;
   app.notify(error.message, 'error');
-  $('panel').replaceChildren(el('p', { class: 'error' }, `${t(app.lang, 'error')}: ${error.message}`));
+  $('panel-body').replaceChildren(el('p', { class: 'error' }, `${t(app.lang, 'error')}: ${error.message}`));
 });

@@ -26,3 +26,20 @@ export function select(options, value, onChange, attributes = {}) {
 export function button(label, onClick, attributes = {}) {
   return el('button', { type: 'button', ...attributes, onClick }, label);
 }
+
+/** Makes `toggle` open and close `menu` (its `open` class and aria-expanded); Escape or a press elsewhere closes it. */
+export function disclosure(toggle, menu) {
+  const setOpen = (open) => {
+    menu.classList.toggle('open', open);
+    toggle.setAttribute('aria-expanded', String(open));
+  };
+  toggle.addEventListener('click', () => setOpen(!menu.classList.contains('open')));
+  document.addEventListener('pointerdown', (e) => {
+    if (!toggle.contains(e.target) && !menu.contains(e.target)) setOpen(false);
+  });
+  document.addEventListener('keydown', (e) => {
+    if (e.key !== 'Escape' || !menu.classList.contains('open')) return;
+    setOpen(false);
+    toggle.focus();
+  });
+}

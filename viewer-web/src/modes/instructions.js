@@ -94,8 +94,8 @@ export class InstructionsMode {
       const isDone = this.done.get(key) === true;
       parts.push(
         el('label', {}, app.t('procedure'), select(procedures.map((p) => [p.id, localized(p.title, lang)]), procedure.id, (id) => this.choose(this.machineId, id), { 'data-testid': 'instructions-procedure' })),
-        el('div', { class: 'step-count', 'data-testid': 'step-count' }, `${app.t('step')} ${this.stepIndex + 1} ${app.t('of')} ${steps.length}`, isDone ? ` · ✓ ${app.t('stepDone')}` : ''),
-        el('p', { class: 'step-text', 'data-testid': 'step-text' }, localized(step.text, lang)),
+        el('div', { class: 'step-count', 'data-testid': 'step-count', 'data-summary': true }, `${app.t('step')} ${this.stepIndex + 1} ${app.t('of')} ${steps.length}`, isDone ? ` · ✓ ${app.t('stepDone')}` : ''),
+        el('p', { class: 'step-text', 'data-testid': 'step-text', 'data-summary': true }, localized(step.text, lang)),
         el('div', { class: 'row' },
           button(app.t('previous'), () => this.goTo(this.stepIndex - 1), { disabled: this.stepIndex === 0, 'data-testid': 'step-previous' }),
           button(app.t('next'), () => this.goTo(this.stepIndex + 1), { disabled: this.stepIndex >= steps.length - 1, 'data-testid': 'step-next' }),

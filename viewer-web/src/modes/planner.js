@@ -167,7 +167,7 @@ export class PlannerMode {
         button(`⟲ ${app.t('rotate')}`, () => this.rotateSelected(ROTATE_STEP_RAD), { disabled: !selected || !app.canEdit, 'data-testid': 'rotate-left' }),
         button('⟳', () => this.rotateSelected(-ROTATE_STEP_RAD), { disabled: !selected || !app.canEdit, 'data-testid': 'rotate-right' }),
         button(app.t('topView'), () => this.topView(), { 'data-testid': 'top-view' })),
-      el('p', { class: 'muted', 'data-testid': 'planner-hint' },
+      el('p', { class: 'muted', 'data-testid': 'planner-hint', 'data-summary': true },
         this.tool === 'measure'
           ? (this.measurements.length ? `${app.t('measure')}: ${this.measurements.at(-1).toFixed(2)} m` : app.t('measureHint'))
           : (selected ? selected.userData.machine.name : app.t('selectMachine'))),
@@ -206,7 +206,7 @@ export class PlannerMode {
     const center = box.getCenter(new THREE.Vector3());
     const size = box.getSize(new THREE.Vector3());
     const canvas = viewer.renderer.domElement.getBoundingClientRect();
-    const free = freeArea(canvas, document.getElementById('top')?.getBoundingClientRect(), this.panel?.getBoundingClientRect());
+    const free = freeArea(canvas, document.getElementById('top')?.getBoundingClientRect(), document.getElementById('panel')?.getBoundingClientRect());
     // Fit the highest level drawn (the section's), which looks largest from above.
     const top = Math.min(box.max.y, twin.root.localToWorld(new THREE.Vector3(0, 0, SECTION_HEIGHT_M)).y);
     const tanHalf = Math.tan(THREE.MathUtils.degToRad(viewer.camera.fov) / 2);

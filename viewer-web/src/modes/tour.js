@@ -64,8 +64,8 @@ export class TourMode {
       this.tours.length > 1
         ? select(this.tours.map((t) => [t.id, localized(t.title, lang)]), tour.id, (id) => { this.tourId = id; this.stopIndex = 0; this.render(true); }, { 'data-testid': 'tour-choice' })
         : el('h3', {}, localized(tour.title, lang)),
-      el('div', { class: 'step-count', 'data-testid': 'tour-stop-count' }, `${app.t('stop')} ${this.stopIndex + 1} ${app.t('of')} ${tour.stops.length}`),
-      el('h4', { 'data-testid': 'tour-stop-title' }, localized(stop.title, lang)),
+      el('div', { class: 'step-count', 'data-testid': 'tour-stop-count', 'data-summary': true }, `${app.t('stop')} ${this.stopIndex + 1} ${app.t('of')} ${tour.stops.length}`),
+      el('h4', { 'data-testid': 'tour-stop-title', 'data-summary': true }, localized(stop.title, lang)),
       el('p', { class: 'step-text', 'data-testid': 'tour-stop-description' }, localized(stop.description, lang)),
       el('div', { class: 'row' },
         button(app.t('previous'), () => this.goTo(this.stopIndex - 1), { disabled: this.stopIndex === 0, 'data-testid': 'tour-previous' }),

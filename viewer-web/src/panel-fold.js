@@ -1,0 +1,59 @@
+// The mode panel folds to a one-line handle, so that a phone's screen goes to the 3D view, and
+// unfolds again; each mode remembers its own choice (in localStorage, across visits). Folded,
+// the handle still shows the lines the mode marks with `data-summary` (the step and its text,
+// the tour's stop, the planner's hint), so the instruction at hand is never hidden entirely.
+
+const STORAGE_KEY = 'twin-viewer.folded-panels';
+
+function readFolded(storage) {
+  try {
+    const saved = JSON.parse(storage?.getItem(STORAGE_KEY) || '{}');
+    return saved && typeof saved === 'object' ? saved : {};
+  } catch {
+    return {}; // storage refused (private browsing) or spoilt: start unfolded
+  }
+}
+
+export class PanelFold {
+  /** `panel` holds `handle` (a button) and `body` (where the modes draw). */
+  constructor({ panel, handle, title, summary, body, storage = globalThis.localStorage }) {
+    Object.assign(this, { panel, handle, title, summary, body, storage });
+    this.folded = readFolded(storage);
+    this.mode = null;
+    handle.addEventListener('click', () => this.toggle());
+    new MutationObserver(() => this.updateSummary()).observe(body, { childList: true, subtree: true, characterData: true });
+  }
+
+  /** Shows the handle for `mode` (titled `label`), folded or not as that mode was last left. */
+  show(mode, label) {
+    this.mode = mode;
+    this.title.textContent = label;
+    this.handle.hidden = false;
+    this.apply();
+  }
+
+  get isFolded() {
+    return this.folded[this.mode] === true;
+  }
+
+  toggle() {
+    this.folded[this.mode] = !this.isFolded;
+    try {
+      this.storage?.setItem(STORAGE_KEY, JSON.stringify(this.folded));
+    } catch { /* storage refused: the choice lasts for this visit */ }
+    this.apply();
+  }
+
+  apply() {
+    const folded = this.isFolded;
+    this.panel.classList.toggle('folded', folded);
+    this.handle.setAttribute('aria-expanded', String(!folded));
+    this.body.hidden = folded;
+    this.updateSummary();
+  }
+
+  updateSummary() {
+    const lines = [...this.body.querySelectorAll('[data-summary]')].map((e) => e.textContent.trim()).filter(Boolean);
+    this.summary.textContent = lines.join(' · ');
+  }
+}
