@@ -5,44 +5,18 @@
 // document's markers, and the viewer must find that transform with no tap. Artifacts: the AR
 // view once aligned (ar-markers.png) and what the emulated camera saw (ar-markers-camera.png).
 
-import { test, before, after, afterEach } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { checkBuilt, scratch, makeSampleTwin, startServer, launchBrowser, openViewer, screenshot, xrEmulatorScript, ARTIFACTS } from './harness.js';
+import { servedSampleSuite, screenshot, xrEmulatorScript, ARTIFACTS } from './harness.js';
 import { furnishRoom, lookAtMarker, phoneFieldOfView, enterAr, alignmentError } from './ar-room.js';
 
 // The room in the XR space: the twin's world turned 35 degrees about up and moved.
 const ROOM = { turnDeg: 35, shift: [0.6, 0, -1.2] };
 
-let workspace, server, browser;
-const pages = [];
-
-before(async () => {
-  checkBuilt();
-  workspace = scratch();
-  const folder = makeSampleTwin(join(workspace.dir, 'sample'));
-  server = await startServer([folder], { db: join(workspace.dir, 'twin.sqlite'), publish: ['sample'] });
-  browser = await launchBrowser();
-});
-
-after(async () => {
-  await browser?.close();
-  await server?.stop();
-  workspace?.remove();
-});
-
-afterEach(async () => {
-  for (const page of pages.splice(0)) if (!page.isClosed()) await page.close();
-});
-
-async function open(url, options) {
-  const page = await openViewer(browser.context, url, options);
-  pages.push(page);
-  return page;
-}
-
-const adminUrl = (query = '') => server.adminUrl.replace('/#', `/${query}#`);
+const suite = servedSampleSuite();
+const { open, adminUrl } = suite;
 
 /** Records every text the AR prompt shows. */
 function recordPrompts(page) {

@@ -2,41 +2,13 @@
 // loading, the three modes, two pages editing live, and WebXR AR on the iwer emulator.
 // Screenshots of each go to artifacts/viewer/.
 
-import { test, before, after, afterEach } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { join } from 'node:path';
 import { PHONE_POINT_BUDGET } from '../src/tiles.js';
-import { checkBuilt, scratch, makeSampleTwin, startServer, launchBrowser, openViewer, waitForFullLoad, screenshot, xrEmulatorScript, xrEnvironment } from './harness.js';
+import { servedSampleSuite, launchBrowser, openViewer, waitForFullLoad, screenshot, xrEmulatorScript, xrEnvironment } from './harness.js';
 
-let workspace, server, browser;
-const pages = [];
-
-before(async () => {
-  checkBuilt();
-  workspace = scratch();
-  const folder = makeSampleTwin(join(workspace.dir, 'sample'));
-  server = await startServer([folder], { db: join(workspace.dir, 'twin.sqlite'), publish: ['sample'] });
-  browser = await launchBrowser();
-});
-
-after(async () => {
-  await browser?.close();
-  await server?.stop();
-  workspace?.remove();
-});
-
-// Every page draws with the CPU (SwiftShader): close them when their test is over.
-afterEach(async () => {
-  for (const page of pages.splice(0)) if (!page.isClosed()) await page.close();
-});
-
-async function open(url, options) {
-  const page = await openViewer(browser.context, url, options);
-  pages.push(page);
-  return page;
-}
-
-const adminUrl = (query = '') => server.adminUrl.replace('/#', `/${query}#`);
+const suite = servedSampleSuite();
+const { open, adminUrl } = suite;
 
 function waitGlide(page) {
   return page.waitForFunction(() => !window.twinViewer.viewer.glideStop, null, { polling: 50, timeout: 45_000 });
@@ -66,7 +38,7 @@ function colourWithAndWithout(page, expression) {
 const colourDistance = (a, b) => Math.hypot(a[0] - b[0], a[1] - b[1], a[2] - b[2]);
 
 test('the served sample twin loads: geometry on the canvas, progress to 100 %, and AR says it is unavailable', async () => {
-  const page = await open(server.url);
+  const page = await open(suite.server.url);
   await waitForFullLoad(page);
   const state = await page.evaluate(async () => {
     const app = window.twinViewer;
@@ -96,7 +68,7 @@ test('the served sample twin loads: geometry on the canvas, progress to 100 %, a
 test('on a phone-sized touch screen: the phone point budget, the panel below the view, geometry drawn', async () => {
   const phone = await launchBrowser({ viewport: { width: 390, height: 780 }, screen: { width: 390, height: 780 }, hasTouch: true, isMobile: true, deviceScaleFactor: 1 });
   try {
-    const page = await openViewer(phone.context, `${server.url}?mode=tour&lang=it`);
+    const page = await openViewer(phone.context, `${suite.server.url}?mode=tour&lang=it`);
     await waitForFullLoad(page);
     const state = await page.evaluate(async () => {
       const app = window.twinViewer;
@@ -117,9 +89,9 @@ test('on a phone-sized touch screen: the phone point budget, the panel below the
 });
 
 test('a twin the server does not have is refused with a sentence on the page, not a blank canvas', async () => {
-  await assert.rejects(open(`${server.url}?twin=no-such-twin`), /failed to start: .*no-such-twin/);
-  const page = browser.context.pages().at(-1);
-  pages.push(page);
+  await assert.rejects(open(`${suite.server.url}?twin=no-such-twin`), /failed to start: .*no-such-twin/);
+  const page = suite.browser.context.pages().at(-1);
+  suite.track(page);
   const shown = await page.textContent('[data-testid=panel]');
   assert.match(shown, /no-such-twin/);
 });
@@ -174,8 +146,8 @@ test('instructions: each step highlights its anchor, and done reaches another ar
 });
 
 test('tour: the camera glides from stop to stop, in English or Italian, with other visitors shown', async () => {
-  const page = await open(`${server.url}?mode=tour&lang=en`);
-  const visitor = await open(`${server.url}?mode=tour&lang=it`);
+  const page = await open(`${suite.server.url}?mode=tour&lang=en`);
+  const visitor = await open(`${suite.server.url}?mode=tour&lang=it`);
   await waitGlide(page);
   await page.click('[data-testid=tour-next]');
   await waitGlide(page);

@@ -6,6 +6,7 @@ import { mkdtempSync, mkdirSync, rmSync, existsSync, readFileSync } from 'node:f
 import { tmpdir } from 'node:os';
 import { join, dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { before, after, afterEach } from 'node:test';
 import { chromium } from 'playwright-core';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
@@ -125,4 +126,41 @@ export function xrEmulatorScript({ cameraAccess = false } = {}) {
 /** One of the rooms @iwer/sem ships (captures/NAME.json), as JSON to load into the emulator. */
 export function xrEnvironment(name = 'office_small') {
   return JSON.parse(readFileSync(join(VIEWER_ROOT, 'node_modules', '@iwer', 'sem', 'captures', `${name}.json`), 'utf8'));
+}
+
+/**
+ * The browser suites' common setting, registered as node:test hooks: the sample twin made
+ * (`points` cloud points) and served by a real `twin serve`, one Chromium (`device` as for
+ * launchBrowser), and every page a test opened closed after it (SwiftShader draws them all on
+ * the CPU). Returns { server, browser, open(url, options), adminUrl(query) }; server and browser
+ * are set once the suite's `before` hook has run.
+ */
+export function servedSampleSuite({ points = 400_000, device = {} } = {}) {
+  const suite = { server: null, browser: null };
+  const pages = [];
+  let workspace;
+  before(async () => {
+    checkBuilt();
+    workspace = scratch();
+    const folder = makeSampleTwin(join(workspace.dir, 'sample'), { points });
+    suite.server = await startServer([folder], { db: join(workspace.dir, 'twin.sqlite'), publish: ['sample'] });
+    suite.browser = await launchBrowser(device);
+  });
+  after(async () => {
+    await suite.browser?.close();
+    await suite.server?.stop();
+    workspace?.remove();
+  });
+  afterEach(async () => {
+    for (const page of pages.splice(0)) if (!page.isClosed()) await page.close();
+  });
+  suite.open = async (url, options) => {
+    const page = await openViewer(suite.browser.context, url, options);
+    pages.push(page);
+    return page;
+  };
+  /** Pages opened some other way, to be closed after the test too. */
+  suite.track = (page) => pages.push(page);
+  suite.adminUrl = (query = '') => suite.server.adminUrl.replace('/#', `/${query}#`);
+  return suite;
 }

@@ -4,43 +4,20 @@
 // (the move reaches a second page, snapped to the floor), a tap selects one, and two taps measure.
 // Screenshots go to artifacts/viewer/touch-*.png.
 
-import { test, before, after, afterEach } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { join } from 'node:path';
-import { checkBuilt, scratch, makeSampleTwin, startServer, launchBrowser, openViewer, waitForFullLoad, screenshot } from './harness.js';
+import { servedSampleSuite, waitForFullLoad, screenshot } from './harness.js';
 
 const PHONE = { viewport: { width: 390, height: 844 }, screen: { width: 390, height: 844 }, hasTouch: true, isMobile: true, deviceScaleFactor: 2 };
 
-let workspace, server, phone;
-const pages = [];
-
-before(async () => {
-  checkBuilt();
-  workspace = scratch();
-  const folder = makeSampleTwin(join(workspace.dir, 'sample'), { points: 200_000 });
-  server = await startServer([folder], { db: join(workspace.dir, 'twin.sqlite'), publish: ['sample'] });
-  phone = await launchBrowser(PHONE);
-});
-
-after(async () => {
-  await phone?.close();
-  await server?.stop();
-  workspace?.remove();
-});
-
-// Every page draws with the CPU (SwiftShader): close them when their test is over.
-afterEach(async () => {
-  for (const page of pages.splice(0)) if (!page.isClosed()) await page.close();
-});
+const suite = servedSampleSuite({ points: 200_000, device: PHONE });
+const { adminUrl } = suite;
 
 async function open(url) {
-  const page = await openViewer(phone.context, url);
-  pages.push(page);
+  const page = await suite.open(url);
   page.touch = await touchScreen(page);
   return page;
 }
-
-const adminUrl = (query = '') => server.adminUrl.replace('/#', `/${query}#`);
 
 /**
  * Fingers on the page's screen: each gesture is a list of frames, a frame the CSS-pixel positions
@@ -119,7 +96,7 @@ const sub = (a, b) => a.map((v, i) => v - b[i]);
 const length = (v) => Math.hypot(...v);
 
 test('on a phone: one finger orbits the view around its target, two fingers pinch to zoom in and out', async () => {
-  const page = await open(`${server.url}?mode=tour&lang=en`);
+  const page = await open(`${suite.server.url}?mode=tour&lang=en`);
   await waitForFullLoad(page);
   await waitGlide(page);
   const view = await openView(page);
