@@ -4,6 +4,8 @@
 // the tour's stop, the planner's hint), so the instruction at hand is never hidden entirely.
 
 const STORAGE_KEY = 'twin-viewer.folded-panels';
+// A finger that slides the handle this far down folds the panel, this far up unfolds it.
+const SLIDE_PX = 24;
 
 function readFolded(storage) {
   try {
@@ -20,7 +22,10 @@ export class PanelFold {
     Object.assign(this, { panel, handle, title, summary, body, storage });
     this.folded = readFolded(storage);
     this.mode = null;
-    handle.addEventListener('click', () => this.toggle());
+    // A click that ends a slide was the slide (the browser may still report it as a click).
+    handle.addEventListener('click', () => { if (!this.slid) this.toggle(); this.slid = false; });
+    handle.addEventListener('pointerdown', (e) => { this.slideFrom = e.clientY; this.slid = false; });
+    handle.addEventListener('pointerup', (e) => this.slide(e.clientY - (this.slideFrom ?? e.clientY)));
     new MutationObserver(() => this.updateSummary()).observe(body, { childList: true, subtree: true, characterData: true });
   }
 
@@ -42,6 +47,13 @@ export class PanelFold {
       this.storage?.setItem(STORAGE_KEY, JSON.stringify(this.folded));
     } catch { /* storage refused: the choice lasts for this visit */ }
     this.apply();
+  }
+
+  /** A slide of `dy` pixels on the handle: down folds, up unfolds (a tap is left to the click). */
+  slide(dy) {
+    this.slideFrom = null;
+    this.slid = Math.abs(dy) >= SLIDE_PX;
+    if (this.slid && dy > 0 !== this.isFolded) this.toggle();
   }
 
   apply() {

@@ -45,16 +45,25 @@ async function open(context, url) {
   return page;
 }
 
-/** A finger's tap in the middle of `selector`, as the phone's screen reports it (CDP touch events). */
-async function tapOn(page, selector) {
+/**
+ * A finger put down in the middle of `selector`, slid `dy` CSS pixels down (up if negative) in
+ * a few frames, and lifted, as the phone's screen reports it (CDP touch events); dy 0 is a tap.
+ */
+async function touchOn(page, selector, dy = 0) {
   const box = await page.locator(selector).boundingBox();
   assert.ok(box, `${selector} is on the screen`);
   const cdp = await page.context().newCDPSession(page);
-  const point = { x: box.x + box.width / 2, y: box.y + box.height / 2, id: 0, radiusX: 4, radiusY: 4, force: 1 };
-  await cdp.send('Input.dispatchTouchEvent', { type: 'touchStart', touchPoints: [point] });
+  const at = (y) => ({ touchPoints: [{ x: box.x + box.width / 2, y, id: 0, radiusX: 4, radiusY: 4, force: 1 }] });
+  const y0 = box.y + box.height / 2;
+  await cdp.send('Input.dispatchTouchEvent', { type: 'touchStart', ...at(y0) });
+  for (let k = 1; dy && k <= 6; k++) {
+    await cdp.send('Input.dispatchTouchEvent', { type: 'touchMove', ...at(y0 + (dy * k) / 6) });
+    await page.evaluate(() => new Promise((resolve) => requestAnimationFrame(() => resolve())));
+  }
   await cdp.send('Input.dispatchTouchEvent', { type: 'touchEnd', touchPoints: [] });
   await cdp.detach();
 }
+const tapOn = (page, selector) => touchOn(page, selector);
 
 // The bar, the panel, the handle and the screen (CSS pixels), and the panel's fold state.
 function layout(page) {
@@ -179,6 +188,14 @@ test('phone: each mode remembers its fold (across mode switches and reloads), an
   // Unfolded, Tab goes from the handle into the panel's controls.
   await page.keyboard.press('Tab');
   assert.equal(await page.evaluate(() => Boolean(document.activeElement.closest('#panel-body'))), true);
+
+  // A finger sliding the handle down folds the panel, sliding it up unfolds it (once each, not twice).
+  await touchOn(page, '[data-testid=panel-toggle]', 60);
+  await page.waitForFunction(() => document.getElementById('panel').classList.contains('folded'), null, { timeout: 10_000 });
+  await touchOn(page, '[data-testid=panel-toggle]', -60);
+  await page.waitForFunction(() => !document.getElementById('panel').classList.contains('folded'), null, { timeout: 10_000 });
+  await touchOn(page, '[data-testid=panel-toggle]', -60);
+  assert.equal(await folded(), false, 'sliding up an unfolded panel leaves it unfolded');
 });
 
 test('phone: the "more" button holds the language and the AR note, out of the bar', async () => {
