@@ -137,6 +137,11 @@ def test_command_line_reconstructs_and_reports(tmp_path, frames, capsys):
     assert main(["reconstruct", str(root), "-o", str(tmp_path / "scan"), "--voxel-size", "0.04"]) == 0
     printed = capsys.readouterr().out
     assert "frames used: 10" in printed and "mesh.ply" in printed
+    assert "printed markers found: none" in printed and (tmp_path / "scan" / "anchors.json").is_file()
+    assert main(["reconstruct", str(root), "-o", str(tmp_path / "scan"), "--marker-frames", "1"]) == 2
+    assert "marker_frames must be at least 2" in capsys.readouterr().err
+    assert main(["reconstruct", str(root), "-o", str(tmp_path / "scan"), "--marker-dictionaries", "DICT_NOPE"]) == 2
+    assert "unknown marker dictionary" in capsys.readouterr().err
     assert main(["reconstruct", str(tmp_path / "scan"), "-o", str(tmp_path / "x")]) == 2
     assert "expected a Record3D" in capsys.readouterr().err
 

@@ -43,6 +43,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--voxel-size", type=float, metavar="M", help="mesh detail in metres (default: 0.01)")
     parser.add_argument("--depth-max", type=float, metavar="M", help="ignore depth beyond M metres (default: 4.0)")
     parser.add_argument("--no-loop-closure", action="store_true", help="skip loop closure between fragments")
+    parser.add_argument("--marker-frames", type=int, metavar="N",
+                        help="colour frames searched for printed markers, spread over the walk (default 120)")
+    parser.add_argument("--marker-dictionaries", nargs="+", metavar="DICT",
+                        help="OpenCV marker dictionaries to look for, in photos and RGB-D frames alike "
+                             "(default DICT_4X4_50 DICT_APRILTAG_36h11); found markers go to anchors.json, "
+                             "which twin export turns into the AR viewer's alignment anchors")
     photos = parser.add_argument_group("photo folders")
     photos.add_argument("--marker-size", type=float, metavar="M",
                         help="printed side of the ArUco/AprilTag markers in the photos, in metres (gives the scale)")
@@ -64,12 +70,12 @@ def run(args: argparse.Namespace) -> int:
     kind = detect(args.capture)
     options = {}
     if kind != "photos":
-        options = {name: value for name, value in (("voxel_size_m", args.voxel_size), ("depth_max_m", args.depth_max))
-                   if value is not None}
+        options = {name: value for name, value in (("voxel_size_m", args.voxel_size), ("depth_max_m", args.depth_max),
+                                                   ("marker_frames", args.marker_frames)) if value is not None}
         if args.no_loop_closure:
             options["loop_closure"] = False
-    elif args.voxel_size or args.depth_max or args.no_loop_closure:
-        raise CliError("--voxel-size, --depth-max and --no-loop-closure apply to RGB-D captures; "
+    elif args.voxel_size or args.depth_max or args.no_loop_closure or args.marker_frames is not None:
+        raise CliError("--voxel-size, --depth-max, --no-loop-closure and --marker-frames apply to RGB-D captures; "
                        f"{args.capture} is a folder of photos")
     else:
         options = _photo_options(args)
@@ -77,6 +83,8 @@ def run(args: argparse.Namespace) -> int:
     if kind != "photos" and (any(flag is not None for flag in photo_flags) or args.no_mesh):
         raise CliError(f"--marker-size, --known-distance, --matcher, --mapper, --dense-size and --no-mesh apply to "
                        f"folders of photos; {args.capture} is a {kind} capture")
+    if args.marker_dictionaries:
+        options["marker_dictionaries"] = tuple(args.marker_dictionaries)
     intrinsics = from_flags(*args.intrinsics) if args.intrinsics else None
 
     with stage_bars() as progress:
@@ -126,9 +134,21 @@ def _print_summary(out_dir: Path, kind: str, report: dict) -> None:
     drift = report.get("drift")
     if drift:
         print(f"  device poses vs reconstruction: {100 * drift['device_vs_reconstruction_max_m']:.1f} cm at most")
+    _print_markers(out_dir / "anchors.json")
     for name, timing in report.get("stages", {}).items():
         note = " (done before, reused)" if timing.get("reused") else ""
         print(f"  {name}: {timing['seconds']:.1f} s{note}")
-    for name in ("mesh.ply", "cloud.ply", "cameras.json", "report.json"):
+    for name in ("mesh.ply", "cloud.ply", "cameras.json", "anchors.json", "report.json"):
         if (out_dir / name).is_file():
             print(f"  {out_dir / name}")
+
+
+def _print_markers(anchors_json: Path) -> None:
+    if not anchors_json.is_file():
+        return
+    markers = [a["marker"] for a in json.loads(anchors_json.read_text(encoding="utf-8")).get("anchors", [])]
+    if markers:
+        print(f"  printed markers found: {len(markers)} ({', '.join(markers)}): twin export makes them the AR "
+              "viewer's alignment anchors")
+    else:
+        print("  printed markers found: none (the AR viewer will align by tapping three anchors)")
