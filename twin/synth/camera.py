@@ -30,13 +30,6 @@ class PinholeCamera:
         # Pixel centres at integer coordinates (OpenCV), so the principal point is the image centre.
         return np.array([[self.fx, 0.0, (self.width - 1) / 2], [0.0, self.fy, (self.height - 1) / 2], [0.0, 0.0, 1.0]])
 
-    def ray_directions_camera(self) -> np.ndarray:
-        """(H*W, 3) float32 directions with z = 1, row-major: the ray length along it is the pixel's depth."""
-        K = self.K
-        v, u = np.mgrid[0:self.height, 0:self.width].astype(np.float32)
-        return np.stack([(u.ravel() - K[0, 2]) / self.fx, (v.ravel() - K[1, 2]) / self.fy,
-                         np.ones(u.size, np.float32)], axis=1).astype(np.float32)
-
 
 def look_at(eye: np.ndarray, target: np.ndarray, roll_rad: float = 0.0) -> np.ndarray:
     """T_world_camera of a camera at `eye` looking at `target`, level with the world's z-up apart from `roll_rad`."""

@@ -47,7 +47,7 @@ class Lighting:
         # n . (lamp - p) is the lamp's height above the triangle's plane, the same for all its points.
         heights = normals @ self.point_lights_m.T - offsets[:, None]
         reach = self.lamp * np.maximum(heights, 0)
-        return PlaneLighting(base.astype(np.float32), reach.astype(np.float32),
+        return PlaneLighting(base.astype(np.float32), np.ascontiguousarray(reach.T, np.float32),
                              self.point_lights_m.astype(np.float32), np.float32(self.lamp_falloff_m ** -2))
 
 
@@ -56,18 +56,17 @@ class PlaneLighting:
     base: np.ndarray
     """(T,) ambient, sky and daylight of each triangle."""
     reach: np.ndarray
-    """(T, L) lamp strength times the lamp's height above each triangle's plane."""
+    """(L, T) lamp strength times the lamp's height above each triangle's plane."""
     lamps_m: np.ndarray
     inverse_falloff_sq: np.float32
 
     def shade(self, points: np.ndarray, triangle_ids: np.ndarray) -> np.ndarray:
         """(N,) float32 brightness of points on the given triangles."""
-        points = points.astype(np.float32, copy=False)
-        shade = self.base[triangle_ids]
-        reach = self.reach[triangle_ids]
-        for index, lamp in enumerate(self.lamps_m):
-            to_lamp = lamp - points
-            distance_sq = np.einsum("ij,ij->i", to_lamp, to_lamp)
+        coordinates = [points[:, i].astype(np.float32, copy=False) for i in range(3)]
+        shade = np.take(self.base, triangle_ids)
+        for lamp, reach in zip(self.lamps_m, self.reach):
+            x, y, z = (lamp[i] - coordinates[i] for i in range(3))
+            distance_sq = x * x + y * y + z * z
             # lamp * cos(incidence) / (1 + (d / falloff)^2), with cos = height / d
-            shade += reach[:, index] / (np.sqrt(distance_sq) * (1 + distance_sq * self.inverse_falloff_sq))
+            shade += np.take(reach, triangle_ids) / (np.sqrt(distance_sq) * (1 + distance_sq * self.inverse_falloff_sq))
         return shade

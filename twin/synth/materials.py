@@ -303,7 +303,8 @@ PATTERNS: dict[str, _Pattern] = {
 
 
 class Texture:
-    """An albedo texture with a mip pyramid, sampled by surface coordinates in metres (wrapping)."""
+    """An albedo texture with a mip pyramid (8-bit RGB levels), `texel_m` metres a texel at level 0;
+    surfaces sample it by their coordinates in metres, wrapping around (see `TextureAtlas`)."""
 
     def __init__(self, image: np.ndarray, texel_m: float):
         level = np.clip(image * 255 + 0.5, 0, 255).astype(np.uint8)
@@ -318,20 +319,6 @@ class Texture:
         spec = PATTERNS[pattern]
         rng = np.random.default_rng(zlib.crc32(seed_name.encode()))
         return cls(spec.make(rng, np.asarray(color, np.float32), spec.size_px), spec.texel_m)
-
-    def sample(self, uv_m: np.ndarray, footprint_m: np.ndarray | None = None) -> np.ndarray:
-        """Bilinear albedo (N, 3) float32 in [0, 1] at surface coordinates uv_m (N, 2), wrapping around;
-        `footprint_m` (N,) is the size of a pixel on the surface and picks the mip level (no aliasing)."""
-        out = np.empty((len(uv_m), 3), np.float32)
-        if footprint_m is None:
-            level_of = np.zeros(len(uv_m), np.int64)
-        else:
-            ratio = np.maximum(footprint_m / self.texel_m, 1.0)
-            level_of = np.clip(np.floor(np.log2(ratio)).astype(np.int64), 0, len(self.levels) - 1)
-        for level in np.unique(level_of):
-            chosen = np.flatnonzero(level_of == level)
-            out[chosen] = _bilinear(self.levels[level], uv_m[chosen] / (self.texel_m * 2 ** level))
-        return out
 
 
 @functools.lru_cache(maxsize=64)
@@ -349,18 +336,3 @@ def marker_texture(dictionary: str, marker_id: int, card_side_m: float, margin_c
     card = cv2.copyMakeBorder(black, *(4 * [margin_cells * cell_px]), cv2.BORDER_CONSTANT, value=255)
     image = np.repeat(card[..., None], 3, axis=2).astype(np.float32) / 255 * 0.92  # paper is not pure white
     return Texture(image, card_side_m / card.shape[0])
-
-
-def _bilinear(image: np.ndarray, xy: np.ndarray) -> np.ndarray:
-    """Bilinear lookup with wrap-around at texel coordinates xy (N, 2) (texel centres at +0.5)."""
-    h, w = image.shape[:2]
-    n = len(xy)
-    # cv2.remap is fast but takes maps no wider than 32767: lay the points out in rows.
-    columns = 4096
-    rows = -(-n // columns)
-    maps = np.zeros((2, rows * columns), np.float32)
-    maps[0, :n] = np.mod(xy[:, 0] - 0.5, w)
-    maps[1, :n] = np.mod(xy[:, 1] - 0.5, h)
-    out = cv2.remap(image, maps[0].reshape(rows, columns), maps[1].reshape(rows, columns),
-                    cv2.INTER_LINEAR, borderMode=cv2.BORDER_WRAP)
-    return out.reshape(-1, 3)[:n].astype(np.float32) * np.float32(1 / 255)

@@ -39,16 +39,15 @@ class Scene:
 
     @functools.cached_property
     def _uv_rows(self) -> np.ndarray:
-        """(T, 2, 4) float32 rows [axis x, y, z, offset]: one gather per point (float32 keeps
-        micrometres over the few tens of metres the coordinates span)."""
-        return np.concatenate([self.uv_axes, self.uv_offset[:, :, None]], axis=2).astype(np.float32)
+        """(T, 8) float32 rows [u axis x, y, z, u offset, v axis x, y, z, v offset]: one gather per
+        point (float32 keeps micrometres over the few tens of metres the coordinates span)."""
+        return np.concatenate([self.uv_axes, self.uv_offset[:, :, None]], axis=2).reshape(-1, 8).astype(np.float32)
 
-    def uv_m(self, points: np.ndarray, triangle_ids: np.ndarray) -> np.ndarray:
-        """Texture coordinates (N, 2) float32 in metres of points lying on the given triangles."""
-        rows = self._uv_rows[triangle_ids]
-        points = points.astype(np.float32, copy=False)
-        return (rows[:, :, 0] * points[:, 0, None] + rows[:, :, 1] * points[:, 1, None]
-                + rows[:, :, 2] * points[:, 2, None] + rows[:, :, 3])
+    def uv_m(self, points: np.ndarray, triangle_ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Texture coordinates u, v (N,) float32 in metres of points lying on the given triangles."""
+        rows = np.take(self._uv_rows, triangle_ids, axis=0)
+        x, y, z = (points[:, i].astype(np.float32, copy=False) for i in range(3))
+        return tuple(rows[:, k] * x + rows[:, k + 1] * y + rows[:, k + 2] * z + rows[:, k + 3] for k in (0, 4))
 
     def triangle_normals(self) -> np.ndarray:
         a, b, c = (self.vertices[self.triangles[:, i]] for i in range(3))
