@@ -39,7 +39,7 @@ class PinholeView(Protocol):
     T_world_camera: np.ndarray
 
 
-def _dictionary(name: str):
+def opencv_dictionary(name: str):
     if not name.startswith("DICT_") or not hasattr(cv2.aruco, name):
         raise ValueError(f"marker dictionary {name!r} is not an OpenCV ArUco/AprilTag dictionary; use e.g. "
                          "DICT_4X4_50, DICT_6X6_250 or DICT_APRILTAG_36h11")
@@ -53,7 +53,7 @@ def detect_markers(gray: np.ndarray, dictionaries=DEFAULT_DICTIONARIES) -> dict[
     found: dict[str, np.ndarray] = {}
     repeated: set[str] = set()
     for name in dictionaries:
-        detector = cv2.aruco.ArucoDetector(_dictionary(name), parameters)
+        detector = cv2.aruco.ArucoDetector(opencv_dictionary(name), parameters)
         corners, ids, _ = detector.detectMarkers(gray)
         for marker_corners, marker_id in zip(corners, [] if ids is None else ids.ravel()):
             key = f"{name}:{int(marker_id)}"
