@@ -46,13 +46,16 @@ class DepthSensorModel:
         height, width = depth_m.shape
         # Lateral jitter: each pixel reads the surface a fraction of a pixel away (nearest neighbour,
         # so edges stay sharp but ragged, as in real sensors).
-        rows = np.clip(np.rint(np.arange(height)[:, None] + rng.normal(0, self.lateral_sigma_px, (height, width))),
-                       0, height - 1).astype(np.intp)
-        cols = np.clip(np.rint(np.arange(width)[None, :] + rng.normal(0, self.lateral_sigma_px, (height, width))),
-                       0, width - 1).astype(np.intp)
-        clean = depth_m[rows, cols]
-        cos = cos_incidence[rows, cols]
-        luma = albedo_luma[rows, cols]
+        rows = rng.normal(0, self.lateral_sigma_px, (height, width))
+        rows += np.arange(height)[:, None]
+        cols = rng.normal(0, self.lateral_sigma_px, (height, width))
+        cols += np.arange(width)[None, :]
+        source = np.clip(np.rint(rows, out=rows), 0, height - 1, out=rows) * width
+        source += np.clip(np.rint(cols, out=cols), 0, width - 1, out=cols)
+        source = source.astype(np.intp).ravel()  # the flat index of the pixel each one reads
+        clean = np.take(depth_m, source).reshape(height, width)
+        cos = np.take(cos_incidence, source).reshape(height, width)
+        luma = np.take(albedo_luma, source).reshape(height, width)
 
         valid = (clean >= self.min_range_m) & (clean <= self.max_range_m)
         noisy = clean + rng.normal(0.0, 1.0, clean.shape).astype(np.float32) * self.sigma_m(clean)
@@ -63,7 +66,7 @@ class DepthSensorModel:
         grazing_span = self.grazing_cos_always - self.grazing_cos_never
         keep_grazing = np.clip((cos - self.grazing_cos_never) / grazing_span, 0, 1)
         valid &= rng.random(clean.shape) < keep_grazing
-        edges = _depth_edges(depth_m, self.edge_jump_fraction)[rows, cols]
+        edges = np.take(_depth_edges(depth_m, self.edge_jump_fraction), source).reshape(height, width)
         valid &= ~(edges & (rng.random(clean.shape) < self.edge_dropout))
         valid &= ~((luma < self.dark_albedo) & (rng.random(clean.shape) < self.dark_dropout))
         valid &= rng.random(clean.shape) >= self.speckle_dropout

@@ -14,6 +14,7 @@ from twin.synth.spec import Workshop
 
 # Grazing views make a pixel's footprint on the surface long; beyond this, blur instead of aliasing.
 _MIN_COS_FOR_FOOTPRINT = 0.3
+_BAND_PIXELS = 1 << 16
 
 
 @dataclass(frozen=True)
@@ -40,7 +41,19 @@ class Renderer:
                                       o3d.core.Tensor(scene.triangles.astype(np.uint32)))
 
     def render(self, camera: PinholeCamera, T_world_camera: np.ndarray) -> RenderedView:
-        rays = _rays(camera, T_world_camera)
+        height, width = camera.height, camera.width
+        view = RenderedView(np.empty((height, width), np.float32), np.empty((height, width, 3), np.float32),
+                            np.empty((height, width), np.float32), np.empty((height, width), np.float32),
+                            np.empty((height, width, 3), np.float32))
+        # A band of rows at a time: its dozens of intermediate arrays stay in the CPU's cache.
+        rows = max(1, _BAND_PIXELS // width)
+        for top in range(0, height, rows):
+            self._render_band(camera, T_world_camera, slice(top, min(height, top + rows)), view)
+        return view
+
+    def _render_band(self, camera: PinholeCamera, T_world_camera: np.ndarray, band: slice, view: RenderedView) -> None:
+        """Render the image rows `band` into `view`."""
+        rays = _rays(camera, T_world_camera, band)
         hits = self._raycaster.cast_rays(o3d.core.Tensor.from_numpy(rays))
         depth = hits["t_hit"].numpy()  # directions have unit z in the camera, so t is the depth
         ids = hits["primitive_ids"].numpy()
@@ -53,11 +66,11 @@ class Renderer:
 
         # Per coordinate: numpy is several times faster on whole columns than on rows of three.
         directions = [rays[:, 3 + i] for i in range(3)]
-        points = np.empty((len(rays), 3), np.float32)
+        points = view.points_m[band].reshape(-1, 3)
         for i in range(3):
             np.add(rays[:, i], directions[i] * depth, out=points[:, i])
         normals = [np.take(n, ids) for n in self.shader.normals_by_axis]
-        ray_length = _ray_lengths(camera)
+        ray_length = _ray_lengths(camera)[band].ravel()
         cos = np.abs(directions[0] * normals[0] + directions[1] * normals[1] + directions[2] * normals[2]) / ray_length
         footprint = depth * ray_length / np.float32(camera.fx) / np.maximum(cos, _MIN_COS_FOR_FOOTPRINT)
         albedo = self.shader.albedo(points, ids, footprint)
@@ -67,18 +80,20 @@ class Renderer:
             color[~hit] = 0
             luma[~hit] = 0
             cos[~hit] = 0
-        shape = (camera.height, camera.width)
-        return RenderedView(depth.reshape(shape), color.reshape(shape + (3,)), luma.reshape(shape), cos.reshape(shape),
-                            points.reshape(shape + (3,)))
+        view.depth_m[band] = depth.reshape(-1, camera.width)
+        view.color[band] = color.reshape(-1, camera.width, 3)
+        view.albedo_luma[band] = luma.reshape(-1, camera.width)
+        view.cos_incidence[band] = cos.reshape(-1, camera.width)
 
 
-def _rays(camera: PinholeCamera, T_world_camera: np.ndarray) -> np.ndarray:
-    """(H*W, 6) float32 rays [origin, direction] in the world, row-major, directions with unit z in the
-    camera: (x R[i, 0] + y R[i, 1]) + R[i, 2] over the image's columns and rows by broadcasting
+def _rays(camera: PinholeCamera, T_world_camera: np.ndarray, band: slice) -> np.ndarray:
+    """(n, 6) float32 rays [origin, direction] in the world of the image rows `band`, row-major, directions
+    with unit z in the camera: (x R[i, 0] + y R[i, 1]) + R[i, 2] over the columns and rows by broadcasting
     (in that order, the rounding of R @ [x, y, 1]: the same rays hit the same side of coplanar faces)."""
     x, y = _image_plane(camera)
+    y = y[band]
     R = T_world_camera[:3, :3].astype(np.float32)
-    rays = np.empty((camera.height * camera.width, 6), np.float32)
+    rays = np.empty((len(y) * len(x), 6), np.float32)
     rays[:, :3] = T_world_camera[:3, 3]
     for i in range(3):
         direction = np.add((x * R[i, 0])[None], (y * R[i, 1])[:, None])
@@ -97,6 +112,6 @@ def _image_plane(camera: PinholeCamera) -> tuple[np.ndarray, np.ndarray]:
 
 @functools.lru_cache(maxsize=8)
 def _ray_lengths(camera: PinholeCamera) -> np.ndarray:
-    """(H*W,) float32 metres of ray per metre of depth."""
+    """(H, W) float32 metres of ray per metre of depth."""
     x, y = _image_plane(camera)
-    return np.sqrt(x[None, :] ** 2 + y[:, None] ** 2 + 1).ravel()
+    return np.sqrt(x[None, :] ** 2 + y[:, None] ** 2 + 1)

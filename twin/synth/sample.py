@@ -149,12 +149,17 @@ def _camera_image(view: RenderedView, rng: np.random.Generator, blur_px: float) 
     image = view.color * 255
     if blur_px > 0:
         image = cv2.GaussianBlur(image, (0, 0), blur_px)
-    image += rng.standard_normal(image.shape, dtype=np.float32) * np.float32(_IMAGE_NOISE)
-    return np.clip(image + 0.5, 0, 255).astype(np.uint8)
+    noise = rng.standard_normal(image.shape, dtype=np.float32)
+    noise *= np.float32(_IMAGE_NOISE)
+    image += noise
+    image += 0.5
+    return np.clip(image, 0, 255, out=image).astype(np.uint8)
 
 
 def _run_all(stage: str, count: int, job: Callable[[int], T], report: Progress) -> list[T]:
-    """[job(0), ..., job(count - 1)] on two threads (ray casting and numpy release the GIL), reporting progress."""
+    """[job(0), ..., job(count - 1)] on two threads, reporting progress. Open3D casts rays on one core
+    and holds the GIL meanwhile, but the other thread's numpy and OpenCV work goes on (worker
+    processes were tried: starting them cost more than they won on two busy cores)."""
     report(stage, 0, count)
     results = []
     with ThreadPoolExecutor(max_workers=2) as pool:

@@ -5,7 +5,7 @@ import numpy as np
 
 from twin.synth.atlas import TextureAtlas
 from twin.synth.lighting import Lighting
-from twin.synth.materials import marker_texture, texture
+from twin.synth.materials import Texture, marker_texture, texture
 from twin.synth.scene import MARKER_MARGIN_CELLS, Scene, marker_material_name
 from twin.synth.spec import Workshop
 
@@ -17,21 +17,9 @@ class SurfaceShader:
         offsets = np.einsum("ij,ij->i", normals, scene.vertices[scene.triangles[:, 0]])
         self.lighting = Lighting.from_workshop(workshop).on_planes(normals, offsets)
         self.normals_by_axis = tuple(np.ascontiguousarray(normals[:, i], np.float32) for i in range(3))
-        markers = {marker_material_name(m): m for m in workshop.markers}
-        used = np.unique(scene.material_index)
-        textures = []
-        for index in used:
-            name = scene.material_names[index]
-            if name in markers:
-                marker = markers[name]
-                corners = marker.corners_m(MARKER_MARGIN_CELLS)
-                side = float(np.linalg.norm(corners[1] - corners[0]))
-                textures.append(marker_texture(marker.dictionary, marker.id, side, MARKER_MARGIN_CELLS))
-            else:
-                material = workshop.materials[name]
-                textures.append(texture(material.pattern, material.color, material.name))
-        self.atlas = TextureAtlas(textures)
+        self.atlas = TextureAtlas.build(_textures(workshop, scene))
         # Per triangle, what texture lookups need: one gather per point each.
+        used = np.unique(scene.material_index)
         texture_of_material = np.zeros(len(scene.material_names), np.int32)
         texture_of_material[used] = np.arange(len(used))
         texture_of_triangle = texture_of_material[scene.material_index]
@@ -56,3 +44,20 @@ class SurfaceShader:
         """Colour (N, 3) as seen: albedo times the (view-independent) lighting."""
         shade = self.lighting.shade(points, triangle_ids)
         return np.clip(albedo * shade[:, None], 0.0, 1.0)
+
+
+def _textures(workshop: Workshop, scene: Scene) -> list[Texture]:
+    """The textures of the materials the scene uses, in the order of their material index."""
+    markers = {marker_material_name(m): m for m in workshop.markers}
+    textures = []
+    for index in np.unique(scene.material_index):
+        name = scene.material_names[index]
+        if name in markers:
+            marker = markers[name]
+            corners = marker.corners_m(MARKER_MARGIN_CELLS)
+            side = float(np.linalg.norm(corners[1] - corners[0]))
+            textures.append(marker_texture(marker.dictionary, marker.id, side, MARKER_MARGIN_CELLS))
+        else:
+            material = workshop.materials[name]
+            textures.append(texture(material.pattern, material.color, material.name))
+    return textures
