@@ -273,7 +273,7 @@ class _Pipeline:
 
 def reconstruct_photos(photo_dir: str | Path, out_dir: str | Path, *, progress: Progress | None = None,
                        max_image_size: int = 1600, matcher: str = "auto", mapper: str = "incremental",
-                       dense_max_size: int = 1024, pairs_per_photo: int = 3, fusion_views: int = 4,
+                       dense_max_size: int = 1024, pairs_per_photo: int = 5, fusion_views: int = 6,
                        min_consistent_views: int = 1, marker_size_m: float | None = None,
                        marker_dictionaries=DEFAULT_DICTIONARIES,
                        known_distance: tuple[str, str, float] | None = None,
@@ -284,7 +284,9 @@ def reconstruct_photos(photo_dir: str | Path, out_dir: str | Path, *, progress: 
     `known_distance`: (marker, marker, metres) instead; `max_image_size` bounds SIFT's input and
     `dense_max_size` the depth maps' longer side; a dense point needs `min_consistent_views` other
     photos' depth maps to agree with it (1: on the sample workshop, completeness 63 % against 40 %
-    with 2, accuracy 5.4 mm against 4.1 mm). Returns the report (also written as report.json);
+    with 2, accuracy 5.4 mm against 4.1 mm); `pairs_per_photo` stereo partners per photo (5 against 3
+    on the sample workshop: accuracy 5.6 -> 4.7 mm, completeness 64.9 -> 65.0 %, 15 % more points)
+    and `fusion_views` photos checked for agreement. Returns the report (also written as report.json);
     raises ValueError, after writing report.json, when the photos cannot make a reconstruction
     (too few, not overlapping, no dense points)."""
     if dense_max_size < 64 or max_image_size < 64:
