@@ -53,7 +53,8 @@ def _stroke(image: np.ndarray, x: int, y: int, angle: float, length: float, valu
 
 
 def _tint(color: np.ndarray, shade: np.ndarray) -> np.ndarray:
-    return shade[..., None] * color[None, None, :]
+    # One plane per channel, then interleaved: numpy broadcasting over a last axis of 3 is slow.
+    return cv2.merge([shade * c for c in color.astype(np.float32)])
 
 
 def _random_word(rng: np.random.Generator, length: int) -> str:
@@ -307,7 +308,9 @@ class Texture:
     surfaces sample it by their coordinates in metres, wrapping around (see `TextureAtlas`)."""
 
     def __init__(self, image: np.ndarray, texel_m: float):
-        level = np.clip(image * 255 + 0.5, 0, 255).astype(np.uint8)
+        scaled = image * np.float32(255)
+        scaled += 0.5
+        level = np.clip(scaled, 0, 255, out=scaled).astype(np.uint8)
         self.levels = [level]
         while min(level.shape[:2]) > 16:
             level = cv2.resize(level, (level.shape[1] // 2, level.shape[0] // 2), interpolation=cv2.INTER_AREA)

@@ -1,6 +1,8 @@
 """What a surface point looks like: its material's texture at the point, times the room's lighting."""
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
+
 import numpy as np
 
 from twin.synth.atlas import TextureAtlas
@@ -47,17 +49,19 @@ class SurfaceShader:
 
 
 def _textures(workshop: Workshop, scene: Scene) -> list[Texture]:
-    """The textures of the materials the scene uses, in the order of their material index."""
+    """The textures of the materials the scene uses, in the order of their material index; made on
+    two threads (most of the work is OpenCV and numpy, which let the other thread run)."""
     markers = {marker_material_name(m): m for m in workshop.markers}
-    textures = []
-    for index in np.unique(scene.material_index):
+
+    def make(index: int) -> Texture:
         name = scene.material_names[index]
         if name in markers:
             marker = markers[name]
             corners = marker.corners_m(MARKER_MARGIN_CELLS)
             side = float(np.linalg.norm(corners[1] - corners[0]))
-            textures.append(marker_texture(marker.dictionary, marker.id, side, MARKER_MARGIN_CELLS))
-        else:
-            material = workshop.materials[name]
-            textures.append(texture(material.pattern, material.color, material.name))
-    return textures
+            return marker_texture(marker.dictionary, marker.id, side, MARKER_MARGIN_CELLS)
+        material = workshop.materials[name]
+        return texture(material.pattern, material.color, material.name)
+
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        return list(pool.map(make, np.unique(scene.material_index)))
