@@ -162,6 +162,8 @@ def test_combining_pair_depths_keeps_agreement_and_drops_conflict():
     assert combined[0, 0] == pytest.approx(1.002, abs=1e-4)  # two agree: their mean
     assert combined[0, 1] == 0 and combined[0, 2] == 0  # conflict, and nothing measured
     assert combined[0, 3] == pytest.approx(4.0)  # one measured: left to the multi-view check
+    three = combine_pair_depths([np.float32([[2.0]]), np.float32([[2.5]]), np.float32([[3.0]])])
+    assert three[0, 0] == pytest.approx(2.5)  # three pairs that differ: the one at their median stays
 
 
 def test_fusion_keeps_consistent_points_and_drops_a_wrong_depth_map(scene):

@@ -115,12 +115,13 @@ def depth_from_pair(ref: View, src: View, points_world: np.ndarray, *, block_siz
 
 
 def combine_pair_depths(depths: list[np.ndarray], relative_tolerance: float = 0.01) -> np.ndarray:
-    """One depth map per photo from the depth maps of its pairs: where two or more pairs measured a
-    pixel, the mean of those that agree with their median (none if fewer than two agree); where only
-    one did, that one (the multi-view consistency check decides later)."""
+    """One depth map per photo from the depth maps of its pairs: per pixel, the mean of the pairs'
+    depths within `relative_tolerance` of their median (none where no pair agrees with it, e.g. two
+    that differ); a pixel one pair measured keeps that depth (the multi-view consistency check decides
+    later). Keeping a lone agreeing pair among several, instead of asking for two, measured on the
+    sample workshop with five pairs: completeness 65.0 -> 65.5 %, accuracy 4.7 -> 4.8 mm."""
     stack = np.stack(depths)
     valid = stack > 0
-    count = valid.sum(0)
     masked = np.where(valid, stack, np.nan)
     with np.errstate(all="ignore"), warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN pixels: no pair measured them
@@ -128,5 +129,4 @@ def combine_pair_depths(depths: list[np.ndarray], relative_tolerance: float = 0.
         agree = valid & (np.abs(stack - median) <= relative_tolerance * median)
         n_agree = agree.sum(0)
         mean = np.where(agree, stack, 0).sum(0) / np.maximum(n_agree, 1)
-    single = count == 1
-    return np.where(single, np.nan_to_num(median), np.where(n_agree >= 2, mean, 0.0)).astype(np.float32)
+    return np.where(n_agree >= 1, mean, 0.0).astype(np.float32)
