@@ -7,6 +7,14 @@ const STORAGE_KEY = 'twin-viewer.folded-panels';
 // A finger that slides the handle this far down folds the panel, this far up unfolds it.
 const SLIDE_PX = 24;
 
+function browserStorage() {
+  try {
+    return globalThis.localStorage ?? null;
+  } catch {
+    return null; // a sandboxed page may not even look at its storage
+  }
+}
+
 function readFolded(storage) {
   try {
     const saved = JSON.parse(storage?.getItem(STORAGE_KEY) || '{}');
@@ -18,7 +26,7 @@ function readFolded(storage) {
 
 export class PanelFold {
   /** `panel` holds `handle` (a button) and `body` (where the modes draw). */
-  constructor({ panel, handle, title, summary, body, storage = globalThis.localStorage }) {
+  constructor({ panel, handle, title, summary, body, storage = browserStorage() }) {
     Object.assign(this, { panel, handle, title, summary, body, storage });
     this.folded = readFolded(storage);
     this.mode = null;

@@ -4,10 +4,9 @@
 // to the 3D view, the step at hand always shown, and on the desktop no panel over the bar.
 // Screenshots go to artifacts/viewer/phone-*.png.
 
-import { test, before, after, afterEach } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { join } from 'node:path';
-import { checkBuilt, scratch, makeSampleTwin, startServer, launchBrowser, openViewer, waitForFullLoad, screenshot } from './harness.js';
+import { servedSampleSuite, launchBrowser, openViewer, waitForFullLoad, screenshot } from './harness.js';
 
 const PHONE = { viewport: { width: 390, height: 844 }, screen: { width: 390, height: 844 }, hasTouch: true, isMobile: true, deviceScaleFactor: 2 };
 const MODES = ['instructions', 'tour', 'planner'];
@@ -16,34 +15,8 @@ const PHONE_BAR_MAX_PX = 56;
 // Folded, the panel leaves at least this share of the phone's screen to the 3D view.
 const FOLDED_FREE_SHARE = 0.6;
 
-let workspace, server, phone;
-const pages = [];
-
-before(async () => {
-  checkBuilt();
-  workspace = scratch();
-  const folder = makeSampleTwin(join(workspace.dir, 'sample'), { points: 200_000 });
-  server = await startServer([folder], { db: join(workspace.dir, 'twin.sqlite'), publish: ['sample'] });
-  phone = await launchBrowser(PHONE);
-});
-
-after(async () => {
-  await phone?.close();
-  await server?.stop();
-  workspace?.remove();
-});
-
-afterEach(async () => {
-  for (const page of pages.splice(0)) if (!page.isClosed()) await page.close();
-});
-
-const adminUrl = (query = '') => server.adminUrl.replace('/#', `/${query}#`);
-
-async function open(context, url) {
-  const page = await openViewer(context, url);
-  pages.push(page);
-  return page;
-}
+const suite = servedSampleSuite({ points: 200_000, device: PHONE });
+const { adminUrl } = suite;
 
 /**
  * A finger put down in the middle of `selector`, slid `dy` CSS pixels down (up if negative) in
@@ -103,7 +76,7 @@ const CONTROLS = {
 };
 
 test('phone: a one-row bar, the progress bar gone once complete, and each mode folded by touch leaves >= 60 % of the screen to the 3D view', async () => {
-  const page = await open(phone.context, adminUrl('?mode=instructions&lang=en'));
+  const page = await suite.open(adminUrl('?mode=instructions&lang=en'));
   await waitForFullLoad(page);
   await page.waitForFunction(() => getComputedStyle(document.getElementById('progress')).visibility === 'hidden', null, { timeout: 30_000, polling: 100 });
   const progress = await page.evaluate(() => ({ now: document.getElementById('progress').getAttribute('aria-valuenow'), complete: window.twinViewer.progress.complete }));
@@ -141,12 +114,12 @@ test('phone: a one-row bar, the progress bar gone once complete, and each mode f
     await page.waitForFunction(() => !document.getElementById('panel').classList.contains('folded'), null, { timeout: 10_000 });
     assert.ok(await showsInPanel(page, CONTROLS[mode].at(-1)), `${mode}: unfolded again, its controls are back`);
   }
-  console.log(`free 3D share of a 390x844 screen (unfolded / folded): ${MODES.map((m) => `${m} ${(100 * shares[m].open).toFixed(0)} % / ${(100 * shares[m].folded).toFixed(0)} %`).join(', ')}`);
+  console.log(`top bar ${(await layout(page)).top.bottom} px; free 3D share of a 390x844 screen (unfolded / folded): ${MODES.map((m) => `${m} ${(100 * shares[m].open).toFixed(0)} % / ${(100 * shares[m].folded).toFixed(0)} %`).join(', ')}`);
   assert.deepEqual(page.consoleErrors, []);
 });
 
 test('phone: the step in view stays above the unfolded panel, and the handle keeps it folded: the instruction is never hidden', async () => {
-  const page = await open(phone.context, adminUrl('?mode=instructions&lang=en'));
+  const page = await suite.open(adminUrl('?mode=instructions&lang=en'));
   await waitGlide(page);
   await page.locator('[data-testid=step-next]').tap();
   await waitGlide(page);
@@ -165,7 +138,7 @@ test('phone: the step in view stays above the unfolded panel, and the handle kee
 });
 
 test('phone: each mode remembers its fold (across mode switches and reloads), and the keyboard folds and unfolds', async () => {
-  const page = await open(phone.context, adminUrl('?mode=tour&lang=en'));
+  const page = await suite.open(adminUrl('?mode=tour&lang=en'));
   const folded = () => page.evaluate(() => document.getElementById('panel').classList.contains('folded'));
   assert.equal(await folded(), false);
   await page.focus('[data-testid=panel-toggle]');
@@ -199,7 +172,7 @@ test('phone: each mode remembers its fold (across mode switches and reloads), an
 });
 
 test('phone: the "more" button holds the language and the AR note, out of the bar', async () => {
-  const page = await open(phone.context, adminUrl('?mode=tour&lang=en'));
+  const page = await suite.open(adminUrl('?mode=tour&lang=en'));
   assert.equal(await page.isVisible('[data-testid=language]'), false, 'the language sits behind "more"');
   assert.equal(await page.isVisible('[data-testid=ar-status]'), false);
   await tapOn(page, '[data-testid=more]');
@@ -219,7 +192,7 @@ test('phone: the "more" button holds the language and the AR note, out of the ba
 test('desktop 1100x760: the bar keeps its controls inline, the panel stands right of and below the bar, and folds too', async () => {
   const desktop = await launchBrowser();
   try {
-    const page = await open(desktop.context, adminUrl('?mode=instructions&lang=en'));
+    const page = await openViewer(desktop.context, adminUrl('?mode=instructions&lang=en'));
     await waitForFullLoad(page);
     assert.equal(await page.isVisible('[data-testid=more]'), false, 'no "more" button on a wide screen');
     assert.equal(await page.isVisible('[data-testid=language]'), true);
