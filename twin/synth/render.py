@@ -56,7 +56,7 @@ class Renderer:
         rays = _rays(camera, T_world_camera, band)
         hits = self._raycaster.cast_rays(o3d.core.Tensor.from_numpy(rays))
         depth = hits["t_hit"].numpy()  # directions have unit z in the camera, so t is the depth
-        ids = hits["primitive_ids"].numpy()
+        ids = hits["primitive_ids"].numpy().astype(np.intp)  # converted once, not in each of a dozen gathers
         # Shade every pixel (a closed room leaves none empty) and blank the misses at the end:
         # cheaper than gathering and scattering the hits.
         hit = np.isfinite(depth)
