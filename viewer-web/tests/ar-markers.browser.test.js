@@ -9,7 +9,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { servedSampleSuite, screenshot, xrEmulatorScript, ARTIFACTS } from './harness.js';
+import { servedSampleSuite, assertLabelsDrawnThenEndAr, xrEmulatorScript, ARTIFACTS } from './harness.js';
 import { furnishRoom, lookAtMarker, phoneFieldOfView, enterAr, alignmentError } from './ar-room.js';
 
 // The room in the XR space: the twin's world turned 35 degrees about up and moved.
@@ -85,21 +85,7 @@ test('AR with camera access: two printed markers align the twin with no tap, the
     return { visible: sprite.visible };
   });
   assert.ok(label.visible);
-  await page.waitForTimeout(500);
-  const pixels = await page.evaluate(async () => {
-    const app = window.twinViewer;
-    app.ar.reticle.material.visible = false;
-    const withLabels = await app.viewer.capture();
-    app.placement.showNameLabels(false);
-    const without = await app.viewer.capture();
-    app.placement.showNameLabels(true);
-    app.ar.reticle.material.visible = true;
-    return { withLabels: withLabels.geometryFraction, without: without.geometryFraction };
-  });
-  assert.ok(pixels.withLabels > pixels.without + 0.001, `labels add drawn pixels: ${JSON.stringify(pixels)}`);
-  await screenshot(page, 'ar-markers');
-  await page.evaluate(() => window.twinViewer.ar.end());
-  await page.waitForFunction(() => !window.twinViewer.ar.session, null, { timeout: 30_000 });
+  await assertLabelsDrawnThenEndAr(page, 'ar-markers');
   assert.deepEqual(page.consoleErrors, []);
 });
 

@@ -5,7 +5,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { PHONE_POINT_BUDGET } from '../src/tiles.js';
-import { servedSampleSuite, launchBrowser, openViewer, waitForFullLoad, screenshot, xrEmulatorScript, xrEnvironment } from './harness.js';
+import { servedSampleSuite, assertLabelsDrawnThenEndAr, launchBrowser, openViewer, waitForFullLoad, screenshot, xrEmulatorScript, xrEnvironment } from './harness.js';
 
 const suite = servedSampleSuite();
 const { open, adminUrl } = suite;
@@ -364,19 +364,5 @@ test('AR: an immersive-ar session starts on the emulator, three taps align the t
   const eye = [0, 1.6, 0];
   const d = label.position.map((v, i) => v - eye[i]);
   await aim(page, Math.atan2(-d[0], -d[2]), Math.atan2(d[1], Math.hypot(d[0], d[2])));
-  await page.waitForTimeout(500);
-  const pixels = await page.evaluate(async () => {
-    const app = window.twinViewer;
-    app.ar.reticle.material.visible = false;
-    const withLabels = await app.viewer.capture();
-    app.placement.showNameLabels(false);
-    const without = await app.viewer.capture();
-    app.placement.showNameLabels(true);
-    app.ar.reticle.material.visible = true;
-    return { withLabels: withLabels.geometryFraction, without: without.geometryFraction };
-  });
-  assert.ok(pixels.withLabels > pixels.without + 0.001, `labels add drawn pixels: ${JSON.stringify(pixels)}`);
-  await screenshot(page, 'ar');
-  await page.evaluate(() => window.twinViewer.ar.end());
-  await page.waitForFunction(() => !window.twinViewer.ar.session, null, { timeout: 30_000 });
+  await assertLabelsDrawnThenEndAr(page, 'ar');
 });

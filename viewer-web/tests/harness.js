@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join, dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { before, after, afterEach } from 'node:test';
+import assert from 'node:assert/strict';
 import { chromium } from 'playwright-core';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
@@ -163,4 +164,26 @@ export function servedSampleSuite({ points = 400_000, device = {} } = {}) {
   suite.track = (page) => pages.push(page);
   suite.adminUrl = (query = '') => suite.server.adminUrl.replace('/#', `/${query}#`);
   return suite;
+}
+
+/**
+ * In an AR session whose view shows anchored labels: they add drawn pixels (the frame captured
+ * with and without them, reticle hidden), the view is kept as screenshot `name`, and the session ends.
+ */
+export async function assertLabelsDrawnThenEndAr(page, name) {
+  await page.waitForTimeout(500);
+  const pixels = await page.evaluate(async () => {
+    const app = window.twinViewer;
+    app.ar.reticle.material.visible = false;
+    const withLabels = await app.viewer.capture();
+    app.placement.showNameLabels(false);
+    const without = await app.viewer.capture();
+    app.placement.showNameLabels(true);
+    app.ar.reticle.material.visible = true;
+    return { withLabels: withLabels.geometryFraction, without: without.geometryFraction };
+  });
+  assert.ok(pixels.withLabels > pixels.without + 0.001, `labels add drawn pixels: ${JSON.stringify(pixels)}`);
+  await screenshot(page, name);
+  await page.evaluate(() => window.twinViewer.ar.end());
+  await page.waitForFunction(() => !window.twinViewer.ar.session, null, { timeout: 30_000 });
 }
