@@ -61,6 +61,31 @@ export function xrFromWorld(T_xr_camera, T_world_camera) {
 }
 
 /**
+ * Which row of the camera texture is the image's top, found out: a vertically flipped marker is
+ * a mirror image, which no dictionary matches, so until a known marker is seen the assumed order
+ * alternates every FRAMES_PER_GUESS frames, and the order it is first seen in is kept.
+ */
+export class RowOrderSearch {
+  static FRAMES_PER_GUESS = 4;
+
+  constructor() {
+    this.topRowFirst = false; // GL's order first
+    this.locked = false;
+    this.framesWithout = 0;
+  }
+
+  /** One searched frame, grabbed assuming `topRowFirst`, did or did not show a known marker. */
+  searched(topRowFirst, sawKnownMarker) {
+    if (this.locked) return;
+    if (sawKnownMarker) {
+      Object.assign(this, { topRowFirst, locked: true });
+    } else if (topRowFirst === this.topRowFirst && ++this.framesWithout >= RowOrderSearch.FRAMES_PER_GUESS) {
+      Object.assign(this, { topRowFirst: !this.topRowFirst, framesWithout: 0 });
+    }
+  }
+}
+
+/**
  * Watches the camera for the document's markers during an AR session and aligns once enough
  * frames agree on a turn sure enough. `status` says what is happening ({ phase: 'looking' |
  * 'seen' | 'uncertain' | 'aligned' | 'failed', seen: [keys], frames, turnUncertaintyDeg,
@@ -79,6 +104,7 @@ export class MarkerAligner {
     this.pending = new Map(); // request id -> its frame's T_xr_camera and K
     this.busy = false; // a frame is being read or searched
     this.nextId = 0;
+    this.rowOrder = new RowOrderSearch();
     this.lastGrab = -Infinity;
     this.worker = new Worker(new URL('./ar-markers-worker.js', import.meta.url), { type: 'module' });
     this.worker.onmessage = ({ data }) => this.located(data);
@@ -88,14 +114,15 @@ export class MarkerAligner {
   /** Call in each XR frame: every DETECTION_INTERVAL_MS, one frame goes to the detector. */
   frame(frame, referenceSpace, now = performance.now()) {
     if (this.result || !this.worker || this.busy || now - this.lastGrab < DETECTION_INTERVAL_MS) return;
-    const grabbing = this.camera.grab(frame, referenceSpace);
+    const { topRowFirst } = this.rowOrder;
+    const grabbing = this.camera.grab(frame, referenceSpace, { topRowFirst });
     if (!grabbing) return;
     this.lastGrab = now;
     this.busy = true;
     grabbing.then((grabbed) => {
       if (!this.worker) return;
       const id = this.nextId++;
-      this.pending.set(id, { T_xr_camera: grabbed.T_xr_camera, K: grabbed.K });
+      this.pending.set(id, { T_xr_camera: grabbed.T_xr_camera, K: grabbed.K, topRowFirst });
       this.worker.postMessage({ id, image: grabbed.image, K: grabbed.K, markers: this.markers, dictionaries: this.dictionaries }, [grabbed.image.data.buffer]);
     }, (error) => this.fail(`the camera image could not be read: ${error.message}`));
   }
@@ -106,9 +133,11 @@ export class MarkerAligner {
     this.busy = false;
     if (error) return this.fail(error);
     if (!frame || this.result) return;
+    const { topRowFirst, ...frameSeen } = frame;
     const known = detections.filter((d) => this.targets.has(d.key));
+    this.rowOrder.searched(topRowFirst, known.length > 0);
     if (pose && pose.reprojectionErrorPx <= MAX_REPROJECTION_PX) {
-      const sighting = { ...frame, detections: known, T_xr_world: xrFromWorld(frame.T_xr_camera, fromRowMajor(pose.T_world_camera)) };
+      const sighting = { ...frameSeen, detections: known, T_xr_world: xrFromWorld(frame.T_xr_camera, fromRowMajor(pose.T_world_camera)) };
       this.sightings = remember(this.sightings, sighting, FRAMES_KEPT);
     }
     const fused = fuseSightings(this.sightings, this.targets, FRAMES_TO_ALIGN);

@@ -3,9 +3,9 @@
 // texture (XRWebGLBinding.getCameraImage) before our frame handlers run; it is valid only in that
 // frame, so it is shrunk on the GPU into a small render target of our own there and then, and
 // read back asynchronously (a pixel buffer and a fence: the render thread does not wait).
-// The texture is taken in GL's row order (its first row is the image's bottom, as a quad with
-// the usual texture coordinates shows it upright), which the raw camera access module does not
-// spell out: checked on the emulator only, not yet on a phone.
+// Which of the texture's rows is the image's top the raw camera access module does not spell
+// out: GL's order (first row the bottom, as a quad with the usual texture coordinates shows it
+// upright) or the other; the caller says which to assume (MarkerAligner finds out).
 
 import * as THREE from 'three';
 
@@ -63,9 +63,11 @@ export class XrCameraImage {
    * The first camera-carrying view's image in this frame: a promise of { image: {data, width,
    * height} (grey, top row first), K, T_xr_camera (THREE.Matrix4, OpenCV axes, in
    * referenceSpace) }, or null (not a promise) when the frame has no camera image. Call it in
-   * the frame; the promise settles after it.
+   * the frame; the promise settles after it. `topRowFirst`: the texture's first row is the
+   * image's top (else its bottom, GL's order). K and the pose describe the upright image, so
+   * they hold whichever order is assumed; a wrong guess only turns the grey image upside down.
    */
-  grab(frame, referenceSpace) {
+  grab(frame, referenceSpace, { topRowFirst = false } = {}) {
     const view = frame.getViewerPose(referenceSpace)?.views.find((v) => v.camera);
     const texture = view && this.renderer.xr.getCameraTexture(view.camera);
     if (!texture?.sourceTexture) return null;
@@ -84,9 +86,9 @@ export class XrCameraImage {
     const T_xr_camera = new THREE.Matrix4().fromArray(view.transform.matrix).multiply(CV_FROM_XR_CAMERA);
     return reading.then(() => {
       const grey = new Uint8Array(width * height);
-      // readPixels gives the bottom row first; the detector wants the top row first.
+      // readPixels gives the texture's first row first; the detector wants the image's top first.
       for (let row = 0; row < height; row++) {
-        const from = (height - 1 - row) * width * 4;
+        const from = (topRowFirst ? row : height - 1 - row) * width * 4;
         for (let x = 0; x < width; x++) grey[row * width + x] = rgba[from + 4 * x];
       }
       return { image: { data: grey, width, height }, K, T_xr_camera };

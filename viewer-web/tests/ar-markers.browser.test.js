@@ -45,6 +45,8 @@ test('AR with camera access: two printed markers align the twin with no tap, the
   await page.waitForFunction(() => window.twinViewer.ar.markers?.status.phase === 'uncertain', null, { timeout: 60_000, polling: 50 });
   const uncertain = await page.evaluate(() => ({ alignment: window.twinViewer.ar.alignment, prompt: document.querySelector('[data-testid=ar-prompt]').textContent }));
   assert.equal(uncertain.alignment, null, 'one marker square on does not place the twin');
+  assert.deepEqual(await page.evaluate(() => { const { topRowFirst, locked } = window.twinViewer.ar.markers.rowOrder; return { topRowFirst, locked }; }),
+    { topRowFirst: false, locked: true }, 'the emulator\'s texture is in GL\'s order, found first');
   mkdirSync(ARTIFACTS, { recursive: true });
   const cameraImage = await page.evaluate(() => window.xrCameraRoom.snapshot());
   writeFileSync(join(ARTIFACTS, 'ar-markers-camera.png'), Buffer.from(cameraImage.split(',')[1], 'base64'));
@@ -86,6 +88,34 @@ test('AR with camera access: two printed markers align the twin with no tap, the
   });
   assert.ok(label.visible);
   await assertLabelsDrawnThenEndAr(page, 'ar-markers');
+  assert.deepEqual(page.consoleErrors, []);
+});
+
+test('AR with camera access, the texture\'s top row first: the row order is found and the markers still align the twin with no tap', async () => {
+  const page = await open(adminUrl('?mode=instructions&lang=en'), { initScript: xrEmulatorScript({ cameraAccess: true }) });
+  await phoneFieldOfView(page);
+  const room = await furnishRoom(page, ROOM);
+  await page.evaluate(() => window.xrCameraRoom.setTopRowFirst(true));
+  const byId = Object.fromEntries(room.markers.map((m) => [m.id, m]));
+  await lookAtMarker(page, byId['marker-0'].T_xr_marker, 1.2, 0);
+  await enterAr(page);
+  await page.waitForFunction(() => window.twinViewer.ar.markers?.status.phase === 'uncertain', null, { timeout: 60_000, polling: 50 });
+  assert.deepEqual(await page.evaluate(() => { const { topRowFirst, locked } = window.twinViewer.ar.markers.rowOrder; return { topRowFirst, locked }; }),
+    { topRowFirst: true, locked: true }, 'GL\'s order found nothing; the other found the marker and is kept');
+  await lookAtMarker(page, byId['marker-1'].T_xr_marker, 1.3, 15);
+  await page.waitForFunction(() => window.twinViewer.ar.alignment, null, { timeout: 60_000, polling: 100 });
+  const result = { ...await page.evaluate(() => ({ alignment: window.twinViewer.ar.alignment, taps: window.twinViewer.ar.taps.length })),
+    ...await alignmentError(page, room, ['marker-0', 'marker-1']) };
+  console.log(`marker alignment, top row first: ${JSON.stringify(result)}`);
+  assert.equal(result.alignment.method, 'markers');
+  assert.equal(result.taps, 0, 'no tap');
+  assert.deepEqual(result.alignment.markers, ['DICT_4X4_50:0', 'DICT_4X4_50:1']);
+  assert.ok(result.turnDeg < 1, `the twin is turned ${result.turnDeg} deg from the truth`);
+  assert.ok(result.atMarkersM < 0.02, `the markers are placed ${result.atMarkersM} m off`);
+  assert.ok(result.atOriginM < 0.05 && result.atFarCornerM < 0.05, `the room's corners are ${result.atOriginM} and ${result.atFarCornerM} m off`);
+  assert.ok(result.alignment.reprojectionErrorPx < 1.5, `reprojection ${result.alignment.reprojectionErrorPx} px`);
+  await page.evaluate(() => window.twinViewer.ar.end());
+  await page.waitForFunction(() => !window.twinViewer.ar.session, null, { timeout: 30_000 });
   assert.deepEqual(page.consoleErrors, []);
 });
 

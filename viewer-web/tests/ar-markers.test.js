@@ -1,11 +1,12 @@
-// The pure parts of marker alignment in AR: which path a session takes, the document's marker
+// The pure parts of marker alignment in AR: which path a session takes, which row order the
+// camera texture has, the document's marker
 // anchors as targets, camera intrinsics from a WebXR projection, and the fusion of several
 // frames (with a misread one among them) into the room-to-twin transform.
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as THREE from 'three';
-import { chooseAlignment, markerTargets, xrFromWorld } from '../src/ar-markers.js';
+import { chooseAlignment, markerTargets, xrFromWorld, RowOrderSearch } from '../src/ar-markers.js';
 import { intrinsicsFromProjection, shrunkSize } from '../src/xr-camera.js';
 import { fuseSightings, markerCorners, levelled, turnUncertaintyDeg, remember } from '../src/marker-fusion.js';
 
@@ -211,4 +212,26 @@ test('frames remembered: the newest few from each place, so a still device does 
   assert.deepEqual(memory.slice(2), still.slice(-3));
   for (let k = 0; k < 10; k++) memory = remember(memory, exactView(targets, 'DICT_4X4_50:0', 1.2, 4 * k - 20), kept);
   assert.equal(memory.length, 8, 'no more than the total');
+});
+
+test('the camera texture\'s row order: alternated every few frames while nothing is seen, kept once a known marker is', () => {
+  const search = new RowOrderSearch();
+  const assumed = [];
+  for (let i = 0; i < 10; i++) {
+    assumed.push(search.topRowFirst);
+    search.searched(search.topRowFirst, false);
+  }
+  const n = RowOrderSearch.FRAMES_PER_GUESS;
+  assert.equal(n, 4);
+  assert.deepEqual(assumed, Array.from({ length: 10 }, (_, i) => Math.floor(i / n) % 2 === 1));
+  // A frame grabbed under the old guess, answered after the switch, does not count against the new one.
+  const switched = search.topRowFirst;
+  search.searched(!switched, false);
+  assert.equal(search.framesWithout, 2);
+  // Seen in the order it was grabbed in (even an order no longer assumed): kept for good.
+  search.searched(!switched, true);
+  assert.deepEqual([search.topRowFirst, search.locked], [!switched, true]);
+  for (let i = 0; i < 3 * n; i++) search.searched(search.topRowFirst, false);
+  search.searched(switched, true);
+  assert.equal(search.topRowFirst, !switched, 'locked: neither misses nor the other order move it');
 });
