@@ -53,7 +53,7 @@ def test_svg_sheet_is_a4_in_millimetres_with_opencvs_cells():
 
 
 @pytest.mark.parametrize(("dictionary", "ids", "size", "message"), [
-    ("DICT_NOPE", [0], 0.1, "not an OpenCV"),
+    ("DICT_NOPE", [0], 0.1, "unknown marker dictionary DICT_NOPE"),
     ("DICT_4X4_50", [50], 0.1, "ids 0 to 49"),
     ("DICT_4X4_50", [1, 1], 0.1, "given twice"),
     ("DICT_4X4_50", [], 0.1, "at least one"),

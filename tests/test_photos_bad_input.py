@@ -73,6 +73,10 @@ def test_options_out_of_range_are_refused(tmp_path):
         for seed in range(3):
             _noise_photo(tmp_path / f"{seed}.jpg", seed)
         reconstruct_photos(tmp_path, tmp_path / "scan", matcher="fast")
+    # Before SfM's minutes, not when the markers stage reaches it.
+    with pytest.raises(ValueError, match="unknown marker dictionary DICT_NOPE"):
+        reconstruct_photos(tmp_path, tmp_path / "scan2", marker_dictionaries=["DICT_4X4_50", "DICT_NOPE"])
+    assert not (tmp_path / "scan2" / "work").exists()
 
 
 def test_twin_reconstruct_reports_photos_that_do_not_overlap(tmp_path, capsys):

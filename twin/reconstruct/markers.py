@@ -39,10 +39,20 @@ class PinholeView(Protocol):
     T_world_camera: np.ndarray
 
 
-def opencv_dictionary(name: str):
-    if not name.startswith("DICT_") or not hasattr(cv2.aruco, name):
-        raise ValueError(f"marker dictionary {name!r} is not an OpenCV ArUco/AprilTag dictionary; use e.g. "
+def checked_dictionaries(names: str | Sequence[str]) -> tuple[str, ...]:
+    """`names` (one or several) as a tuple, once each is known to be an OpenCV dictionary: pipelines
+    check before their long stages, not when they reach the markers."""
+    names = (names,) if isinstance(names, str) else tuple(names)
+    unknown = ", ".join(str(n) for n in names if not (isinstance(n, str) and n.startswith("DICT_")
+                                                       and hasattr(cv2.aruco, n)))
+    if unknown:
+        raise ValueError(f"unknown marker dictionary {unknown}; use OpenCV's ArUco/AprilTag dictionaries, e.g. "
                          "DICT_4X4_50, DICT_6X6_250 or DICT_APRILTAG_36h11")
+    return names
+
+
+def opencv_dictionary(name: str):
+    (name,) = checked_dictionaries(name)
     return cv2.aruco.getPredefinedDictionary(getattr(cv2.aruco, name))
 
 

@@ -24,7 +24,7 @@ from twin.reconstruct.dense_stereo import View, combine_pair_depths, depth_from_
 from twin.reconstruct.depth_fusion import fuse_view, select_neighbours
 from twin.reconstruct.levelling import level, transform_points, transform_pose
 from twin.reconstruct.marker_anchors import marker_anchor, write_anchors_json
-from twin.reconstruct.markers import (DEFAULT_DICTIONARIES, Marker, detect_markers, marker_pose,
+from twin.reconstruct.markers import (DEFAULT_DICTIONARIES, Marker, checked_dictionaries, detect_markers, marker_pose,
                                       scale_from_known_distance, scale_from_marker_size, triangulate_markers,
                                       undistort_detections)
 from twin.reconstruct.outputs import CameraPose, write_cameras_json, write_json, write_mesh_ply, write_point_cloud_ply
@@ -296,6 +296,6 @@ def reconstruct_photos(photo_dir: str | Path, out_dir: str | Path, *, progress: 
     options = dict(max_image_size=max_image_size, matcher=matcher, mapper=mapper, dense_max_size=dense_max_size,
                    pairs_per_photo=pairs_per_photo, fusion_views=max(fusion_views, pairs_per_photo),
                    min_consistent_views=min_consistent_views, marker_size_m=marker_size_m,
-                   marker_dictionaries=tuple(marker_dictionaries), known_distance=known_distance,
+                   marker_dictionaries=checked_dictionaries(marker_dictionaries), known_distance=known_distance,
                    mesh=mesh, poisson_depth=poisson_depth)
     return _Pipeline(Path(photo_dir), Path(out_dir), progress, options).run()

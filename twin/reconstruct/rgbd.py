@@ -20,12 +20,11 @@ import numpy as np
 import open3d as o3d
 
 from twin.capture import Capture
-from twin.document import MARKER_DICTIONARY_SIZES
 from twin.reconstruct.depth_points import DepthLimits, usable_depth
 from twin.reconstruct.integration import TsdfVolume
 from twin.reconstruct.loop_closure import LoopClosureSettings, close_loops
 from twin.reconstruct.marker_anchors import marker_anchor, write_anchors_json
-from twin.reconstruct.markers import DEFAULT_DICTIONARIES, marker_pose
+from twin.reconstruct.markers import DEFAULT_DICTIONARIES, checked_dictionaries, marker_pose
 from twin.reconstruct.odometry import TrackingSettings
 from twin.reconstruct.outputs import CameraPose, read_cameras_json, write_cameras_json, write_json, \
     write_mesh_ply, write_point_cloud_ply
@@ -68,12 +67,7 @@ class RgbdOptions:
         if chosen.marker_frames < 2:
             raise ValueError(f"marker_frames must be at least 2 (a marker is triangulated from two frames), "
                              f"got {chosen.marker_frames}")
-        dictionaries = (chosen.marker_dictionaries,) if isinstance(chosen.marker_dictionaries, str) \
-            else tuple(chosen.marker_dictionaries)
-        unknown = ", ".join(str(name) for name in dictionaries if name not in MARKER_DICTIONARY_SIZES)
-        if unknown:
-            raise ValueError(f"unknown marker dictionary {unknown}; use OpenCV's, e.g. {', '.join(DEFAULT_DICTIONARIES)}")
-        return replace(chosen, marker_dictionaries=dictionaries)
+        return replace(chosen, marker_dictionaries=checked_dictionaries(chosen.marker_dictionaries))
 
     @property
     def depth_limits(self) -> DepthLimits:
