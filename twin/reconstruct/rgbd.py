@@ -28,7 +28,7 @@ from twin.reconstruct.markers import DEFAULT_DICTIONARIES, checked_dictionaries,
 from twin.reconstruct.odometry import TrackingSettings
 from twin.reconstruct.outputs import CameraPose, read_cameras_json, write_cameras_json, write_json, \
     write_mesh_ply, write_point_cloud_ply
-from twin.reconstruct.rgbd_markers import find_capture_markers, settle_on_surface
+from twin.reconstruct.rgbd_markers import check_marker_frames, find_capture_markers, settle_on_surface
 from twin.reconstruct.stages import Progress, StageRunner, publish
 from twin.reconstruct.tracking_stage import FrameRecord, Fragment, track_capture
 
@@ -64,9 +64,7 @@ class RgbdOptions:
             raise ValueError(f"depth range {chosen.depth_min_m}-{chosen.depth_max_m} m is empty")
         if chosen.fragment_frames < 2:
             raise ValueError(f"fragment_frames must be at least 2, got {chosen.fragment_frames}")
-        if chosen.marker_frames < 2:
-            raise ValueError(f"marker_frames must be at least 2 (a marker is triangulated from two frames), "
-                             f"got {chosen.marker_frames}")
+        check_marker_frames(chosen.marker_frames)
         return replace(chosen, marker_dictionaries=checked_dictionaries(chosen.marker_dictionaries))
 
     @property

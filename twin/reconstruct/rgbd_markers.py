@@ -18,10 +18,14 @@ SURFACE_REACH_M = 0.1
 MIN_SURFACE_POINTS = 20
 
 
-def frames_to_search(cameras: Sequence[CameraPose], max_frames: int) -> list[CameraPose]:
-    """At most `max_frames` of the tracked frames, evenly spread over the walk (neighbours see the same)."""
+def check_marker_frames(max_frames: int) -> None:
     if max_frames < 2:
         raise ValueError(f"marker_frames must be at least 2 (a marker is triangulated from two views), got {max_frames}")
+
+
+def frames_to_search(cameras: Sequence[CameraPose], max_frames: int) -> list[CameraPose]:
+    """At most `max_frames` of the tracked frames, evenly spread over the walk (neighbours see the same)."""
+    check_marker_frames(max_frames)
     picks = np.unique(np.linspace(0, len(cameras) - 1, min(max_frames, len(cameras))).round().astype(int))
     return [cameras[i] for i in picks]
 
