@@ -8,8 +8,8 @@
 import * as THREE from 'three';
 import { fitRigid } from './align.js';
 import { MarkerAligner, FRAMES_TO_ALIGN, markerTargets, chooseAlignment } from './ar-markers.js';
+import { Z_UP_TO_Y_UP } from './marker-fusion.js';
 
-const Z_UP_TO_Y_UP = new THREE.Matrix4().makeRotationX(-Math.PI / 2);
 const Y_UP_TO_Z_UP = Z_UP_TO_Y_UP.clone().invert();
 const TAP_REASONS = { noMarkerAnchors: 'tapsNoMarkers', noCameraAccess: 'tapsNoCamera', markerFailure: 'tapsMarkerFailure' };
 const markerNumbers = (keys) => keys.map((key) => key.split(':')[1]).join(', ');
