@@ -26,7 +26,8 @@ import yaml
 SCHEMA_PATH = Path(__file__).resolve().parent / "schemas" / "twin-document.schema.json"
 SCHEMA_VERSION = 1
 _MAX_PROBLEMS_SHOWN = 10
-_QUATERNION_NORM_TOLERANCE = 1e-3
+QUATERNION_NORM_TOLERANCE = 1e-3
+"""How far from 1 a rotation quaternion's length may be (it is then normalised exactly)."""
 GLB_NODES = ("twin", "room", "cloud")
 """Node names of the twin's GLB besides machines and anchors (twin/export/twin_glb.py uses them)."""
 _ANCHOR_REACH_M = 0.5
@@ -535,7 +536,7 @@ def _anchor_near_machine(anchor: dict, box: dict, pointer: str, problems: list) 
 def _quaternion_problem(pose: dict, pointer: str, problems: list) -> bool:
     """True (and a problem noted) when `pose["rotation"]` is not a unit quaternion."""
     norm = math.sqrt(sum(c * c for c in pose["rotation"]))
-    if abs(norm - 1) > _QUATERNION_NORM_TOLERANCE:
+    if abs(norm - 1) > QUATERNION_NORM_TOLERANCE:
         problems.append((f"{pointer}/rotation", f"has length {norm:.4g}; expected a unit quaternion [qx, qy, qz, qw]"))
         return True
     return False

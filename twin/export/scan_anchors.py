@@ -18,12 +18,12 @@ from pathlib import Path
 import numpy as np
 
 from twin import document as twin_document
-from twin.document import GLB_NODES, MARKER_DICTIONARY_SIZES, Anchor, Pose, PrintedMarker, TwinDocument
+from twin.document import (GLB_NODES, MARKER_DICTIONARY_SIZES, QUATERNION_NORM_TOLERANCE, Anchor, Pose, PrintedMarker,
+                           TwinDocument)
 
 log = logging.getLogger(__name__)
 
 ANCHORS_FILE = "anchors.json"
-_QUATERNION_NORM_TOLERANCE = 1e-3
 
 
 @dataclass(frozen=True)
@@ -127,7 +127,7 @@ def _scan_marker(entry: dict, where: str) -> ScanMarker:
     if not _numbers(rotation, 4):
         raise ValueError(f"{where}.pose.rotation: {rotation!r} is not four finite numbers [qx, qy, qz, qw]")
     norm = math.sqrt(sum(c * c for c in rotation))
-    if abs(norm - 1) > _QUATERNION_NORM_TOLERANCE:
+    if abs(norm - 1) > QUATERNION_NORM_TOLERANCE:
         raise ValueError(f"{where}.pose.rotation: has length {norm:.4g}; expected a unit quaternion [qx, qy, qz, qw]")
     return ScanMarker(PrintedMarker(dictionary, int(number), float(size)),
                       Pose(tuple(map(float, translation)), tuple(float(c) / norm for c in rotation)))
