@@ -44,9 +44,9 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))
 
-from twin.access import ALL_TWINS, Role, new_token  # noqa: E402
-from twin.protocol import Limits, decode_asset  # noqa: E402
-from twin.store import Store  # noqa: E402
+from twin.serve.access import ALL_TWINS, Role, new_token  # noqa: E402
+from twin.serve.protocol import Limits, decode_asset  # noqa: E402
+from twin.serve.store import Store  # noqa: E402
 from twin_folder import write_twin_folder  # noqa: E402
 
 GOAL_VIEWERS, GOAL_P99_MS = 500, 100.0

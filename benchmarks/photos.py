@@ -1,7 +1,7 @@
 """The photo pipeline against pycolmap alone, on real photos with ground truth and on the sample workshop.
 
 1. herzjesu_p8 (../shared/data/photos, 8 photos 3072x2048, K.txt, Strecha's metric cameras):
-   `twin.reconstruct.photos` end to end (default settings) and, in the same run, pycolmap alone
+   `twin.reconstruct.photos.pipeline` end to end (default settings) and, in the same run, pycolmap alone
    with the same features, matcher and mapper (the anchor for the SfM part: their ratio);
    photos registered, camera-centre error after a similarity alignment to the ground truth
    (mean and max, mm), dense points, time per stage.
@@ -31,10 +31,10 @@ import open3d as o3d
 import pycolmap
 
 from twin.reconstruct.outputs import read_cameras_json
-from twin.reconstruct.photo_evaluation import (accuracy_completeness, camera_centre_errors, read_strecha_cameras,
+from twin.reconstruct.photos.evaluation import (accuracy_completeness, camera_centre_errors, read_strecha_cameras,
                                                similarity_alignment, visible_surface)
-from twin.reconstruct.photo_folder import open_photo_folder
-from twin.reconstruct.photos import reconstruct_photos
+from twin.reconstruct.photos.folder import open_photo_folder
+from twin.reconstruct.photos.pipeline import reconstruct_photos
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = Path(os.environ.get("TWIN_SHARED_DATA", ROOT.parent / "shared" / "data"))

@@ -11,7 +11,7 @@ import pytest
 
 from global_registration_trials import make_trial, pose_errors, random_rigid
 from twin import _native, registration
-from twin.global_registration import align_global_detailed, describe, scale_of
+from twin.registration.global_registration import align_global_detailed, describe, scale_of
 
 VOXEL = 0.05
 MAX_ROTATION_ERROR_DEG = 5.0

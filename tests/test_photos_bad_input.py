@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 
 from twin.cli import main
-from twin.reconstruct.photo_folder import open_photo_folder
-from twin.reconstruct.photos import reconstruct_photos
+from twin.reconstruct.photos.folder import open_photo_folder
+from twin.reconstruct.photos.pipeline import reconstruct_photos
 
 
 def _noise_photo(path, seed: int) -> None:

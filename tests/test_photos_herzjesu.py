@@ -9,8 +9,8 @@ import open3d as o3d
 import pytest
 
 from twin.reconstruct.outputs import read_cameras_json
-from twin.reconstruct.photo_evaluation import camera_centre_errors, read_strecha_cameras
-from twin.reconstruct.photos import reconstruct_photos
+from twin.reconstruct.photos.evaluation import camera_centre_errors, read_strecha_cameras
+from twin.reconstruct.photos.pipeline import reconstruct_photos
 
 pytestmark = [pytest.mark.data, pytest.mark.slow]
 

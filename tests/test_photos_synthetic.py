@@ -11,15 +11,15 @@ import open3d as o3d
 import pytest
 
 from twin.cli import main
-from twin.reconstruct.dense_stereo import View, combine_pair_depths, depth_from_pair
-from twin.reconstruct.depth_fusion import fuse_view
-from twin.reconstruct.levelling import level
-from twin.reconstruct.markers import (detect_markers, marker_pose, scale_from_known_distance,
+from twin.reconstruct.photos.dense_stereo import View, combine_pair_depths, depth_from_pair
+from twin.reconstruct.photos.depth_fusion import fuse_view
+from twin.reconstruct.photos.levelling import level
+from twin.markers.detection import (detect_markers, marker_pose, scale_from_known_distance,
                                       scale_from_marker_size, triangulate_markers)
 from twin.reconstruct.outputs import read_cameras_json
-from twin.reconstruct.photo_evaluation import camera_centre_errors
-from twin.reconstruct.photos import reconstruct_photos
-from twin.reconstruct.sfm import PhotoCamera
+from twin.reconstruct.photos.evaluation import camera_centre_errors
+from twin.reconstruct.photos.pipeline import reconstruct_photos
+from twin.reconstruct.photos.sfm import PhotoCamera
 
 K = np.array([[500.0, 0.0, 319.5], [0.0, 500.0, 239.5], [0.0, 0.0, 1.0]])
 WIDTH, HEIGHT = 640, 480

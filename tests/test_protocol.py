@@ -7,9 +7,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from twin import protocol
-from twin.access import Grant, Role
-from twin.protocol import Connection, Limits, TwinInfo
+from twin.serve import protocol
+from twin.serve.access import Grant, Role
+from twin.serve.protocol import Connection, Limits, TwinInfo
 
 TWINS = [TwinInfo("shop", 3, published=True), TwinInfo("private", 0, published=False)]
 POSE = {"position": [1, 2, 1.6], "quaternion": [0, 0, 0, 1]}

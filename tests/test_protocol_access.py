@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from twin.access import (ALL_TWINS, VISITOR, Grant, Role, forbidden_path, hash_token, may_edit_path, new_token,
+from twin.serve.access import (ALL_TWINS, VISITOR, Grant, Role, forbidden_path, hash_token, may_edit_path, new_token,
                          touches, visitor_view)
 
 

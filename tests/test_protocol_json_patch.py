@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from twin.json_patch import JsonPatchError, apply_patch, parse_pointer
+from twin.serve.json_patch import JsonPatchError, apply_patch, parse_pointer
 
 # (document, patch, expected) from RFC 6902 appendix A.
 RFC_EXAMPLES = [

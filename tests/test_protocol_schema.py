@@ -7,9 +7,9 @@ from pathlib import Path
 import jsonschema
 import pytest
 
-from twin import protocol
-from twin.access import Grant, Role
-from twin.protocol import Connection, TwinInfo
+from twin.serve import protocol
+from twin.serve.access import Grant, Role
+from twin.serve.protocol import Connection, TwinInfo
 
 SCHEMA = json.loads((Path(__file__).resolve().parents[1] / "twin" / "schemas" / "protocol.schema.json").read_text())
 

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from rgbd_scene import intrinsics, render, walk
-from twin.reconstruct.integration import TsdfVolume
+from twin.reconstruct.rgbd.integration import TsdfVolume
 
 
 @pytest.fixture(scope="module")

@@ -5,10 +5,10 @@ import cv2
 import numpy as np
 
 from rgbd_scene import intrinsics, render, walk
-from twin.reconstruct.depth_points import back_project
-from twin.reconstruct.loop_closure import LoopClosureSettings, close_loops
-from twin.reconstruct.pose_prior import fuse_with_prior
-from twin.reconstruct.tracking_stage import Fragment
+from twin.reconstruct.rgbd.depth_points import back_project
+from twin.reconstruct.rgbd.loop_closure import LoopClosureSettings, close_loops
+from twin.reconstruct.rgbd.pose_prior import fuse_with_prior
+from twin.reconstruct.rgbd.tracking_stage import Fragment
 
 
 def _drift(step: int) -> np.ndarray:

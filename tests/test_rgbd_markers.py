@@ -12,10 +12,10 @@ from twin.capture import open_capture
 from twin.capture.trajectory_log import read_trajectory_log
 from twin.export import export_scan
 from twin.export.scan_anchors import read_scan_markers
-from twin.reconstruct.markers import Marker, marker_pose, triangulate_markers
+from twin.markers.detection import Marker, marker_pose, triangulate_markers
 from twin.reconstruct.outputs import CameraPose, read_cameras_json
-from twin.reconstruct.rgbd import RgbdOptions, reconstruct_rgbd
-from twin.reconstruct.rgbd_markers import find_capture_markers, frames_to_search, settle_on_surface
+from twin.reconstruct.rgbd.pipeline import RgbdOptions, reconstruct_rgbd
+from twin.reconstruct.rgbd.markers import find_capture_markers, frames_to_search, settle_on_surface
 
 from export_fixtures import SAMPLE_DOCUMENT
 

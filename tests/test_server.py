@@ -16,10 +16,10 @@ import pytest
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
 
-from twin import protocol
-from twin.access import Role, new_token
-from twin.server import TwinServer, run_server, tls_context
-from twin.store import Store
+from twin.serve import protocol
+from twin.serve.access import Role, new_token
+from twin.serve.server import TwinServer, run_server, tls_context
+from twin.serve.store import Store
 
 sys.path.insert(0, str(Path(__file__).parent))
 from twin_folder import write_twin_folder  # noqa: E402

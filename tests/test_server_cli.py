@@ -4,9 +4,9 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from twin.access import Role
+from twin.serve.access import Role
 from twin.cli import main
-from twin.store import Store
+from twin.serve.store import Store
 
 sys.path.insert(0, str(Path(__file__).parent))
 from twin_folder import write_twin_folder  # noqa: E402

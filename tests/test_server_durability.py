@@ -13,7 +13,7 @@ from pathlib import Path
 
 from websockets.asyncio.client import connect
 
-from twin.store import Store
+from twin.serve.store import Store
 
 sys.path.insert(0, str(Path(__file__).parent))
 from twin_folder import write_twin_folder  # noqa: E402

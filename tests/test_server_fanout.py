@@ -5,7 +5,7 @@ import json
 
 import pytest
 
-from twin.fanout import ClientQueue, Latest, LocalFanout, Throttle
+from twin.serve.fanout import ClientQueue, Latest, LocalFanout, Throttle
 
 
 def texts(queue: ClientQueue) -> list:

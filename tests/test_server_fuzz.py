@@ -12,9 +12,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from websockets.sync.client import connect
 
-from twin.access import ALL_TWINS, Role, new_token
-from twin.server import TwinServer, run_server
-from twin.store import Store
+from twin.serve.access import ALL_TWINS, Role, new_token
+from twin.serve.server import TwinServer, run_server
+from twin.serve.store import Store
 
 sys.path.insert(0, str(Path(__file__).parent))
 from twin_folder import write_twin_folder  # noqa: E402

@@ -5,7 +5,7 @@ import pytest
 from websockets.datastructures import Headers
 from websockets.http11 import Request
 
-from twin.http_files import asset_file, bytes_response, file_response_now, safe_file
+from twin.serve.http_files import asset_file, bytes_response, file_response_now, safe_file
 
 
 @pytest.fixture

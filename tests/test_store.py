@@ -5,9 +5,9 @@ import sqlite3
 
 import pytest
 
-from twin.access import ALL_TWINS, Role, hash_token, new_token
-from twin.json_patch import apply_patch
-from twin.store import IMPORT_AUTHOR, StaleRevision, Store
+from twin.serve.access import ALL_TWINS, Role, hash_token, new_token
+from twin.serve.json_patch import apply_patch
+from twin.serve.store import IMPORT_AUTHOR, StaleRevision, Store
 
 
 @pytest.fixture

@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from twin.cli.serve import viewer_origin
-from twin.http_files import PACKAGED_VIEWER, find_viewer
+from twin.serve.http_files import PACKAGED_VIEWER, find_viewer
 
 sys.path.insert(0, str(Path(__file__).parent))
 from twin_folder import write_twin_folder  # noqa: E402
@@ -87,9 +87,9 @@ def test_build_py_copies_the_built_viewer_into_the_package(project):
     packaged = project / "build_lib" / "twin" / "viewer_dist"
     assert (packaged / "index.html").read_text() == INDEX
     assert (packaged / "assets" / "app.js").read_text() == SCRIPT
-    found = run_from(project / "build_lib", "import twin.http_files as h; print(h.__file__); print(h.find_viewer())")
+    found = run_from(project / "build_lib", "import twin.serve.http_files as h; print(h.__file__); print(h.find_viewer())")
     module, viewer = found.split()
-    assert Path(module) == project / "build_lib" / "twin" / "http_files.py", "the built package was imported"
+    assert Path(module) == project / "build_lib" / "twin" / "serve" / "http_files.py", "the built package was imported"
     assert Path(viewer) == packaged
 
 
@@ -101,8 +101,8 @@ def test_build_py_without_a_built_viewer_warns_and_leaves_no_stale_copy(project)
     result = setup_py(project, "build_py", "-d", "build_lib")
     assert "viewer-web/dist/index.html is missing" in result.stderr and "npm run build" in result.stderr
     assert not (project / "build_lib" / "twin" / "viewer_dist").exists(), "the earlier build's copy is gone"
-    assert (project / "build_lib" / "twin" / "server.py").is_file(), "the package itself is still built"
-    assert run_from(project / "build_lib", "import twin.http_files as h; print(h.find_viewer())").strip() == "None"
+    assert (project / "build_lib" / "twin" / "serve" / "server.py").is_file(), "the package itself is still built"
+    assert run_from(project / "build_lib", "import twin.serve.http_files as h; print(h.find_viewer())").strip() == "None"
 
 
 def test_sdist_carries_the_built_viewer_and_the_core_headers(project):

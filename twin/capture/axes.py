@@ -23,21 +23,6 @@ def arkit_to_twin_pose(T_arworld_glcamera: np.ndarray) -> np.ndarray:
     return T_ZUP_YUP @ opengl_to_opencv_pose(T_arworld_glcamera)
 
 
-def pose_from_quaternion(translation, quaternion_xyzw) -> np.ndarray:
-    """A 4x4 pose from a translation and a unit quaternion in (x, y, z, w) order."""
-    x, y, z, w = (float(v) for v in quaternion_xyzw)
-    norm = np.sqrt(x * x + y * y + z * z + w * w)
-    if not np.isfinite(norm) or norm < 1e-9:
-        raise ValueError(f"quaternion {quaternion_xyzw} is zero or not finite; expected a unit quaternion")
-    x, y, z, w = x / norm, y / norm, z / norm, w / norm
-    T = np.eye(4)
-    T[:3, :3] = [[1 - 2 * (y * y + z * z), 2 * (x * y - z * w), 2 * (x * z + y * w)],
-                 [2 * (x * y + z * w), 1 - 2 * (x * x + z * z), 2 * (y * z - x * w)],
-                 [2 * (x * z - y * w), 2 * (y * z + x * w), 1 - 2 * (x * x + y * y)]]
-    T[:3, 3] = [float(v) for v in translation]
-    return T
-
-
 def rigid_pose(T, where: str) -> np.ndarray:
     """`T` as an exactly rigid 4x4 pose: rounding in files (8 decimals, float32) is cleaned up;
     scale, shear or mirroring is a ValueError naming `where` the pose came from."""

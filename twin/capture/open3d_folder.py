@@ -8,7 +8,13 @@ import cv2
 
 from twin.capture.axes import rigid_pose
 from twin.capture.capture import Capture, Frame
-from twin.capture.images import frame_data, natural_key, numbered_files, read_color, read_depth_png
+from twin.capture.images import (
+    frame_data,
+    natural_key,
+    numbered_files,
+    read_color,
+    read_depth_png,
+)
 from twin.capture.intrinsics import Intrinsics, read_intrinsic_json
 from twin.capture.trajectory_log import read_trajectory_log
 

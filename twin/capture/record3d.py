@@ -10,9 +10,10 @@ from pathlib import Path
 import liblzfse
 import numpy as np
 
-from twin.capture.axes import arkit_to_twin_pose, pose_from_quaternion
+from twin.capture.axes import arkit_to_twin_pose
 from twin.capture.capture import Capture, Frame
 from twin.capture.images import decode_color, frame_data, natural_key, scale_intrinsics
+from twin.geometry import pose_matrix
 
 
 def is_record3d(path: Path) -> bool:
@@ -49,7 +50,7 @@ def read_record3d(path: Path) -> Capture:
         pose = None
         if pose_rows:
             qx, qy, qz, qw, tx, ty, tz = pose_rows[int(frame_id)] if frame_id.isdigit() else pose_rows[number]
-            pose = arkit_to_twin_pose(pose_from_quaternion((tx, ty, tz), (qx, qy, qz, qw)))
+            pose = arkit_to_twin_pose(pose_matrix((tx, ty, tz), (qx, qy, qz, qw)))
         frames.append(Frame(name=frame_id, K=K, width=width, height=height, T_world_camera=pose,
                             load=reader.loader(frame_id)))
     return Capture(kind="record3d", path=path, frames=frames)

@@ -9,9 +9,16 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from twin.capture.axes import arkit_to_twin_pose, pose_from_quaternion
+from twin.capture.axes import arkit_to_twin_pose
 from twin.capture.capture import Capture, Frame
-from twin.capture.images import frame_data, numbered_files, read_depth_png, read_gray, scale_intrinsics
+from twin.capture.images import (
+    frame_data,
+    numbered_files,
+    read_depth_png,
+    read_gray,
+    scale_intrinsics,
+)
+from twin.geometry import pose_matrix
 
 DEPTH_SCALE = 1000.0
 
@@ -69,7 +76,7 @@ def _read_odometry(file: Path) -> dict[int, np.ndarray]:
         if not required <= set(rows.fieldnames or ()):
             raise ValueError(f"{file} needs the columns {sorted(required)}; it has {rows.fieldnames}")
         for row in rows:
-            T = pose_from_quaternion((row["x"], row["y"], row["z"]), (row["qx"], row["qy"], row["qz"], row["qw"]))
+            T = pose_matrix((row["x"], row["y"], row["z"]), (row["qx"], row["qy"], row["qz"], row["qw"]))
             poses[int(row["frame"])] = arkit_to_twin_pose(T)
     return poses
 

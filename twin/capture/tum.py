@@ -7,7 +7,12 @@ from pathlib import Path
 
 from twin.capture.capture import Capture, Frame
 from twin.capture.images import frame_data, read_color, read_depth_png
-from twin.capture.intrinsics import PRIMESENSE_DEFAULT, Intrinsics, from_flags, read_intrinsic_json
+from twin.capture.intrinsics import (
+    PRIMESENSE_DEFAULT,
+    Intrinsics,
+    from_flags,
+    read_intrinsic_json,
+)
 
 TUM_DEPTH_SCALE = 5000.0
 MAX_TIME_DIFFERENCE_S = 0.02

@@ -7,12 +7,12 @@ import time
 from pathlib import Path
 
 import numpy as np
-from scipy.spatial.transform import Rotation
 
 from twin import registration
 from twin.cli.errors import CliError
 from twin.cli.register import read_cloud
-from twin.global_registration import align_global_detailed
+from twin.geometry import matrix_to_quaternion
+from twin.registration import align_global_detailed
 
 COMMAND = "locate"
 HELP = "find where a machine's model (PLY, OBJ, STL or glTF mesh) stands in a scan"
@@ -78,7 +78,7 @@ def run(args: argparse.Namespace) -> int:
     seconds = time.perf_counter() - start
     result = detail.result
     T = np.array(result.T_target_source)
-    qx, qy, qz, qw = Rotation.from_matrix(T[:3, :3]).as_quat()
+    qx, qy, qz, qw = matrix_to_quaternion(T[:3, :3])
     found = bool(result.converged)
     if args.json:
         print(json.dumps({

@@ -37,7 +37,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from twin.marker_sheet import marker_sheet, write_sheet
+    from twin.markers.sheet import marker_sheet, write_sheet
 
     if args.output.parent and not args.output.parent.is_dir():
         raise CliError(f"{args.output.parent}: no such folder")

@@ -14,7 +14,7 @@ from twin import registration
 from twin.cli.errors import CliError
 from twin.cli.progress import stage_progress
 from twin.cli.register import read_cloud
-from twin.scan_merge import merge_scans
+from twin.reconstruct.scan_merge import merge_scans
 
 COMMAND = "merge"
 HELP = "put several scans of one place into the frame of the first and merge them into one cloud"

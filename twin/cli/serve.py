@@ -5,9 +5,9 @@ import sys
 import urllib.parse
 from pathlib import Path
 
-from twin.http_files import HOW_TO_BUILD_VIEWER, PACKAGED_VIEWER
-from twin.server import DEFAULT_DB, DEFAULT_PORT, ServeInfo, serve_twins
-from twin.store import DURABILITY
+from twin.serve.http_files import HOW_TO_BUILD_VIEWER, PACKAGED_VIEWER
+from twin.serve.server import DEFAULT_DB, DEFAULT_PORT, ServeInfo, serve_twins
+from twin.serve.store import DURABILITY
 
 COMMAND = "serve"
 HELP = "serve scan folders' twins to the browser viewer (HTTP and WebSocket on one port)"

@@ -3,9 +3,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from twin.access import ALL_TWINS, Role, new_token
-from twin.server import DEFAULT_DB
-from twin.store import Store
+from twin.serve.access import ALL_TWINS, Role, new_token
+from twin.serve.server import DEFAULT_DB
+from twin.serve.store import Store
 
 COMMAND = "token"
 HELP = "create access tokens for twin serve (viewer, artisan, planner, admin)"

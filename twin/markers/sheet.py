@@ -15,7 +15,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from twin.reconstruct.markers import opencv_dictionary
+from twin.markers.detection import opencv_dictionary
 
 A4_MM = (210.0, 297.0)
 PAGE_MARGIN_MM = 10.0

@@ -16,15 +16,15 @@ def reconstruct(capture_path: Path, out_dir: Path, *, progress: Progress | None 
                 intrinsics: Intrinsics | None = None, depth_scale: float | None = None, **options) -> dict:
     """Detects the kind of capture at `capture_path` and reconstructs it into `out_dir`.
 
-    RGB-D captures go through `twin.reconstruct.rgbd` (`intrinsics` and `depth_scale` override
-    what a folder capture carries); folders of plain photos through `twin.reconstruct.photos`.
+    RGB-D captures go through `twin.reconstruct.rgbd.pipeline` (`intrinsics` and `depth_scale` override
+    what a folder capture carries); folders of plain photos through `twin.reconstruct.photos.pipeline`.
     `options` are the pipeline's own (see `RgbdOptions` for RGB-D). Returns the run's report.
     """
     if detect(capture_path) == "photos":
         if intrinsics is not None or depth_scale is not None:
             raise ValueError(f"{capture_path} is a folder of photos; intrinsics and depth scale apply to RGB-D captures only")
-        from twin.reconstruct.photos import reconstruct_photos
+        from twin.reconstruct.photos.pipeline import reconstruct_photos
         return reconstruct_photos(Path(capture_path), Path(out_dir), progress=progress, **options)
-    from twin.reconstruct.rgbd import reconstruct_rgbd
+    from twin.reconstruct.rgbd.pipeline import reconstruct_rgbd
     capture = open_capture(capture_path, intrinsics=intrinsics, depth_scale=depth_scale)
     return reconstruct_rgbd(capture, Path(out_dir), progress=progress, **options)

@@ -16,7 +16,7 @@ from typing import Callable
 import numpy as np
 
 from twin import registration
-from twin.global_registration import describe
+from twin.registration.global_registration import describe
 
 Progress = Callable[[str, int, int], None]
 

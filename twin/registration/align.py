@@ -1,4 +1,4 @@
-"""Rigid registration of point clouds: the typed Python face of twin's C++ core.
+"""Local rigid registration (ICP point-to-point, point-to-plane, GICP) on the C++ core.
 
     from twin import registration
     target = registration.prepare(target_points, voxel_size=0.25)      # reusable, e.g. per keyframe
@@ -228,6 +228,3 @@ def set_num_threads(n: int) -> None:
 def get_num_threads() -> int:
     return _native.get_num_threads()
 
-
-from twin.global_registration import align_global  # noqa: E402,F401  (issue 3: global registration)
-from twin.pose_graph import optimize_pose_graph  # noqa: E402,F401  (issue 3: pose graphs)

@@ -25,14 +25,12 @@ from __future__ import annotations
 import logging
 import math
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING, Callable
+from typing import Callable
 
 import numpy as np
 
 from twin import _native
-
-if TYPE_CHECKING:
-    from twin.registration import RegistrationResult
+from twin.registration.align import PreparedTarget, RegistrationResult, align, as_points
 
 log = logging.getLogger(__name__)
 
@@ -108,7 +106,6 @@ class FeatureCloud:
 def describe(points, voxel_size: float = 0.05) -> FeatureCloud:
     """Downsample `points` ((N, 3), metres) on a `voxel_size` grid, estimate normals and FPFH
     features, for align_global with the same voxel_size."""
-    from twin.registration import as_points  # see align_global_detailed
 
     return _describe(as_points(points), _check_voxel(voxel_size), "")
 
@@ -146,7 +143,6 @@ def align_global_detailed(source_points, target_points, voxel_size: float = 0.05
                           progress: Progress | None = None) -> GlobalAlignment:
     """align_global, also returning the figures behind the trust decision (see GlobalAlignment)."""
     # twin.registration re-exports this module's functions, so it is imported here, not above.
-    from twin.registration import PreparedTarget, align, as_points
 
     voxel = _check_voxel(voxel_size)
     for given, name in ((source_points, "source"), (target_points, "target")):

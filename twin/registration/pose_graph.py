@@ -27,6 +27,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from twin import _native
+from twin.registration.align import as_rigid_transform
 
 
 @dataclass(frozen=True)
@@ -80,7 +81,7 @@ def _as_poses(nodes) -> np.ndarray:
     if poses.ndim != 3 or poses.shape[1:] != (4, 4) or len(poses) == 0:
         raise ValueError(f"nodes must be an (N, 4, 4) array of at least one pose, got shape {poses.shape}")
     for n, pose in enumerate(poses):
-        _rigid(pose, f"node {n}")
+        as_rigid_transform(pose, f"node {n}")
     return poses
 
 
@@ -94,7 +95,7 @@ def _parse_edge(edge, k: int, count: int):
             raise ValueError(f"edge {k}: node {name}={index!r} is not an index from 0 to {count - 1}")
     if i == j:
         raise ValueError(f"edge {k} joins node {i} to itself; an edge needs two different nodes")
-    T = _rigid(T_i_j, f"edge {k}'s T_i_j")
+    T = as_rigid_transform(T_i_j, f"edge {k}'s T_i_j")
     try:
         W = np.eye(6) if info is None else np.asarray(info, dtype=np.float64)
     except (TypeError, ValueError) as error:
@@ -126,8 +127,3 @@ def _check_connected(count: int, pairs: np.ndarray) -> None:
         raise ValueError(f"node(s) {unreached[:10]} are not connected to node 0 by any edge; add edges "
                          "(e.g. odometry) or leave those nodes out")
 
-
-def _rigid(T, name: str) -> np.ndarray:
-    # twin.registration re-exports this module's function, so it is imported here, not above.
-    from twin.registration import as_rigid_transform
-    return as_rigid_transform(T, name)

@@ -10,7 +10,7 @@ import hashlib
 import secrets
 from dataclasses import dataclass
 
-from twin.json_patch import parse_pointer
+from twin.serve.json_patch import parse_pointer
 
 ALL_TWINS = "*"
 

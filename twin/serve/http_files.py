@@ -18,8 +18,8 @@ from websockets.datastructures import Headers
 from websockets.http11 import Request, Response
 
 _INLINE_READ_BYTES = 256 * 1024
-PACKAGED_VIEWER = Path(__file__).resolve().parent / "viewer_dist"
-SOURCE_VIEWER = Path(__file__).resolve().parent.parent / "viewer-web" / "dist"
+PACKAGED_VIEWER = Path(__file__).resolve().parents[1] / "viewer_dist"
+SOURCE_VIEWER = Path(__file__).resolve().parents[2] / "viewer-web" / "dist"
 HOW_TO_BUILD_VIEWER = ("run `npm ci && npm run build` in viewer-web/ (or scripts/setup.sh), then restart; "
                        "to carry it in an installed twin, build it before `pip install .`")
 # What of a scan folder clients may fetch (twin.json comes from the store, at its revision).

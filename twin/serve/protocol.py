@@ -21,8 +21,8 @@ from dataclasses import dataclass, field
 from typing import Any, Union
 
 from twin import __version__
-from twin.access import VISITOR, Grant, Role, forbidden_path
-from twin.json_patch import JsonPatchError, validate_patch
+from twin.serve.access import VISITOR, Grant, Role, forbidden_path
+from twin.serve.json_patch import JsonPatchError, validate_patch
 
 PROTOCOL_VERSION = 1
 ASSET_OPCODE = 0x01

@@ -1,10 +1,10 @@
 """`twin serve`: the asyncio shell around the protocol, on one port.
 
-HTTP (websockets' `process_request` hook, with `twin.http_files`) serves the viewer's built files
+HTTP (websockets' `process_request` hook, with `twin.serve.http_files`) serves the viewer's built files
 and the twins' assets; the WebSocket at `/ws` runs one `protocol.Connection` per client. The
 shell only does I/O: it asks the store (in a thread of its own, so fsyncs never stall the
 clients), reads files, and hands frames to the fan-out. Every protocol decision is in
-`twin.protocol`.
+`twin.serve.protocol`.
 """
 from __future__ import annotations
 
@@ -30,14 +30,14 @@ from websockets.asyncio.server import ServerConnection, broadcast, serve
 from websockets.exceptions import ConnectionClosed
 from websockets.http11 import Request, Response
 
-from twin import access, protocol
-from twin.access import ALL_TWINS, Grant, Role
+from twin.serve import access, protocol
+from twin.serve.access import ALL_TWINS, Grant, Role
 from twin.document import validate as validate_document
-from twin.fanout import ClientQueue, Fanout, Latest, LocalFanout, Throttle
-from twin.http_files import (HOW_TO_BUILD_VIEWER, MIME, asset_file, bytes_response, file_response, file_response_now,
+from twin.serve.fanout import ClientQueue, Fanout, Latest, LocalFanout, Throttle
+from twin.serve.http_files import (HOW_TO_BUILD_VIEWER, MIME, asset_file, bytes_response, file_response, file_response_now,
                              find_viewer, read_file, safe_file, text_response)
-from twin.json_patch import JsonPatchError, apply_patch
-from twin.store import StaleRevision, Store
+from twin.serve.json_patch import JsonPatchError, apply_patch
+from twin.serve.store import StaleRevision, Store
 
 log = logging.getLogger(__name__)
 
@@ -601,7 +601,7 @@ def serve_twins(folders: list[Path], *, host: str = "127.0.0.1", port: int = DEF
                 viewer_dir: Path | None = VIEWER_DIST, on_ready: Callable[[ServeInfo], None] | None = None) -> None:
     """Serve scan folders until interrupted (Ctrl-C or SIGTERM). `on_ready` gets the URLs.
 
-    `durability`: see `twin.store.Store` ("full": acknowledged edits survive power cuts too).
+    `durability`: see `twin.serve.store.Store` ("full": acknowledged edits survive power cuts too).
     `tls_cert` and `tls_key` (PEM): serve HTTPS and WSS instead of HTTP and WS."""
     if (tls_cert is None) != (tls_key is None):
         raise ValueError("give both a TLS certificate and its key, or neither")

@@ -23,7 +23,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from twin.access import Grant, Role, hash_token
+from twin.serve.access import Grant, Role, hash_token
 
 IMPORT_AUTHOR = "import"
 DURABILITY = {"full": "FULL", "process": "NORMAL"}  # what an acknowledged edit survives -> SQLite setting

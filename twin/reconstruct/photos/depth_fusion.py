@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from twin.reconstruct.dense_stereo import View
+from twin.reconstruct.photos.dense_stereo import View
 
 
 def select_neighbours(centres: np.ndarray, visible: list[np.ndarray], points: np.ndarray,

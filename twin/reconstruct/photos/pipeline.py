@@ -20,19 +20,19 @@ import cv2
 import numpy as np
 import open3d as o3d
 
-from twin.reconstruct.dense_stereo import View, combine_pair_depths, depth_from_pair
-from twin.reconstruct.depth_fusion import fuse_view, select_neighbours
-from twin.reconstruct.levelling import level, transform_points, transform_pose
+from twin.reconstruct.photos.dense_stereo import View, combine_pair_depths, depth_from_pair
+from twin.reconstruct.photos.depth_fusion import fuse_view, select_neighbours
+from twin.reconstruct.photos.levelling import level, transform_points, transform_pose
 from twin.reconstruct.marker_anchors import marker_anchor, write_anchors_json
-from twin.reconstruct.markers import (DEFAULT_DICTIONARIES, Marker, checked_dictionaries, detect_markers, marker_pose,
+from twin.markers.detection import (DEFAULT_DICTIONARIES, Marker, checked_dictionaries, detect_markers, marker_pose,
                                       scale_from_known_distance, scale_from_marker_size, triangulate_markers,
                                       undistort_detections)
 from twin.reconstruct.outputs import CameraPose, write_cameras_json, write_json, write_mesh_ply, write_point_cloud_ply
-from twin.reconstruct.photo_folder import open_photo_folder
-from twin.reconstruct.sfm import (SparseModel, TooFewRegistered, load_sparse_model, run_sfm, save_sparse_model,
+from twin.reconstruct.photos.folder import open_photo_folder
+from twin.reconstruct.photos.sfm import (SparseModel, TooFewRegistered, load_sparse_model, run_sfm, save_sparse_model,
                                   sparse_model_from_colmap)
 from twin.reconstruct.stages import StageRunner
-from twin.reconstruct.surface_mesh import poisson_mesh
+from twin.reconstruct.photos.surface_mesh import poisson_mesh
 
 log = logging.getLogger(__name__)
 

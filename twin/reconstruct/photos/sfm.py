@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import pycolmap
 
-from twin.reconstruct.photo_folder import PhotoFolder
+from twin.reconstruct.photos.folder import PhotoFolder
 
 log = logging.getLogger(__name__)
 

@@ -13,7 +13,7 @@ from typing import Callable
 import numpy as np
 
 from twin import registration
-from twin.reconstruct.tracking_stage import Fragment
+from twin.reconstruct.rgbd.tracking_stage import Fragment
 
 # An edge counts when this share of one fragment's points meets the other's surface.
 MIN_FITNESS = 0.3

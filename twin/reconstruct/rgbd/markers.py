@@ -10,7 +10,7 @@ import cv2
 import numpy as np
 
 from twin.capture import Capture
-from twin.reconstruct.markers import Marker, detect_markers, marker_pose, triangulate_markers
+from twin.markers.detection import Marker, detect_markers, marker_pose, triangulate_markers
 from twin.reconstruct.outputs import CameraPose
 
 SURFACE_REACH_M = 0.1

@@ -10,8 +10,8 @@ import numpy as np
 import open3d as o3d
 
 from twin import registration
-from twin.reconstruct.depth_points import transform_points
-from twin.reconstruct.pose_prior import fuse_with_prior
+from twin.reconstruct.rgbd.depth_points import transform_points
+from twin.reconstruct.rgbd.pose_prior import fuse_with_prior
 
 
 @dataclass(frozen=True)

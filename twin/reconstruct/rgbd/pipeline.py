@@ -20,17 +20,17 @@ import numpy as np
 import open3d as o3d
 
 from twin.capture import Capture
-from twin.reconstruct.depth_points import DepthLimits, usable_depth
-from twin.reconstruct.integration import TsdfVolume
-from twin.reconstruct.loop_closure import LoopClosureSettings, close_loops
+from twin.reconstruct.rgbd.depth_points import DepthLimits, usable_depth
+from twin.reconstruct.rgbd.integration import TsdfVolume
+from twin.reconstruct.rgbd.loop_closure import LoopClosureSettings, close_loops
 from twin.reconstruct.marker_anchors import marker_anchor, write_anchors_json
-from twin.reconstruct.markers import DEFAULT_DICTIONARIES, checked_dictionaries, marker_pose
-from twin.reconstruct.odometry import TrackingSettings
+from twin.markers.detection import DEFAULT_DICTIONARIES, checked_dictionaries, marker_pose
+from twin.reconstruct.rgbd.odometry import TrackingSettings
 from twin.reconstruct.outputs import CameraPose, read_cameras_json, write_cameras_json, write_json, \
     write_mesh_ply, write_point_cloud_ply
-from twin.reconstruct.rgbd_markers import check_marker_frames, find_capture_markers, settle_on_surface
+from twin.reconstruct.rgbd.markers import check_marker_frames, find_capture_markers, settle_on_surface
 from twin.reconstruct.stages import Progress, StageRunner, publish
-from twin.reconstruct.tracking_stage import FrameRecord, Fragment, track_capture
+from twin.reconstruct.rgbd.tracking_stage import FrameRecord, Fragment, track_capture
 
 log = logging.getLogger(__name__)
 

@@ -9,8 +9,8 @@ from typing import Callable
 import numpy as np
 
 from twin.capture import Capture
-from twin.reconstruct.depth_points import DepthLimits, back_project, transform_points, usable_depth
-from twin.reconstruct.odometry import FrameToModelTracker, TrackingSettings
+from twin.reconstruct.rgbd.depth_points import DepthLimits, back_project, transform_points, usable_depth
+from twin.reconstruct.rgbd.odometry import FrameToModelTracker, TrackingSettings
 
 log = logging.getLogger(__name__)
 

@@ -1,0 +1,89 @@
+"""Checking a twin document: against the published JSON schema, then the references between its parts.
+
+The structure is defined once, by the JSON schema `twin/schemas/twin-document.schema.json` (the
+server checks edits against it); what a schema cannot say is checked by `twin.document.references`.
+Errors name the file, the field path and what was expected.
+"""
+from __future__ import annotations
+
+import functools
+import json
+import math
+from pathlib import Path
+from typing import Any
+
+from twin.document.references import semantic_problems
+
+SCHEMA_PATH = Path(__file__).resolve().parent.parent / "schemas" / "twin-document.schema.json"
+SCHEMA_VERSION = 1
+_MAX_PROBLEMS_SHOWN = 10
+
+
+class DocumentError(ValueError):
+    """A twin document that is not valid. `problems` lists (JSON pointer, message) pairs."""
+
+    def __init__(self, source: str, problems: list[tuple[str, str]]):
+        self.source = source
+        self.problems = problems
+        shown = [f"{source}: {_dotted(pointer) or 'the document'}: {message}"
+                 for pointer, message in problems[:_MAX_PROBLEMS_SHOWN]]
+        more = len(problems) - len(shown)
+        if more:
+            shown.append(f"... and {more} more problem(s)")
+        super().__init__("the twin document is not valid; fix these and try again:\n  " + "\n  ".join(shown))
+
+
+@functools.cache
+def schema() -> dict[str, Any]:
+    """The published JSON schema (version 1)."""
+    return json.loads(SCHEMA_PATH.read_text(encoding="utf-8"))
+
+
+@functools.cache
+def _validator():
+    import jsonschema
+
+    return jsonschema.Draft202012Validator(schema())
+
+
+def validate(data: Any, source: str = "<twin document>") -> None:
+    """Raises DocumentError naming every problem (field path and what was expected); returns None if valid."""
+    problems = [(_pointer(error.absolute_path), _explain(error))
+                for error in sorted(_validator().iter_errors(data), key=lambda e: list(map(str, e.absolute_path)))]
+    problems += _non_finite_numbers(data, "")
+    if not problems:
+        problems = semantic_problems(data)
+    if problems:
+        raise DocumentError(source, problems)
+
+
+def _explain(error) -> str:
+    description = error.schema.get("description") if isinstance(error.schema, dict) else None
+    if error.validator in ("type", "minItems", "maxItems", "pattern", "const", "enum", "contains",
+                           "minimum", "exclusiveMinimum") and description:
+        return f"{error.message}; expected {description}"
+    if error.validator == "dependentRequired":
+        return f"{error.message}: give both"
+    return error.message
+
+
+def _non_finite_numbers(value: Any, pointer: str) -> list[tuple[str, str]]:
+    if isinstance(value, float) and not math.isfinite(value):
+        return [(pointer, f"{value} is not a finite number; write a real number of metres")]
+    if isinstance(value, dict):
+        return [p for k, v in value.items() for p in _non_finite_numbers(v, f"{pointer}/{k}")]
+    if isinstance(value, list):
+        return [p for i, v in enumerate(value) for p in _non_finite_numbers(v, f"{pointer}/{i}")]
+    return []
+
+
+def _pointer(path) -> str:
+    return "".join(f"/{part}" for part in path)
+
+
+def _dotted(pointer: str) -> str:
+    """'/machines/2/pose' -> 'machines[2].pose', the way people read field paths."""
+    out = ""
+    for part in pointer.split("/")[1:]:
+        out += f"[{part}]" if part.isdigit() else (f".{part}" if out else part)
+    return out

@@ -1,0 +1,43 @@
+"""Registration: the typed Python face of the C++ core (`twin._native`), for every stage that aligns.
+
+Room: local alignment (`align`, `prepare`), global registration (`align_global`), pose graphs
+(`optimize_pose_graph`). Imports only `twin._native` and numpy; its modules depend downward only
+(`align` <- `global_registration`, `pose_graph`), and nothing here imports the rest of twin.
+
+    from twin import registration
+    target = registration.prepare(target_points, voxel_size=0.25)      # reusable, e.g. per keyframe
+    result = registration.align(source_points, target, method="gicp",  # or "point_to_point", "point_to_plane"
+                                max_correspondence_distance=1.0, voxel_size=0.25,
+                                init=np.eye(4), robust_kernel=None, max_iterations=64)
+    result.T_target_source    # (4, 4): maps source coordinates into the target frame
+    registration.align_global(source_points, target_points, voxel_size=0.05).T_target_source
+
+Points are (N, 3) arrays in metres (other float or int dtypes are converted to float64). Bad
+input raises ValueError with a sentence saying what was wrong. The core runs in C++ with the GIL
+released, so registrations can run in threads (e.g. `asyncio.to_thread`) alongside other work.
+"""
+from twin.registration.align import (
+                                     DEFAULT_NUM_NEIGHBORS,
+                                     METHODS,
+                                     RIGID_TOLERANCE,
+                                     ROBUST_KERNELS,
+                                     PreparedTarget,
+                                     RegistrationResult,
+                                     align,
+                                     as_points,
+                                     as_rigid_transform,
+                                     get_num_threads,
+                                     prepare,
+                                     set_num_threads,
+)
+from twin.registration.global_registration import (
+                                     GlobalAlignment,
+                                     TrustCriteria,
+                                     align_global,
+                                     align_global_detailed,
+)
+from twin.registration.pose_graph import PoseGraphResult, optimize_pose_graph
+
+__all__ = ["DEFAULT_NUM_NEIGHBORS", "METHODS", "RIGID_TOLERANCE", "ROBUST_KERNELS", "GlobalAlignment", "PoseGraphResult",
+           "PreparedTarget", "RegistrationResult", "TrustCriteria", "align", "align_global", "align_global_detailed",
+           "as_points", "as_rigid_transform", "get_num_threads", "optimize_pose_graph", "prepare", "set_num_threads"]
