@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from twin.serve import protocol
+from twin.serve import messages
 from twin.serve.access import Grant, Role
 from twin.serve.protocol import Connection, Limits, TwinInfo
 
@@ -24,7 +24,7 @@ def connected(role: Role | None, twin: str = "shop", limits: Limits = Limits()) 
     conn = Connection(client=7, limits=limits)
     conn.receive_text(json.dumps({"op": "hello", "id": 1, "protocol": 1}), now=0.0)
     [hello] = conn.events_received()
-    assert isinstance(hello, protocol.Hello) and hello.token is None
+    assert isinstance(hello, messages.Hello) and hello.token is None
     conn.welcome(1, None if role is None else Grant("maria", role, twin), TWINS)
     conn.data_to_send()
     return conn
@@ -44,7 +44,7 @@ def test_hello_is_required_first_and_a_bad_message_keeps_the_connection():
     conn.receive_text("{not json", 0.0)
     assert sent(conn)[0]["code"] == "bad_message"
     conn.receive_text(json.dumps({"op": "hello", "id": 2, "protocol": 1, "token": "secret"}), 0.0)
-    assert conn.events_received() == [protocol.Hello(2, "secret")]
+    assert conn.events_received() == [messages.Hello(2, "secret")]
 
 
 def test_welcome_lists_what_the_grant_may_read():
@@ -52,7 +52,7 @@ def test_welcome_lists_what_the_grant_may_read():
     conn.welcome(9, None, TWINS)
     [welcome] = sent(conn)
     assert welcome["op"] == "welcome" and welcome["id"] == 9 and welcome["client"] == 4
-    assert welcome["protocol"] == protocol.PROTOCOL_VERSION and welcome["name"] == "visitor"
+    assert welcome["protocol"] == messages.PROTOCOL_VERSION and welcome["name"] == "visitor"
     assert welcome["twins"] == [{"name": "shop", "role": "visitor", "revision": 3, "published": True}]
     conn.welcome(10, Grant("ann", Role.PLANNER, "private"), TWINS)
     twins = {t["name"]: t["role"] for t in sent(conn)[0]["twins"]}
@@ -104,9 +104,8 @@ def test_binary_frames_from_clients_are_refused():
 def test_subscribe_carries_the_role_and_snapshot_echoes_the_id():
     conn = connected(Role.ARTISAN)
     events, replies = request(conn, {"op": "subscribe", "id": 12, "twin": "shop"})
-    assert events == [protocol.Subscribe(12, "shop", Role.ARTISAN)] and replies == []
-    conn.snapshot(12, "shop", 3, {"name": "shop"})
-    [snapshot] = sent(conn)
+    assert events == [messages.Subscribe(12, "shop", Role.ARTISAN)] and replies == []
+    snapshot = json.loads(messages.encode_snapshot("shop", 3, {"name": "shop"}, events[0].role, events[0].id))
     assert snapshot == {"op": "snapshot", "id": 12, "twin": "shop", "revision": 3, "role": "artisan",
                         "document": {"name": "shop"}}
 
@@ -135,7 +134,7 @@ def test_edits_are_path_scoped_by_role(role, path, allowed):
     patch = [{"op": "add", "path": path, "value": 1}]
     events, replies = request(conn, {"op": "edit", "id": 5, "twin": "shop", "base_revision": 3, "patch": patch})
     if allowed:
-        assert events == [protocol.Edit(5, "shop", 3, patch)] and replies == []
+        assert events == [messages.Edit(5, "shop", 3, patch)] and replies == []
     else:
         assert events == []
         assert replies[0]["code"] == "forbidden" and replies[0]["id"] == 5
@@ -153,7 +152,7 @@ def test_presence_needs_a_subscription_and_a_well_formed_pose():
     conn = connected(None)
     request(conn, {"op": "subscribe", "id": 1, "twin": "shop"})
     events, _ = request(conn, {"op": "presence", "twin": "shop", "pose": POSE, "mode": "tour"})
-    assert events == [protocol.Presence("shop", {"position": [1.0, 2.0, 1.6], "quaternion": [0.0, 0.0, 0.0, 1.0]},
+    assert events == [messages.Presence("shop", {"position": [1.0, 2.0, 1.6], "quaternion": [0.0, 0.0, 0.0, 1.0]},
                                         "tour")]
     for pose in ({"position": [1, 2], "quaternion": [0, 0, 0, 1]}, {"position": [1, 2, 3]},
                  {"position": [1, 2, "x"], "quaternion": [0, 0, 0, 1]}, [1, 2, 3]):
@@ -169,8 +168,8 @@ def test_steps_and_machine_state_need_an_artisan():
         events, [error] = request(viewer, message)
         assert events == [] and error["code"] == "forbidden"
     artisan = connected(Role.ARTISAN)
-    assert request(artisan, step)[0] == [protocol.Step(3, "shop", "load-filament", 0, True)]
-    assert request(artisan, state)[0] == [protocol.MachineState(None, "shop", "printer-1", {"spindle": True})]
+    assert request(artisan, step)[0] == [messages.Step(3, "shop", "load-filament", 0, True)]
+    assert request(artisan, state)[0] == [messages.MachineState(None, "shop", "printer-1", {"spindle": True})]
 
 
 def test_rehello_ends_subscriptions():
@@ -199,8 +198,8 @@ def test_rate_limit_drops_with_one_error_per_second_then_closes_abusers():
         t += 0.01
         conn.receive_text(message, t)
     assert conn.closed and 5.0 <= t <= 12.0
-    closes = [e for e in conn.events_received() if isinstance(e, protocol.Close)]
-    assert closes == [protocol.Close(protocol.CLOSE_POLICY, "rate limit")]
+    closes = [e for e in conn.events_received() if isinstance(e, messages.Close)]
+    assert closes == [messages.Close(messages.CLOSE_POLICY, "rate limit")]
 
 
 def test_a_client_within_the_rate_is_never_limited():
@@ -216,23 +215,23 @@ def test_an_oversized_message_closes_with_1009():
     text = json.dumps({"op": "subscribe", "id": 1, "twin": "x" * 200})
     conn.receive_text(text, 1.0)
     assert conn.closed
-    assert conn.events_received() == [protocol.Close(protocol.CLOSE_TOO_BIG,
+    assert conn.events_received() == [messages.Close(messages.CLOSE_TOO_BIG,
                                                      f"message of {len(text)} bytes is over the limit of 100")]
     conn.receive_text(json.dumps({"op": "subscribe", "id": 1, "twin": "shop"}), 1.0)
     assert conn.events_received() == [] and sent(conn) == []
 
 
 def test_asset_frames_round_trip():
-    frame = protocol.encode_asset(0xDEADBEEF, b"glTF...")
-    assert frame[0] == protocol.ASSET_OPCODE and frame[1:5] == (0xDEADBEEF).to_bytes(4, "little")
-    assert protocol.decode_asset(frame) == (0xDEADBEEF, b"glTF...")
+    frame = messages.encode_asset(0xDEADBEEF, b"glTF...")
+    assert frame[0] == messages.ASSET_OPCODE and frame[1:5] == (0xDEADBEEF).to_bytes(4, "little")
+    assert messages.decode_asset(frame) == (0xDEADBEEF, b"glTF...")
     conn = connected(Role.VIEWER)
     events, _ = request(conn, {"op": "get_asset", "id": 4, "twin": "shop", "path": "tiles/r0.glb"})
-    assert events == [protocol.GetAsset(4, "shop", "tiles/r0.glb")]
+    assert events == [messages.GetAsset(4, "shop", "tiles/r0.glb")]
     conn.asset(4, b"abc")
     assert conn.data_to_send() == [b"\x01\x04\x00\x00\x00abc"]
     with pytest.raises(ValueError):
-        protocol.decode_asset(b"\x02\x00")
+        messages.decode_asset(b"\x02\x00")
 
 
 # Fuzzing: whatever arrives, the protocol answers with well-formed frames and never raises.
@@ -242,7 +241,7 @@ json_value = st.recursive(json_leaf, lambda c: st.lists(c, max_size=3) | st.dict
                           max_leaves=10)
 ops = st.sampled_from(["hello", "subscribe", "unsubscribe", "edit", "presence", "machine_state", "step",
                        "get_asset", "welcome", ""])
-messages = st.fixed_dictionaries({"op": ops}, optional={
+client_messages = st.fixed_dictionaries({"op": ops}, optional={
     "id": st.integers(-2, 2**33) | json_leaf, "protocol": st.sampled_from([1, 2, "1"]), "token": json_value,
     "twin": st.sampled_from(["shop", "private", "none"]) | json_leaf, "base_revision": st.integers(-1, 5) | json_leaf,
     "patch": json_value | st.lists(st.fixed_dictionaries({"op": st.sampled_from(["add", "remove", "move", "test"]),
@@ -258,16 +257,16 @@ def _check_outgoing(conn: Connection):
         reply = json.loads(frame)
         assert reply["op"] == "error" and isinstance(reply["code"], str) and reply["message"]
     for event in conn.events_received():
-        assert isinstance(event, (protocol.Hello, protocol.Subscribe, protocol.Unsubscribe, protocol.Edit,
-                                  protocol.Presence, protocol.MachineState, protocol.Step, protocol.GetAsset,
-                                  protocol.Close))
-        if isinstance(event, protocol.Edit):
+        assert isinstance(event, (messages.Hello, messages.Subscribe, messages.Unsubscribe, messages.Edit,
+                                  messages.Presence, messages.MachineState, messages.Step, messages.GetAsset,
+                                  messages.Close))
+        if isinstance(event, messages.Edit):
             assert conn.roles[event.twin] >= Role.ARTISAN
 
 
 @settings(max_examples=600, deadline=None)
 @given(role=st.sampled_from([None, Role.VIEWER, Role.ARTISAN, Role.PLANNER, Role.ADMIN]),
-       batch=st.lists(messages | st.text(max_size=40) | st.binary(max_size=8), max_size=8))
+       batch=st.lists(client_messages | st.text(max_size=40) | st.binary(max_size=8), max_size=8))
 def test_fuzz_structured_messages_never_break_the_protocol(role, batch):
     conn = connected(role)
     for index, item in enumerate(batch):

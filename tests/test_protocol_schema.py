@@ -7,7 +7,7 @@ from pathlib import Path
 import jsonschema
 import pytest
 
-from twin.serve import protocol
+from twin.serve import messages
 from twin.serve.access import Grant, Role
 from twin.serve.protocol import Connection, TwinInfo
 
@@ -67,18 +67,18 @@ def test_malformed_client_messages_fail_the_schema(message):
 def test_every_server_message_kind_matches_the_schema():
     conn = Connection(client=3)
     conn.welcome(1, Grant("maria", Role.PLANNER, "shop"), [TwinInfo("shop", 4, True)])
-    conn.snapshot(2, "shop", 4, {"name": "shop"})
     conn.ack(3, twin="shop", revision=5)
     conn.error(4, "stale_revision", "rebase", revision=5)
     conn.error(None, "rate_limited", "slow down")
     frames = conn.data_to_send()
     frames += [
-        protocol.encode_delta("shop", 5, [{"op": "remove", "path": "/layouts/0"}], "maria", 3),
-        protocol.encode(protocol.presence_message("shop", 3, "maria", POSE, "planner")),
-        protocol.encode(protocol.presence_left_message("shop", 3)),
-        protocol.encode(protocol.machine_state_message("shop", "cnc-1", {"rpm": 9000}, 3)),
-        protocol.encode_step("shop", "p", "s1", True, "luca", 3, 5),
-        protocol.encode_snapshot("shop", 6, {"name": "shop"}, Role.VISITOR),
+        messages.encode_snapshot("shop", 4, {"name": "shop"}, Role.PLANNER, 2),
+        messages.encode_delta("shop", 5, [{"op": "remove", "path": "/layouts/0"}], "maria", 3),
+        messages.encode(messages.presence_message("shop", 3, "maria", POSE, "planner")),
+        messages.encode(messages.presence_left_message("shop", 3)),
+        messages.encode(messages.machine_state_message("shop", "cnc-1", {"rpm": 9000}, 3)),
+        messages.encode_step("shop", "p", "s1", True, "luca", 3, 5),
+        messages.encode_snapshot("shop", 6, {"name": "shop"}, Role.VISITOR),
     ]
     for frame in frames:
         SERVER.validate(json.loads(frame))

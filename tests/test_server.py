@@ -16,9 +16,10 @@ import pytest
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
 
-from twin.serve import protocol
+from twin.serve import messages, protocol
 from twin.serve.access import Role, new_token
-from twin.serve.server import TwinServer, run_server, tls_context
+from twin.serve.run import run_server, tls_context
+from twin.serve.server import TwinServer
 from twin.serve.store import Store
 
 sys.path.insert(0, str(Path(__file__).parent))
@@ -45,7 +46,7 @@ class Client:
         self._next_id += 1
         await self.send({**message, "id": self._next_id})
         return await self.wait(lambda m: m.get("id") == self._next_id if isinstance(m, dict)
-                               else protocol.decode_asset(m)[0] == self._next_id)
+                               else messages.decode_asset(m)[0] == self._next_id)
 
     async def wait(self, match):
         for message in self.received:
@@ -244,7 +245,7 @@ def test_assets_come_as_binary_frames_and_paths_cannot_escape(harness):
         async with harness.running(), harness.client(None) as visitor:
             for path in ("twin.glb", "tiles/tileset.json", "tiles/r3.glb"):
                 frame = await visitor.request({"op": "get_asset", "twin": "shop", "path": path})
-                assert protocol.decode_asset(frame)[1] == (harness.folder / path).read_bytes()
+                assert messages.decode_asset(frame)[1] == (harness.folder / path).read_bytes()
             for path in ("../private/twin.glb", "tiles/../../private/twin.glb", "twin.json", "/etc/passwd",
                          "tiles/./r0.glb", "tiles\\r0.glb", "tiles/missing.glb", ""):
                 refused = await visitor.request({"op": "get_asset", "twin": "shop", "path": path})
@@ -359,7 +360,7 @@ def test_a_flooding_client_is_told_then_closed_and_others_are_unaffected(harness
                         await asyncio.sleep(0.001)
             with pytest.raises(ConnectionClosed) as closed:
                 await reader
-            assert closed.value.rcvd.code == protocol.CLOSE_POLICY and closed.value.rcvd.reason == "rate limit"
+            assert closed.value.rcvd.code == messages.CLOSE_POLICY and closed.value.rcvd.reason == "rate limit"
             codes = {m.get("code") for m in flooder.received if isinstance(m, dict)}
             assert "rate_limited" in codes
             async with harness.client(Role.PLANNER) as planner:
@@ -376,7 +377,7 @@ def test_a_connection_that_never_says_hello_is_closed(harness):
             async with connect(harness.ws_url) as silent:
                 with pytest.raises(ConnectionClosed) as closed:
                     await asyncio.wait_for(silent.recv(), TIMEOUT)
-                assert closed.value.rcvd.code == protocol.CLOSE_POLICY and "no hello" in closed.value.rcvd.reason
+                assert closed.value.rcvd.code == messages.CLOSE_POLICY and "no hello" in closed.value.rcvd.reason
             async with harness.client(Role.VIEWER) as polite:
                 await asyncio.sleep(1.0)
                 assert (await polite.request({"op": "subscribe", "twin": "shop"}))["op"] == "snapshot"
@@ -413,14 +414,14 @@ def test_a_restart_keeps_edits_and_a_re_export_becomes_a_revision(harness):
             assert (await planner.request(move_printer(0, 5.0)))["revision"] == 1
     run(edit_once())
     restarted = TwinServer([harness.folder, harness.private], harness.store)
-    assert restarted.heads["shop"][0] == 1
-    assert restarted.heads["shop"][1]["machines"][0]["pose"]["translation"] == [5.0, 2.0, 0.0]
+    assert restarted.hub.heads["shop"][0] == 1
+    assert restarted.hub.heads["shop"][1]["machines"][0]["pose"]["translation"] == [5.0, 2.0, 0.0]
     restarted.close()
     document = json.loads((harness.folder / "twin.json").read_text())
     document["machines"][0]["name"] = "Printer, re-exported"
     (harness.folder / "twin.json").write_text(json.dumps(document))
     reexported = TwinServer([harness.folder, harness.private], harness.store)
-    revision, served = reexported.heads["shop"]
+    revision, served = reexported.hub.heads["shop"]
     assert revision == 2 and served == document
     assert harness.store.edits("shop", after=1)[0].author == "import"
     reexported.close()

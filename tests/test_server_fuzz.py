@@ -13,7 +13,8 @@ from hypothesis import strategies as st
 from websockets.sync.client import connect
 
 from twin.serve.access import ALL_TWINS, Role, new_token
-from twin.serve.server import TwinServer, run_server
+from twin.serve.run import run_server
+from twin.serve.server import TwinServer
 from twin.serve.store import Store
 
 sys.path.insert(0, str(Path(__file__).parent))

@@ -77,7 +77,7 @@ def run(args) -> int:
         print(f"done. Serve it with: twin serve {out} --publish {out.name}")
         return 0
     from twin.cli.serve import print_ready
-    from twin.serve.server import serve_twins
+    from twin.serve.run import serve_twins
 
     print("4/4 serving")
     serve_twins([out], host=args.host, port=args.port, db_path=out.parent / "twin.db",

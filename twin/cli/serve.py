@@ -6,7 +6,7 @@ import urllib.parse
 from pathlib import Path
 
 from twin.serve.http_files import HOW_TO_BUILD_VIEWER, PACKAGED_VIEWER
-from twin.serve.server import DEFAULT_DB, DEFAULT_PORT, ServeInfo, serve_twins
+from twin.serve.run import DEFAULT_DB, DEFAULT_PORT, ServeInfo, serve_twins
 from twin.serve.store import DURABILITY
 
 COMMAND = "serve"

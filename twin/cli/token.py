@@ -4,7 +4,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from twin.serve.access import ALL_TWINS, Role, new_token
-from twin.serve.server import DEFAULT_DB
+from twin.serve.run import DEFAULT_DB
 from twin.serve.store import Store
 
 COMMAND = "token"

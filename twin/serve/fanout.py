@@ -19,7 +19,7 @@ import abc
 import collections
 from typing import Callable
 
-from twin.serve.protocol import encode
+from twin.serve.messages import encode
 
 Frame = str | bytes
 

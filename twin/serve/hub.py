@@ -1,0 +1,180 @@
+"""The twins' live state and its rules, sans I/O: what an edit, a machine state, a step or a pose
+changes, what the requester is answered and which frames go to which topic.
+
+The shell (`twin.serve.server`) asks the hub, does the I/O the hub cannot (the store, sockets),
+and hands the hub's frames to the fan-out; so every rule here is tested without sockets, as the
+protocol is. A rule that refuses raises `ProtocolError` (code, sentence, extra fields), which the
+shell sends to the requester as an `error`; nothing has changed then.
+
+Topics: a twin's viewers (and above) subscribe to `TWIN`, its anonymous visitors to
+`TWIN/visitor`, whose documents hide the tours that are not public.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+from twin.document import validate as validate_document
+from twin.serve import access
+from twin.serve.access import Role
+from twin.serve.fanout import Latest
+from twin.serve.json_patch import JsonPatchError, apply_patch
+from twin.serve.messages import (ProtocolError, encode_delta, encode_snapshot, encode_step, machine_state_message,
+                                 presence_left_message, presence_message)
+from twin.serve.store import StepEvent
+
+MAX_MACHINE_PROPERTIES = 256  # live state is kept in memory: bound what one machine may hold
+ROLE_TOPICS = (Role.VIEWER, Role.VISITOR)
+
+
+def topic(twin: str, role: Role) -> str:
+    """The fan-out topic of `role`'s subscribers to `twin` (visitors have their own view)."""
+    return f"{twin}/visitor" if role is Role.VISITOR else twin
+
+
+def topics(twin: str) -> tuple[str, ...]:
+    return tuple(topic(twin, role) for role in ROLE_TOPICS)
+
+
+@dataclass(frozen=True)
+class Publish:
+    """A frame for every subscriber of `topic` (but `exclude`, a client id)."""
+
+    topic: str
+    frame: str | Latest
+    exclude: int | None = None
+
+
+@dataclass(frozen=True)
+class CheckedEdit:
+    """An edit the hub accepted, to be committed by the store before `Hub.commit_edit`."""
+
+    twin: str
+    base_revision: int
+    patch: list
+    document: dict
+
+
+class Hub:
+    """Every served twin's head revision and document, the latest machine states, step events and poses."""
+
+    def __init__(self, heads: dict[str, tuple[int, dict]], steps: dict[str, list[StepEvent]] | None = None):
+        self.heads = dict(heads)
+        self._machine_states: dict[str, dict[str, dict]] = {name: {} for name in heads}
+        # The latest step frame of each (procedure, step), as sent to late subscribers.
+        self._steps: dict[str, dict[tuple, str]] = {name: {} for name in heads}
+        self._presence: dict[str, dict[int, dict]] = {name: {} for name in heads}
+        for name, events in (steps or {}).items():
+            for event in events:
+                self._remember_step(name, event, client=0)
+
+    def revision(self, twin: str) -> int:
+        return self.heads[twin][0]
+
+    # Subscribing.
+
+    def snapshot(self, twin: str, role: Role, request_id: int | None = None) -> str:
+        """The snapshot frame a new subscriber with `role` gets first."""
+        revision, document = self.heads[twin]
+        if role is Role.VISITOR:
+            document = access.visitor_view(document)
+        return encode_snapshot(twin, revision, document, role, request_id)
+
+    def catch_up(self, twin: str, client: int) -> list[str | Latest]:
+        """What a new subscriber gets right after its snapshot: machine states, steps, others' poses."""
+        frames: list[str | Latest] = [
+            Latest(("machine", twin, machine), machine_state_message(twin, machine, dict(properties), 0),
+                   merge_field="properties")
+            for machine, properties in self._machine_states[twin].items()]
+        frames += self._steps[twin].values()
+        frames += [Latest(("presence", twin, other), payload)
+                   for other, payload in self._presence[twin].items() if other != client]
+        return frames
+
+    # Edits.
+
+    def check_edit(self, twin: str, base_revision: int, patch: list) -> CheckedEdit:
+        """The edited document if `patch` applies to the head and leaves a valid document."""
+        revision, document = self.heads[twin]
+        if base_revision != revision:
+            raise ProtocolError("stale_revision",
+                                f"twin {twin!r} is at revision {revision}, not {base_revision}: rebase and resend",
+                                revision=revision)
+        try:
+            edited = apply_patch(document, patch)
+        except JsonPatchError as error:
+            raise ProtocolError("invalid_patch", str(error)) from None
+        if not isinstance(edited, dict):
+            raise ProtocolError("invalid_document", "the patch must leave the document a JSON object")
+        try:
+            validate_document(edited)
+        except ValueError as error:
+            raise ProtocolError("invalid_document", f"the edit would make the document invalid: {error}") from None
+        return CheckedEdit(twin, base_revision, patch, edited)
+
+    def commit_edit(self, edit: CheckedEdit, revision: int, author: str, client: int) -> list[Publish]:
+        """The store committed `edit` as `revision`: the new head, and the frames for subscribers."""
+        twin = edit.twin
+        self.heads[twin] = (revision, edit.document)
+        delta = encode_delta(twin, revision, edit.patch, author, client)
+        visitors = delta
+        if access.touches(edit.patch, "tours"):  # which tours are public may have changed: send visitors all
+            visitors = encode_snapshot(twin, revision, access.visitor_view(edit.document), Role.VISITOR)
+        return [Publish(topic(twin, Role.VIEWER), delta), Publish(topic(twin, Role.VISITOR), visitors)]
+
+    # Machine state.
+
+    def machine_state(self, twin: str, machine: str, properties: dict, client: int) -> Latest:
+        """Merge `properties` into `machine`'s latest state; the message to offer the throttle."""
+        document = self.heads[twin][1]
+        machines = {m.get("id") for m in document.get("machines", []) if isinstance(m, dict)}
+        if machine not in machines:
+            raise ProtocolError("bad_message", f"twin {twin!r} has no machine {machine!r}; use a machine id of its "
+                                               "document")
+        latest = self._machine_states[twin].setdefault(machine, {})
+        if len(latest.keys() | properties.keys()) > MAX_MACHINE_PROPERTIES:
+            raise ProtocolError("bad_message", f"machine {machine!r} would have more than {MAX_MACHINE_PROPERTIES} "
+                                               "state properties; reuse property names")
+        latest.update(properties)
+        return Latest(("machine", twin, machine), machine_state_message(twin, machine, properties, client),
+                      merge_field="properties")
+
+    # Steps.
+
+    def check_step(self, twin: str, procedure: str, step: int | str) -> int:
+        """The revision a step of `procedure` is recorded at, if the head document has that step."""
+        revision, document = self.heads[twin]
+        found = next((p for p in document.get("procedures", [])
+                      if isinstance(p, dict) and p.get("id") == procedure), None)
+        if found is None:
+            raise ProtocolError("bad_message", f"twin {twin!r} has no procedure {procedure!r}")
+        steps = found.get("steps", [])
+        known = (0 <= step < len(steps) if isinstance(step, int)
+                 else any(isinstance(s, dict) and s.get("id") == step for s in steps))
+        if not known:
+            raise ProtocolError("bad_message", f"procedure {procedure!r} has no step {step!r}")
+        return revision
+
+    def record_step(self, twin: str, event: StepEvent, client: int) -> list[Publish]:
+        """The store recorded `event`: keep it for late subscribers and send it to everyone."""
+        frame = self._remember_step(twin, event, client)
+        return [Publish(name, frame) for name in topics(twin)]
+
+    def _remember_step(self, twin: str, event: StepEvent, client: int) -> str:
+        frame = encode_step(twin, event.procedure, event.step, event.done, event.author, client, event.revision)
+        self._steps[twin][(event.procedure, json.dumps(event.step))] = frame
+        return frame
+
+    # Presence.
+
+    def presence(self, twin: str, client: int, name: str, pose: dict, mode: str) -> Latest:
+        """`client`'s new pose: kept for late subscribers; the message to offer the throttle."""
+        payload = presence_message(twin, client, name, pose, mode)
+        self._presence[twin][client] = payload
+        return Latest(("presence", twin, client), payload)
+
+    def leave(self, twin: str, client: int) -> Latest | None:
+        """`client` stopped following `twin`: the message that says so, or None if it had no pose."""
+        if self._presence[twin].pop(client, None) is None:
+            return None
+        return Latest(("presence", twin, client), presence_left_message(twin, client))

@@ -1,0 +1,149 @@
+"""The protocol's messages (docs/protocol.md): the events a client's requests become, and the
+frames the server sends, encoded once so that every client receives the same text.
+
+Plain data and encoders; no state. `twin.serve.protocol` makes the events, the hub and the
+shell send the frames.
+"""
+from __future__ import annotations
+
+import json
+import struct
+from dataclasses import dataclass
+from typing import Any, Union
+
+from twin.serve.access import Role
+
+PROTOCOL_VERSION = 1
+ASSET_OPCODE = 0x01
+MAX_REQUEST_ID = 2**32 - 1
+CAPABILITIES = ("edit", "presence", "machine_state", "step", "assets")
+
+
+# Events: requests for the shell.
+
+@dataclass(frozen=True)
+class Hello:
+    id: int
+    token: str | None
+
+
+@dataclass(frozen=True)
+class Subscribe:
+    id: int
+    twin: str
+    role: Role
+
+
+@dataclass(frozen=True)
+class Unsubscribe:
+    id: int
+    twin: str
+
+
+@dataclass(frozen=True)
+class Edit:
+    id: int
+    twin: str
+    base_revision: int
+    patch: list
+
+
+@dataclass(frozen=True)
+class Presence:
+    twin: str
+    pose: dict
+    mode: str
+
+
+@dataclass(frozen=True)
+class MachineState:
+    id: int | None
+    twin: str
+    machine: str
+    properties: dict
+
+
+@dataclass(frozen=True)
+class Step:
+    id: int
+    twin: str
+    procedure: str
+    step: Union[int, str]
+    done: bool
+
+
+@dataclass(frozen=True)
+class GetAsset:
+    id: int
+    twin: str
+    path: str
+
+
+@dataclass(frozen=True)
+class Close:
+    """The protocol wants the connection closed (the shell sends the close frame)."""
+
+    code: int
+    reason: str
+
+
+Event = Union[Hello, Subscribe, Unsubscribe, Edit, Presence, MachineState, Step, GetAsset, Close]
+
+CLOSE_POLICY = 1008
+CLOSE_TOO_BIG = 1009
+
+
+
+class ProtocolError(ValueError):
+    """A message that breaks the protocol; answered with an error, the connection stays usable."""
+
+    def __init__(self, code: str, message: str, **extra: Any):
+        super().__init__(message)
+        self.code = code
+        self.extra = extra
+
+
+def encode(message: dict) -> str:
+    """The text frame of a control message."""
+    return json.dumps(message, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+
+
+def encode_asset(request_id: int, data: bytes) -> bytes:
+    """The binary frame answering `get_asset` request `request_id`."""
+    return struct.pack("<BI", ASSET_OPCODE, request_id) + data
+
+
+def decode_asset(frame: bytes) -> tuple[int, bytes]:
+    """(request id, asset bytes) of a binary asset frame."""
+    if len(frame) < 5 or frame[0] != ASSET_OPCODE:
+        raise ValueError("not an asset frame: it must start with opcode 0x01 and a 4-byte request id")
+    return struct.unpack_from("<I", frame, 1)[0], bytes(frame[5:])
+
+
+def encode_snapshot(twin: str, revision: int, document: dict, role: Role, request_id: int | None = None) -> str:
+    message = {"op": "snapshot", "twin": twin, "revision": revision, "role": role.label, "document": document}
+    if request_id is not None:
+        message["id"] = request_id
+    return encode(message)
+
+
+def encode_delta(twin: str, revision: int, patch: list, author: str, client: int) -> str:
+    return encode({"op": "delta", "twin": twin, "revision": revision, "patch": patch,
+                   "author": author, "client": client})
+
+
+def presence_message(twin: str, client: int, name: str, pose: dict, mode: str) -> dict:
+    return {"op": "presence", "twin": twin, "client": client, "name": name, "pose": pose, "mode": mode}
+
+
+def presence_left_message(twin: str, client: int) -> dict:
+    return {"op": "presence", "twin": twin, "client": client, "left": True}
+
+
+def machine_state_message(twin: str, machine: str, properties: dict, client: int) -> dict:
+    return {"op": "machine_state", "twin": twin, "machine": machine, "properties": properties, "client": client}
+
+
+def encode_step(twin: str, procedure: str, step, done: bool, author: str, client: int, revision: int) -> str:
+    return encode({"op": "step", "twin": twin, "procedure": procedure, "step": step, "done": done,
+                   "author": author, "client": client, "revision": revision})
