@@ -50,7 +50,7 @@ def validate(data: Any, source: str = "<twin document>") -> None:
     """Raises DocumentError naming every problem (field path and what was expected); returns None if valid."""
     problems = [(_pointer(error.absolute_path), _explain(error))
                 for error in sorted(_validator().iter_errors(data), key=lambda e: list(map(str, e.absolute_path)))]
-    problems += _non_finite_numbers(data, "")
+    problems += _unstorable_values(data, "")
     if not problems:
         problems = semantic_problems(data)
     if problems:
@@ -67,14 +67,37 @@ def _explain(error) -> str:
     return error.message
 
 
-def _non_finite_numbers(value: Any, pointer: str) -> list[tuple[str, str]]:
+def _unstorable_values(value: Any, pointer: str) -> list[tuple[str, str]]:
+    """Values JSON can spell but a twin cannot keep: NaN and infinities, and text with lone surrogates
+    (`"\\ud800"` escapes), which no UTF-8 file or socket can carry."""
     if isinstance(value, float) and not math.isfinite(value):
         return [(pointer, f"{value} is not a finite number; write a real number of metres")]
+    if isinstance(value, str):
+        return [] if encodable(value) else [(pointer, _NOT_UNICODE)]
     if isinstance(value, dict):
-        return [p for k, v in value.items() for p in _non_finite_numbers(v, f"{pointer}/{k}")]
+        return [p for k, v in value.items()
+                for p in ([] if encodable(k) else [(pointer, "has a key " + _NOT_UNICODE)])
+                + _unstorable_values(v, f"{pointer}/{printable(k)}")]
     if isinstance(value, list):
-        return [p for i, v in enumerate(value) for p in _non_finite_numbers(v, f"{pointer}/{i}")]
+        return [p for i, v in enumerate(value) for p in _unstorable_values(v, f"{pointer}/{i}")]
     return []
+
+
+_NOT_UNICODE = "holds text that is not valid Unicode (a lone surrogate such as \\ud800); write UTF-8 text"
+
+
+def encodable(text: str) -> bool:
+    """Whether `text` can be written as UTF-8 (Python strings may hold lone surrogates; UTF-8 cannot)."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def printable(text: str) -> str:
+    """`text` with lone surrogates spelled as escapes, for error messages."""
+    return text.encode("utf-8", "backslashreplace").decode("utf-8")
 
 
 def _pointer(path) -> str:

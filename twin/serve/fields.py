@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import math
 
+from twin.document.validation import encodable, printable
 from twin.serve.messages import MAX_REQUEST_ID, ProtocolError
 
 MAX_DEPTH = 64
@@ -72,7 +73,7 @@ def _finite_float(text: str) -> float:
 def _value_problem(value, pointer: str, depth: int) -> tuple[str, str] | None:
     """(JSON pointer, what is wrong) of the first value that breaks the edge rule, or None."""
     if isinstance(value, str):
-        return None if _encodable(value) else (pointer, _NOT_UNICODE)
+        return None if encodable(value) else (pointer, _NOT_UNICODE)
     if isinstance(value, int) and not isinstance(value, bool):
         return None if -MAX_SAFE_INTEGER <= value <= MAX_SAFE_INTEGER else (
             pointer, "is an integer beyond +-2^53, which viewers cannot hold exactly; send a smaller number")
@@ -81,7 +82,7 @@ def _value_problem(value, pointer: str, depth: int) -> tuple[str, str] | None:
     if isinstance(value, dict):
         for key, item in value.items():
             where = f"{pointer}/{_escaped(key)}"
-            if not _encodable(key):
+            if not encodable(key):
                 return where, "has a key " + _NOT_UNICODE
             problem = _value_problem(item, where, depth + 1)
             if problem is not None:
@@ -97,17 +98,9 @@ def _value_problem(value, pointer: str, depth: int) -> tuple[str, str] | None:
 _NOT_UNICODE = "holds text that is not valid Unicode (a lone surrogate such as \\ud800); send UTF-8 text"
 
 
-def _encodable(text: str) -> bool:
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        return False
-    return True
-
-
 def _escaped(key: str) -> str:
     """`key` as a JSON pointer token, printable even when it is not valid Unicode."""
-    return key.encode("utf-8", "backslashreplace").decode("utf-8").replace("~", "~0").replace("/", "~1")
+    return printable(key).replace("~", "~0").replace("/", "~1")
 
 
 _JSON_KINDS = {int: "an integer", float: "a number", str: "a string", bool: "true or false", dict: "an object",

@@ -131,11 +131,11 @@ class Hub:
         if machine not in machines:
             raise ProtocolError("bad_message", f"twin {twin!r} has no machine {machine!r}; use a machine id of its "
                                                "document")
-        latest = self._machine_states[twin].setdefault(machine, {})
+        latest = self._machine_states[twin].get(machine, {})
         if len(latest.keys() | properties.keys()) > MAX_MACHINE_PROPERTIES:
             raise ProtocolError("bad_message", f"machine {machine!r} would have more than {MAX_MACHINE_PROPERTIES} "
                                                "state properties; reuse property names")
-        latest.update(properties)
+        self._machine_states[twin][machine] = {**latest, **properties}
         return Latest(("machine", twin, machine), machine_state_message(twin, machine, properties, client),
                       merge_field="properties")
 
