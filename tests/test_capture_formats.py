@@ -13,8 +13,9 @@ from scipy.spatial.transform import Rotation
 
 from rgbd_scene import intrinsics, render, walk
 from twin.capture import detect, from_flags, open_capture
-from twin.capture.axes import T_GL_CV, T_ZUP_YUP
+from twin.capture.axes import T_GL_CV
 from twin.capture.trajectory_log import write_trajectory_log
+from twin.geometry import T_ZUP_YUP
 
 WIDTH, HEIGHT = 160, 120
 

@@ -1,7 +1,9 @@
-"""Rigid-motion helpers every room shares: quaternions and rotation matrices.
+"""Rigid-motion helpers every room shares: quaternions and rotation matrices, the check that a
+matrix is a rigid transform, and the one turn between y-up frames (glTF, ARKit) and ours (z up).
 
-Quaternions are [qx, qy, qz, qw] (glTF's order); matrices are float64. Imports numpy only, so
-any room (document, capture, export, cli) may use it.
+Quaternions are [qx, qy, qz, qw] (glTF's order); matrices are float64; transforms are named by
+their frames (`T_target_source` maps source coordinates into the target frame). Imports numpy
+only, so any room (registration, document, capture, export, cli) may use it.
 """
 from __future__ import annotations
 
@@ -50,3 +52,48 @@ def pose_matrix(translation, quaternion_xyzw) -> np.ndarray:
     T[:3, :3] = quaternion_to_matrix(quaternion_xyzw)
     T[:3, 3] = [float(v) for v in translation]
     return T
+
+
+RIGID_TOLERANCE = 1e-6
+"""How far a 4x4 may be from rigid and still count as rigid: the largest allowed deviation of any
+entry of R^T R from the identity, of det(R) from +1 and of the last row from 0 0 0 1. Float64
+products of thousands of rigid transforms stay far inside it; a scale of 1.00001, a shear or a
+mirror does not."""
+
+
+def as_rigid_transform(T, name: str = "the transform", *, tolerance: float = RIGID_TOLERANCE,
+                       advice: str = "") -> np.ndarray:
+    """`T` as a (4, 4) float64 rigid transform (orthonormal rotation, det +1, last row 0 0 0 1),
+    else ValueError naming `name`, with `advice` (what the caller should pass) appended.
+
+    `tolerance` is `RIGID_TOLERANCE` unless a caller reads poses that other tools rounded harder
+    (it says why where it passes one). The matrix is returned as given, not re-orthonormalised.
+    """
+    tail = f"; {advice}" if advice else ""
+    try:
+        array = np.array(T, dtype=np.float64)
+    except (TypeError, ValueError) as error:
+        raise ValueError(f"{name} must be a 4x4 matrix of numbers: {error}{tail}") from None
+    if array.shape != (4, 4):
+        raise ValueError(f"{name} must be a 4x4 matrix, got shape {array.shape}{tail}")
+    if not np.isfinite(array).all():
+        raise ValueError(f"{name} has NaN or infinite entries{tail}")
+    R = array[:3, :3]
+    if (np.abs(array[3] - [0.0, 0.0, 0.0, 1.0]).max() > tolerance
+            or np.abs(R.T @ R - np.eye(3)).max() > tolerance
+            or abs(np.linalg.det(R) - 1.0) > tolerance):
+        raise ValueError(f"{name} is not a rigid transform: its upper-left 3x3 is not a rotation (it must be "
+                         "orthonormal with determinant +1: no scale, shear or mirroring) or its last row is "
+                         f"not 0 0 0 1{tail}")
+    return array
+
+
+T_ZUP_YUP = np.array([[1.0, 0.0, 0.0, 0.0],
+                      [0.0, 0.0, -1.0, 0.0],
+                      [0.0, 1.0, 0.0, 0.0],
+                      [0.0, 0.0, 0.0, 1.0]])
+"""The turn from a y-up frame (glTF, ARKit's world) into ours (z up): a quarter turn about x that
+maps y to z and z to -y. Its inverse, as a glTF node rotation, is `QUATERNION_YUP_ZUP`."""
+
+QUATERNION_YUP_ZUP = matrix_to_quaternion(T_ZUP_YUP[:3, :3].T)
+"""[qx, qy, qz, qw] of the turn from our z-up frame into glTF's y-up one (the GLB root's rotation)."""

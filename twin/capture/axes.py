@@ -3,14 +3,16 @@ from __future__ import annotations
 
 import numpy as np
 
+from twin.geometry import T_ZUP_YUP, as_rigid_transform
+
 # OpenGL/ARKit cameras look down -z with y up; OpenCV cameras look down +z with y down.
 T_GL_CV = np.diag([1.0, -1.0, -1.0, 1.0])
 
-# ARKit's gravity-aligned world is y up; ours is z up. Maps y to z and z to -y.
-T_ZUP_YUP = np.array([[1.0, 0.0, 0.0, 0.0],
-                      [0.0, 0.0, -1.0, 0.0],
-                      [0.0, 1.0, 0.0, 0.0],
-                      [0.0, 0.0, 0.0, 1.0]])
+# Poses that other tools wrote to files may be rounded (float32, or a few decimals of text: at 4
+# decimals R^T R is off the identity by some 1e-4), far past geometry's RIGID_TOLERANCE (1e-6, for
+# matrices computed here). `rigid_pose` re-orthonormalises the rotation after the check, so the
+# looser bound loses nothing, and it still refuses a 0.1% scale (2e-3 in R^T R), a shear or a mirror.
+POSE_FILE_TOLERANCE = 1e-3
 
 
 def opengl_to_opencv_pose(T_world_glcamera: np.ndarray) -> np.ndarray:
@@ -19,21 +21,18 @@ def opengl_to_opencv_pose(T_world_glcamera: np.ndarray) -> np.ndarray:
 
 
 def arkit_to_twin_pose(T_arworld_glcamera: np.ndarray) -> np.ndarray:
-    """An ARKit camera pose (y-up world, OpenGL camera) -> our convention (z-up world, OpenCV camera)."""
+    """An ARKit camera pose (y-up world, OpenGL camera) -> our convention (z-up world, OpenCV camera).
+
+    ARKit's gravity-aligned world is y up; ours is z up (`twin.geometry.T_ZUP_YUP`)."""
     return T_ZUP_YUP @ opengl_to_opencv_pose(T_arworld_glcamera)
 
 
 def rigid_pose(T, where: str) -> np.ndarray:
     """`T` as an exactly rigid 4x4 pose: rounding in files (8 decimals, float32) is cleaned up;
     scale, shear or mirroring is a ValueError naming `where` the pose came from."""
-    T = np.asarray(T, dtype=np.float64)
-    if T.shape != (4, 4) or not np.all(np.isfinite(T)):
-        raise ValueError(f"{where}: a pose must be a finite 4x4 matrix")
-    U, singular, Vt = np.linalg.svd(T[:3, :3])
-    if np.max(np.abs(singular - 1.0)) > 1e-3 or np.linalg.det(U @ Vt) < 0 or not np.allclose(T[3], [0, 0, 0, 1]):
-        raise ValueError(f"{where}: the pose is not a rigid transform (its rotation has scale, shear or a "
-                         "mirror, or its last row is not 0 0 0 1); poses must be camera-to-world rotations "
-                         "and translations in metres")
+    T = as_rigid_transform(T, f"{where}: the pose", tolerance=POSE_FILE_TOLERANCE,
+                           advice="poses must be camera-to-world rotations and translations in metres")
+    U, _, Vt = np.linalg.svd(T[:3, :3])
     clean = np.eye(4)
     clean[:3, :3] = U @ Vt
     clean[:3, 3] = T[:3, 3]

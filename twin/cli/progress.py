@@ -3,11 +3,11 @@ from __future__ import annotations
 
 import sys
 from contextlib import contextmanager
-from typing import Callable, Iterator
+from typing import Iterator
 
 from tqdm import tqdm
 
-Progress = Callable[[str, int, int], None]
+from twin.progress import Progress
 
 
 @contextmanager

@@ -16,7 +16,7 @@ import numpy as np
 import yaml
 
 from twin.document.validation import SCHEMA_VERSION, validate
-from twin.geometry import matrix_to_quaternion, pose_matrix
+from twin.geometry import as_rigid_transform, matrix_to_quaternion, pose_matrix
 
 Vec3 = tuple[float, float, float]
 Text = dict[str, str]
@@ -37,13 +37,8 @@ class Pose:
     @classmethod
     def from_matrix(cls, T: np.ndarray) -> Pose:
         """The pose of a 4x4 rigid transform (its rotation part must be a rotation)."""
-        T = np.asarray(T, dtype=np.float64)
-        if T.shape != (4, 4) or not np.all(np.isfinite(T)):
-            raise ValueError(f"a pose needs a finite 4x4 matrix, got shape {T.shape}; pass T_world_machine as 4x4")
-        R = T[:3, :3]
-        if not np.allclose(R @ R.T, np.eye(3), atol=1e-6) or np.linalg.det(R) <= 0:
-            raise ValueError("the matrix's upper-left 3x3 is not a rotation; pass a rigid transform (no scale or mirror)")
-        return cls(tuple(float(v) for v in T[:3, 3]), matrix_to_quaternion(R))
+        T = as_rigid_transform(T, "a pose's matrix", advice="pass T_world_machine as a 4x4 rigid transform")
+        return cls(tuple(float(v) for v in T[:3, 3]), matrix_to_quaternion(T[:3, :3]))
 
 
 @dataclass(frozen=True)

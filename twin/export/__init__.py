@@ -15,7 +15,6 @@ import shutil
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 
@@ -28,10 +27,10 @@ from twin.export.scan_anchors import ANCHORS_FILE, merge_scan_markers, read_scan
 from twin.export.scan_files import read_cloud, read_mesh
 from twin.export.tiles import Octree, TilesetSummary, build_octree, write_tileset
 from twin.export.twin_glb import build_twin_glb
+from twin.progress import Progress
 
 log = logging.getLogger(__name__)
 
-Progress = Callable[[str, int, int], None]
 GLB_FILE, TILES_DIR, DOCUMENT_FILE = "twin.glb", "tiles", "twin.json"
 
 

@@ -14,8 +14,6 @@ import numpy as np
 import pygltflib as gl
 
 GENERATOR = "twin"
-Z_UP_TO_Y_UP = [-0.7071067811865476, 0.0, 0.0, 0.7071067811865476]
-"""The rotation of the GLB's root node: -90 degrees about x takes the twin's z-up world to glTF's y-up."""
 
 _COMPONENT_TYPES = {
     np.dtype(np.int8): gl.BYTE, np.dtype(np.uint8): gl.UNSIGNED_BYTE, np.dtype(np.int16): gl.SHORT,

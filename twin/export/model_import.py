@@ -15,11 +15,10 @@ from pathlib import Path
 import numpy as np
 
 from twin.export.mesh import TriangleMesh
+from twin.geometry import T_ZUP_YUP
 
 SUFFIXES = (".gltf", ".glb", ".obj", ".stl", ".ply")
 _GLTF_SUFFIXES = (".gltf", ".glb")
-# glTF (x, y up, z front) -> machine frame (x, z up, -y front): (x, y, z) -> (x, -z, y).
-_Y_UP_TO_Z_UP = np.array([[1.0, 0.0, 0.0], [0.0, 0.0, -1.0], [0.0, 1.0, 0.0]])
 
 
 def import_model(path: str | Path, scale: float = 1.0) -> TriangleMesh:
@@ -38,7 +37,8 @@ def import_model(path: str | Path, scale: float = 1.0) -> TriangleMesh:
     mesh = o3d.io.read_triangle_mesh(str(path))
     vertices = np.asarray(mesh.vertices, dtype=np.float64) * scale
     if path.suffix.lower() in _GLTF_SUFFIXES:
-        vertices = vertices @ _Y_UP_TO_Z_UP.T
+        # glTF (x, y up, z front) -> machine frame (x, z up, -y front): (x, y, z) -> (x, -z, y).
+        vertices = vertices @ T_ZUP_YUP[:3, :3].T
     triangles = np.asarray(mesh.triangles, dtype=np.int64)
     if len(triangles) == 0:
         raise ValueError(f"{path}: the model has no triangles (or its format could not be read); "

@@ -20,18 +20,18 @@ import math
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 
 from twin import _native
 from twin.export import morton
-from twin.export.glb import GENERATOR, Z_UP_TO_Y_UP, GlbBuilder
+from twin.export.glb import GENERATOR, GlbBuilder
 from twin.export.point_cloud import add_points
+from twin.geometry import QUATERNION_YUP_ZUP
+from twin.progress import Progress
 
 log = logging.getLogger(__name__)
 
-Progress = Callable[[str, int, int], None]
 TILESET_FILE = "tileset.json"
 
 
@@ -118,7 +118,7 @@ def write_tileset(octree: Octree, points: np.ndarray, colors: np.ndarray | None,
         material = builder.material("points", unlit=True)
         content = add_points(builder, "points", content_points, None if colors is None else colors[rows],
                              precision_m=precision_m, material=material)
-        root = builder.node("tile", rotation=Z_UP_TO_Y_UP, children=[content])
+        root = builder.node("tile", rotation=QUATERNION_YUP_ZUP, children=[content])
         builder.scene([root])
         data = builder.to_bytes()
         (out_dir / f"{node.name}.glb").write_bytes(data)

@@ -13,9 +13,10 @@ from __future__ import annotations
 import numpy as np
 
 from twin.document import GLB_NODES, TwinDocument, to_dict
-from twin.export.glb import Z_UP_TO_Y_UP, GlbBuilder
+from twin.export.glb import GlbBuilder
 from twin.export.mesh import TriangleMesh, add_mesh
 from twin.export.point_cloud import add_points
+from twin.geometry import QUATERNION_YUP_ZUP
 
 ROOT_NODE, ROOM_NODE, CLOUD_NODE = GLB_NODES
 
@@ -26,7 +27,7 @@ def build_twin_glb(document: TwinDocument, *, room: TriangleMesh | None, machine
     """The GLB bytes; `machine_meshes` are in each machine's own frame, `cloud_points` spatially sorted."""
     builder = GlbBuilder(compress=compress)
     surface = builder.material("vertex-colour", unlit=False)
-    root = builder.node(ROOT_NODE, rotation=Z_UP_TO_Y_UP)
+    root = builder.node(ROOT_NODE, rotation=QUATERNION_YUP_ZUP)
     if room is not None and len(room.triangles):
         builder.add_child(root, add_mesh(builder, ROOM_NODE, room, surface, precision_m=precision_m))
     if cloud_points is not None and len(cloud_points):

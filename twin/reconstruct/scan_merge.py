@@ -11,14 +11,12 @@ scan is finally refined by point-to-plane ICP against all the others.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Callable
 
 import numpy as np
 
 from twin import registration
+from twin.progress import Progress
 from twin.registration.global_registration import describe
-
-Progress = Callable[[str, int, int], None]
 
 OUTLIER_DISTANCE_VOXELS = 2.0  # a loop closure that moves its points by more than this is dropped
 REFINE_DISTANCE_VOXELS = 1.5

@@ -19,10 +19,11 @@ import time
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
+from twin.progress import Progress
+
 STATE_FILE = "stages.json"
 PARTIAL = ".partial"
 
-Progress = Callable[[str, int, int], None]
 StageWork = Callable[[dict[str, Path], Callable[[int, int], None]], Any]
 
 

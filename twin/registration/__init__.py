@@ -1,8 +1,10 @@
 """Registration: the typed Python face of the C++ core (`twin._native`), for every stage that aligns.
 
 Room: local alignment (`align`, `prepare`), global registration (`align_global`), pose graphs
-(`optimize_pose_graph`). Imports only `twin._native` and numpy; its modules depend downward only
-(`align` <- `global_registration`, `pose_graph`), and nothing here imports the rest of twin.
+(`optimize_pose_graph`). Imports only `twin._native`, numpy, `twin.geometry` (the rigid-transform
+check, numpy only) and `twin.progress` (the callback type, stdlib only); its modules depend
+downward only (`align` <- `global_registration`, `pose_graph`), and nothing here imports the rest
+of twin.
 
     from twin import registration
     target = registration.prepare(target_points, voxel_size=0.25)      # reusable, e.g. per keyframe
@@ -16,16 +18,15 @@ Points are (N, 3) arrays in metres (other float or int dtypes are converted to f
 input raises ValueError with a sentence saying what was wrong. The core runs in C++ with the GIL
 released, so registrations can run in threads (e.g. `asyncio.to_thread`) alongside other work.
 """
+from twin.geometry import RIGID_TOLERANCE, as_rigid_transform
 from twin.registration.align import (
                                      DEFAULT_NUM_NEIGHBORS,
                                      METHODS,
-                                     RIGID_TOLERANCE,
                                      ROBUST_KERNELS,
                                      PreparedTarget,
                                      RegistrationResult,
                                      align,
                                      as_points,
-                                     as_rigid_transform,
                                      get_num_threads,
                                      prepare,
                                      set_num_threads,

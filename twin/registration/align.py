@@ -20,13 +20,13 @@ from dataclasses import dataclass
 import numpy as np
 
 from twin import _native
+from twin.geometry import as_rigid_transform
 
 log = logging.getLogger(__name__)
 
 METHODS = ("point_to_point", "point_to_plane", "gicp")
 ROBUST_KERNELS = ("none", "huber", "cauchy", "tukey", "geman_mcclure")
 DEFAULT_NUM_NEIGHBORS = 10
-RIGID_TOLERANCE = 1e-6
 
 
 @dataclass(frozen=True)
@@ -110,25 +110,6 @@ def as_points(points, name: str = "points") -> np.ndarray:
     return array
 
 
-def as_rigid_transform(T, name: str = "init") -> np.ndarray:
-    """`T` as a (4, 4) float64 rigid transform (orthonormal rotation, det +1), or ValueError."""
-    try:
-        array = np.array(T, dtype=np.float64)
-    except (TypeError, ValueError) as error:
-        raise ValueError(f"{name} must be a 4x4 matrix of numbers: {error}") from None
-    if array.shape != (4, 4):
-        raise ValueError(f"{name} must be a 4x4 matrix, got shape {array.shape}")
-    if not np.isfinite(array).all():
-        raise ValueError(f"{name} has NaN or infinite entries")
-    R = array[:3, :3]
-    if (not np.allclose(array[3], [0, 0, 0, 1], atol=RIGID_TOLERANCE)
-            or not np.allclose(R.T @ R, np.eye(3), atol=RIGID_TOLERANCE)
-            or abs(np.linalg.det(R) - 1.0) > RIGID_TOLERANCE):
-        raise ValueError(f"{name} is not a rigid transform: its rotation block must be orthonormal with "
-                         "determinant +1 and its last row 0 0 0 1 (no scale, shear or mirroring)")
-    return array
-
-
 def _check_positive(value, name: str) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
         raise ValueError(f"{name} must be a number, got {value!r}")
@@ -189,7 +170,7 @@ def align(source_points, target, method: str = "gicp", max_correspondence_distan
     for value, name in ((rotation_epsilon_deg, "rotation_epsilon_deg"), (translation_epsilon, "translation_epsilon")):
         if not (isinstance(value, (int, float, np.integer, np.floating)) and math.isfinite(value) and value >= 0):
             raise ValueError(f"{name} must be a non-negative number, got {value!r}")
-    T_init = np.eye(4) if init is None else as_rigid_transform(init)
+    T_init = np.eye(4) if init is None else as_rigid_transform(init, "init")
 
     if not isinstance(target, PreparedTarget):
         target = prepare(as_points(target, "target points"), voxel_size)

@@ -25,16 +25,14 @@ from __future__ import annotations
 import logging
 import math
 from dataclasses import dataclass, replace
-from typing import Callable
 
 import numpy as np
 
 from twin import _native
+from twin.progress import Progress
 from twin.registration.align import PreparedTarget, RegistrationResult, align, as_points
 
 log = logging.getLogger(__name__)
-
-Progress = Callable[[str, int, int], None]
 
 FEATURE_RADIUS_VOXELS = 5.0       # Open3D's examples: FPFH radius 5 voxels, at most 100 neighbours
 FEATURE_MAX_NEIGHBORS = 100

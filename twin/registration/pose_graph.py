@@ -27,7 +27,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from twin import _native
-from twin.registration.align import as_rigid_transform
+from twin.geometry import as_rigid_transform
 
 
 @dataclass(frozen=True)

@@ -16,6 +16,7 @@ import cv2
 import numpy as np
 
 from twin.capture.trajectory_log import write_trajectory_log
+from twin.progress import Progress
 from twin.reconstruct.outputs import CameraPose, write_cameras_json, write_mesh_ply, write_point_cloud_ply
 from twin.synth.camera import PinholeCamera
 from twin.synth.depth_noise import DepthSensorModel
@@ -31,7 +32,6 @@ from twin.synth.spec import Workshop, load_workshop
 
 log = logging.getLogger(__name__)
 
-Progress = Callable[[str, int, int], None]
 T = TypeVar("T")
 
 RGBD_FOV_DEG = 62.7  # fx = fy = 525 at 640 px: the PrimeSense / Open3D default

@@ -13,13 +13,13 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Callable
 from pathlib import Path
 
 import cv2
 import numpy as np
 import open3d as o3d
 
+from twin.progress import Progress
 from twin.reconstruct.photos.dense_stereo import View, combine_pair_depths, depth_from_pair
 from twin.reconstruct.photos.depth_fusion import fuse_view, select_neighbours
 from twin.reconstruct.photos.levelling import level, transform_points, transform_pose
@@ -36,7 +36,6 @@ from twin.reconstruct.photos.surface_mesh import poisson_mesh
 
 log = logging.getLogger(__name__)
 
-Progress = Callable[[str, int, int], None]
 WORK = "work/photos"
 DENSE_METHOD = "OpenCV semi-global matching on rectified pairs, multi-view consistency fusion"
 

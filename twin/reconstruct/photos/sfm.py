@@ -15,11 +15,11 @@ from pathlib import Path
 import numpy as np
 import pycolmap
 
+from twin.progress import Progress
 from twin.reconstruct.photos.folder import PhotoFolder
 
 log = logging.getLogger(__name__)
 
-Progress = Callable[[str, int, int], None]
 EXHAUSTIVE_MATCHING_MAX_PHOTOS = 60
 MIN_REGISTERED = 3
 
