@@ -3,13 +3,12 @@ from __future__ import annotations
 
 import asyncio
 import json
-import sys
 import threading
-from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from test_serve_isolation import HOSTILE_MESSAGE
 from websockets.sync.client import connect
 
 from twin.serve.access import ALL_TWINS, Role, new_token
@@ -17,14 +16,11 @@ from twin.serve.run import run_server
 from twin.serve.server import TwinServer
 from twin.serve.store import Store
 
-sys.path.insert(0, str(Path(__file__).parent))
-from twin_folder import write_twin_folder  # noqa: E402
-
 TIMEOUT = 10
 
 
 @pytest.fixture(scope="module")
-def live(tmp_path_factory):
+def live(tmp_path_factory, write_twin_folder):
     """A server in a thread of its own: (WebSocket URL, admin token)."""
     tmp = tmp_path_factory.mktemp("fuzz")
     store = Store(tmp / "twin.db", durability="process")
@@ -93,3 +89,36 @@ def test_fuzzed_frames_get_well_formed_answers_and_the_connection_stays_usable(l
             if answer.get("id") == 4000000002:
                 assert answer["op"] == "snapshot" and answer["twin"] == "shop"
                 break
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(batch=st.lists(HOSTILE_MESSAGE, min_size=1, max_size=15))
+def test_hostile_frames_over_websockets_leave_a_visitor_connected_and_correct(live, batch):
+    """The live-server form of the isolation invariant (tests/test_serve_isolation.py)."""
+    url, token = live
+    with connect(url, open_timeout=TIMEOUT, close_timeout=1) as visitor, \
+            connect(url, open_timeout=TIMEOUT, close_timeout=1) as hostile:
+        visitor.send(json.dumps({"op": "hello", "id": 1, "protocol": 1}))
+        visitor.send(json.dumps({"op": "subscribe", "id": 2, "twin": "shop"}))
+        hostile.send(json.dumps({"op": "hello", "id": 1, "protocol": 1, "token": token}))
+        hostile.send(json.dumps({"op": "subscribe", "id": 2, "twin": "shop"}))
+        for _, frame in batch:
+            hostile.send(frame)
+        hostile.send(json.dumps({"op": "hello", "id": 4000000001, "protocol": 1, "token": token}))
+        assert _until(hostile, 4000000001)["op"] == "welcome", "the hostile client itself is answered, not closed"
+        visitor.send(json.dumps({"op": "subscribe", "id": 4000000002, "twin": "shop"}))
+        snapshot = _until(visitor, 4000000002)
+        assert snapshot["op"] == "snapshot" and snapshot["role"] == "visitor"
+        assert all(t["public"] for t in snapshot["document"]["tours"])
+
+
+def _until(socket, request_id: int) -> dict:
+    """Read frames (each must be a well-formed message) until the answer to `request_id`."""
+    while True:
+        received = socket.recv(timeout=TIMEOUT)
+        if isinstance(received, bytes):
+            continue
+        answer = json.loads(received)
+        assert isinstance(answer, dict) and isinstance(answer.get("op"), str)
+        if answer.get("id") == request_id:
+            return answer

@@ -124,19 +124,24 @@ class TwinServer:
         """The folder the viewer is served from, or None when it is not built."""
         return self.viewer_dir if self.viewer_dir is not None and (self.viewer_dir / "index.html").is_file() else None
 
-    def listen(self, host: str, port: int, tls: ssl.SSLContext | None = None):
-        """The websockets server (an async context manager) for this twin server; HTTPS/WSS with `tls`."""
+    def start_live(self) -> None:
+        """Start passing presence and machine state on (throttled), on the running event loop."""
         loop = asyncio.get_running_loop()
         self._throttle = Throttle(LIVE_INTERVAL_S, self._publish_live, loop.call_later, loop.time)
+
+    def listen(self, host: str, port: int, tls: ssl.SSLContext | None = None):
+        """The websockets server (an async context manager) for this twin server; HTTPS/WSS with `tls`."""
+        self.start_live()
         return serve(self._serve_connection, host, port, process_request=HttpRoutes(self),
                      max_size=self.limits.max_message_bytes, compression=None, ssl=tls)
 
     async def _serve_connection(self, socket: ServerConnection) -> None:
         client = next(self._ids)
         session = Session(client, protocol.Connection(client, self.limits), socket, self.fanout, self.queue_limit)
-        await session.run(self._handle, self.limits.hello_timeout_s, self._leave)
+        await session.run(self.handle, self.limits.hello_timeout_s, self.leave)
 
-    async def _handle(self, session: Session, event) -> None:
+    async def handle(self, session: Session, event) -> None:
+        """Carry out one event of `session`'s protocol connection; a refusal becomes its error reply."""
         try:
             await self._handlers[type(event)](session, event)
         except ProtocolError as error:  # the hub refused: nothing changed
@@ -151,7 +156,8 @@ class TwinServer:
         kind, twin, source = latest.key
         self._publish([Publish(name, latest, source if kind == "presence" else None) for name in topics(twin)])
 
-    def _leave(self, session: Session) -> None:
+    def leave(self, session: Session) -> None:
+        """`session` is gone: its poses end for everyone else."""
         for twin in session.connection.subscriptions:
             self._end_presence(twin, session.id)
 
