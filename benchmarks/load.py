@@ -42,12 +42,16 @@ from pathlib import Path
 import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
+# Benchmarks run as scripts and share helpers with the tests; tests/ is no package (the tests get
+# them from pytest and conftest), so a script can only reach them by this path.
 sys.path.insert(0, str(ROOT / "tests"))
 
-from twin.serve.access import ALL_TWINS, Role, new_token  # noqa: E402
-from twin.serve.protocol import Limits, decode_asset  # noqa: E402
-from twin.serve.store import Store  # noqa: E402
 from twin_folder import write_twin_folder  # noqa: E402
+
+from twin.serve.access import ALL_TWINS, Role, new_token  # noqa: E402
+from twin.serve.messages import decode_asset  # noqa: E402
+from twin.serve.protocol import Limits  # noqa: E402
+from twin.serve.sqlite_store import SqliteStore  # noqa: E402
 
 GOAL_VIEWERS, GOAL_P99_MS = 500, 100.0
 _DELTA = b'{"op":"delta"'
@@ -310,7 +314,7 @@ async def _load(port: int, tokens: dict, twin: str, machine: str, tiles: list[st
 def run_once(folder: Path, viewers_n: int, args) -> RunResult:
     with tempfile.TemporaryDirectory(prefix="twin-load-") as tmp:
         db = Path(tmp) / "twin.db"
-        store = Store(db)
+        store = SqliteStore(db)
         tokens = {}
         for role in (Role.VIEWER, Role.ARTISAN, Role.PLANNER):
             tokens[role] = new_token()

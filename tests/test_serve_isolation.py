@@ -26,7 +26,7 @@ from twin.serve import access, protocol
 from twin.serve.access import ALL_TWINS, Grant, Role
 from twin.serve.fanout import ClientQueue
 from twin.serve.server import TwinServer
-from twin.serve.store import Store
+from twin.serve.sqlite_store import SqliteStore
 
 _SCHEMA = json.loads((Path(__file__).resolve().parents[1] / "twin" / "schemas" / "protocol.schema.json").read_text())
 SERVER_MESSAGES = jsonschema.Draft202012Validator({**_SCHEMA, "anyOf": [{"$ref": "#/$defs/server_message"}]})
@@ -92,7 +92,7 @@ class Fuzz:
 
     def __init__(self, root: Path):
         folder = write_twin_folder(root / "shop", tiles=1)
-        self.store = Store(root / "twin.db", durability="process")
+        self.store = SqliteStore(root / "twin.db", durability="process")
         self.tokens = {}
         for role in ROLES[1:]:
             self.tokens[role] = f"token-{role.label}"

@@ -8,7 +8,6 @@ import json
 import shutil
 import ssl
 import subprocess
-import sys
 from pathlib import Path
 
 import jsonschema
@@ -20,10 +19,7 @@ from twin.serve import messages, protocol
 from twin.serve.access import Role, new_token
 from twin.serve.run import run_server, tls_context
 from twin.serve.server import TwinServer
-from twin.serve.store import Store
-
-sys.path.insert(0, str(Path(__file__).parent))
-from twin_folder import write_twin_folder  # noqa: E402
+from twin.serve.sqlite_store import SqliteStore
 
 TIMEOUT = 10
 _SCHEMA = json.loads((Path(__file__).resolve().parents[1] / "twin" / "schemas" / "protocol.schema.json").read_text())
@@ -69,10 +65,10 @@ class Client:
 
 
 class Harness:
-    def __init__(self, tmp_path: Path, **server_options):
+    def __init__(self, tmp_path: Path, write_twin_folder, **server_options):
         self.folder = write_twin_folder(tmp_path / "shop")
         self.private = write_twin_folder(tmp_path / "private")
-        self.store = Store(tmp_path / "twin.db")
+        self.store = SqliteStore(tmp_path / "twin.db")
         self.server = TwinServer([self.folder, self.private], self.store, published=("shop",), **server_options)
         self.tokens = {}
         for role in (Role.VIEWER, Role.ARTISAN, Role.PLANNER, Role.ADMIN):
@@ -124,8 +120,8 @@ class Harness:
 
 
 @pytest.fixture
-def harness(tmp_path):
-    harness = Harness(tmp_path)
+def harness(tmp_path, write_twin_folder):
+    harness = Harness(tmp_path, write_twin_folder)
     yield harness
     harness.close()
 
@@ -384,8 +380,8 @@ def test_a_connection_that_never_says_hello_is_closed(harness):
     run(scenario())
 
 
-def test_a_client_that_stops_reading_is_cut_off_and_the_others_get_everything(tmp_path):
-    harness = Harness(tmp_path, queue_limit=16)
+def test_a_client_that_stops_reading_is_cut_off_and_the_others_get_everything(tmp_path, write_twin_folder):
+    harness = Harness(tmp_path, write_twin_folder, queue_limit=16)
 
     async def scenario():
         async with harness.running(), harness.client(Role.VIEWER) as reader, harness.client(Role.ADMIN) as admin:

@@ -1,22 +1,16 @@
 """`twin serve` and `twin token` from the command line: clear errors, tokens printed once."""
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
-from twin.serve.access import Role
 from twin.cli import main
-from twin.serve.store import Store
-
-sys.path.insert(0, str(Path(__file__).parent))
-from twin_folder import write_twin_folder  # noqa: E402
+from twin.serve.access import Role
+from twin.serve.sqlite_store import SqliteStore
 
 
 def test_token_create_prints_a_token_the_store_knows_by_hash_only(tmp_path, capsys):
     db = tmp_path / "twin.db"
     assert main(["token", "create", "--twin", "shop", "--role", "planner", "--name", "maria", "--db", str(db)]) == 0
     token = capsys.readouterr().out.strip()
-    store = Store(db)
+    store = SqliteStore(db)
     grant = store.grant(token)
     assert (grant.name, grant.role, grant.twin) == ("maria", Role.PLANNER, "shop")
     store.close()
@@ -25,14 +19,14 @@ def test_token_create_prints_a_token_the_store_knows_by_hash_only(tmp_path, caps
     assert capsys.readouterr().out == "maria\tplanner\tshop\n"
     assert main(["token", "revoke", "--name", "maria", "--db", str(db)]) == 0
     assert "revoked 1 token" in capsys.readouterr().out
-    store = Store(db)
+    store = SqliteStore(db)
     assert store.grant(token) is None
     store.close()
     assert main(["token", "revoke", "--name", "maria", "--db", str(db)]) == 2
     assert "no token is held by 'maria'" in capsys.readouterr().err
 
 
-def test_serve_refuses_bad_folders_and_publishing_unknown_twins(tmp_path, capsys):
+def test_serve_refuses_bad_folders_and_publishing_unknown_twins(tmp_path, capsys, write_twin_folder):
     db = str(tmp_path / "twin.db")
     assert main(["serve", str(tmp_path / "missing"), "--db", db]) == 2
     assert "is not a folder" in capsys.readouterr().err

@@ -13,10 +13,7 @@ from pathlib import Path
 
 from websockets.asyncio.client import connect
 
-from twin.serve.store import Store
-
-sys.path.insert(0, str(Path(__file__).parent))
-from twin_folder import write_twin_folder  # noqa: E402
+from twin.serve.sqlite_store import SqliteStore
 
 TIMEOUT = 20
 
@@ -58,7 +55,7 @@ async def edit_until_killed(port: int, token: str, base: int, kill_after: int, s
     return acknowledged
 
 
-def test_kill_9_in_the_middle_of_edits_loses_no_acknowledged_edit(tmp_path):
+def test_kill_9_in_the_middle_of_edits_loses_no_acknowledged_edit(tmp_path, write_twin_folder):
     folder = write_twin_folder(tmp_path / "shop")
     db = tmp_path / "twin.db"
     made = twin_command("token", "create", "--twin", "shop", "--role", "admin", "--name", "robot", "--db", str(db))
@@ -75,7 +72,7 @@ def test_kill_9_in_the_middle_of_edits_loses_no_acknowledged_edit(tmp_path):
             server.kill()
             server.wait(TIMEOUT)
         assert server.returncode == -signal.SIGKILL
-        store = Store(db)
+        store = SqliteStore(db)
         head, document = store.head("shop")
         log = {edit.revision: edit.patch[0]["value"][0] for edit in store.edits("shop")}
         store.close()

@@ -14,7 +14,7 @@ from websockets.sync.client import connect
 from twin.serve.access import ALL_TWINS, Role, new_token
 from twin.serve.run import run_server
 from twin.serve.server import TwinServer
-from twin.serve.store import Store
+from twin.serve.sqlite_store import SqliteStore
 
 TIMEOUT = 10
 
@@ -23,7 +23,7 @@ TIMEOUT = 10
 def live(tmp_path_factory, write_twin_folder):
     """A server in a thread of its own: (WebSocket URL, admin token)."""
     tmp = tmp_path_factory.mktemp("fuzz")
-    store = Store(tmp / "twin.db", durability="process")
+    store = SqliteStore(tmp / "twin.db", durability="process")
     token = new_token()
     store.add_token(token, "fuzzer", Role.ADMIN, ALL_TWINS)
     server = TwinServer([write_twin_folder(tmp / "shop")], store, published=("shop",))

@@ -7,12 +7,13 @@ import pytest
 
 from twin.serve.access import ALL_TWINS, Role, hash_token, new_token
 from twin.serve.json_patch import apply_patch
-from twin.serve.store import IMPORT_AUTHOR, StaleRevision, Store
+from twin.serve.sqlite_store import SqliteStore
+from twin.serve.store import IMPORT_AUTHOR, StaleRevision
 
 
 @pytest.fixture
 def store(tmp_path):
-    store = Store(tmp_path / "twin.db")
+    store = SqliteStore(tmp_path / "twin.db")
     yield store
     store.close()
 
@@ -64,11 +65,11 @@ def test_unknown_twins_are_key_errors(store):
 
 def test_reopening_keeps_edits_and_a_changed_source_becomes_a_new_revision(tmp_path):
     path = tmp_path / "twin.db"
-    store = Store(path)
+    store = SqliteStore(path)
     store.import_twin("shop", {"v": 1})
     edit(store, "shop", 0, [{"op": "add", "path": "/note", "value": "kept"}])
     store.close()
-    store = Store(path)
+    store = SqliteStore(path)
     assert store.import_twin("shop", {"v": 1}) == 1, "same source: the edits stay"
     assert store.head("shop") == (1, {"v": 1, "note": "kept"})
     assert store.import_twin("shop", {"v": 2}) == 2, "re-export: a new revision replacing the document"
@@ -104,15 +105,15 @@ def test_tokens_are_stored_only_as_hashes(store):
 
 def test_bad_database_paths_are_value_errors(tmp_path):
     with pytest.raises(ValueError, match="folder"):
-        Store(tmp_path)
+        SqliteStore(tmp_path)
     junk = tmp_path / "junk.db"
     junk.write_bytes(b"this is not sqlite" * 100)
     with pytest.raises(ValueError, match="not a usable SQLite"):
-        Store(junk)
+        SqliteStore(junk)
 
 
 def test_checkpoint_moves_committed_edits_into_the_database_file(tmp_path):
-    store = Store(tmp_path / "twin.db")
+    store = SqliteStore(tmp_path / "twin.db")
     store.import_twin("shop", {"layouts": []})
     for i in range(5):
         edit(store, "shop", i, [{"op": "add", "path": "/layouts/-", "value": i}])
@@ -121,7 +122,7 @@ def test_checkpoint_moves_committed_edits_into_the_database_file(tmp_path):
     alone = tmp_path / "copy" / "twin.db"
     alone.parent.mkdir()
     alone.write_bytes((tmp_path / "twin.db").read_bytes())
-    copy = Store(alone)
+    copy = SqliteStore(alone)
     assert copy.head("shop") == (5, {"layouts": [0, 1, 2, 3, 4]})
     copy.close()
     store.close()

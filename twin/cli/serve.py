@@ -7,7 +7,7 @@ from pathlib import Path
 
 from twin.serve.http_files import HOW_TO_BUILD_VIEWER, PACKAGED_VIEWER
 from twin.serve.run import DEFAULT_DB, DEFAULT_PORT, ServeInfo, serve_twins
-from twin.serve.store import DURABILITY
+from twin.serve.sqlite_store import DURABILITY
 
 COMMAND = "serve"
 HELP = "serve scan folders' twins to the browser viewer (HTTP and WebSocket on one port)"

@@ -5,7 +5,7 @@ from pathlib import Path
 
 from twin.serve.access import ALL_TWINS, Role, new_token
 from twin.serve.run import DEFAULT_DB
-from twin.serve.store import Store
+from twin.serve.sqlite_store import SqliteStore
 
 COMMAND = "token"
 HELP = "create access tokens for twin serve (viewer, artisan, planner, admin)"
@@ -35,7 +35,7 @@ def add_arguments(parser) -> None:
 
 
 def run(args) -> int:
-    store = Store(args.db)
+    store = SqliteStore(args.db)
     try:
         if args.action == "list":
             for name, role, twin in store.token_names():

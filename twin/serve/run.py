@@ -16,6 +16,7 @@ from typing import Callable
 from twin.serve import access
 from twin.serve.access import ALL_TWINS, Role
 from twin.serve.server import VIEWER_DIST, TwinServer
+from twin.serve.sqlite_store import SqliteStore
 from twin.serve.store import Store
 
 DEFAULT_PORT = 8765
@@ -128,13 +129,13 @@ def serve_twins(folders: list[Path], *, host: str = "127.0.0.1", port: int = DEF
                 viewer_dir: Path | None = VIEWER_DIST, on_ready: Callable[[ServeInfo], None] | None = None) -> None:
     """Serve scan folders until interrupted (Ctrl-C or SIGTERM). `on_ready` gets the URLs.
 
-    `durability`: see `twin.serve.store.Store` ("full": acknowledged edits survive power cuts too).
+    `durability`: see `twin.serve.sqlite_store.SqliteStore` ("full": acknowledged edits survive power cuts too).
     `tls_cert` and `tls_key` (PEM): serve HTTPS and WSS instead of HTTP and WS."""
     if (tls_cert is None) != (tls_key is None):
         raise ValueError("give both a TLS certificate and its key, or neither")
     tls = tls_context(tls_cert, tls_key) if tls_cert else None
     _allow_many_connections()
-    store = Store(db_path, durability)
+    store = SqliteStore(db_path, durability)
     try:
         server = TwinServer(folders, store, published=published, viewer_dir=viewer_dir)
         admin_token = mint_session_token(store) if admin_link else None

@@ -13,7 +13,6 @@ import concurrent.futures
 import itertools
 import json
 import logging
-import sqlite3
 import ssl
 from pathlib import Path
 
@@ -29,7 +28,7 @@ from twin.serve.hub import Hub, Publish, topic, topics
 from twin.serve.messages import (Close, Edit, GetAsset, Hello, MachineState, Presence, ProtocolError, Step, Subscribe,
                                  Unsubscribe)
 from twin.serve.session import Session
-from twin.serve.store import StaleRevision, StepEvent, Store
+from twin.serve.store import StaleRevision, StepEvent, Store, StoreError
 
 log = logging.getLogger(__name__)
 
@@ -38,7 +37,7 @@ DEFAULT_QUEUE_LIMIT = 1024
 LIVE_INTERVAL_S = 0.1
 CHECKPOINT_INTERVAL_S = 2.0
 VIEWER_DIST = find_viewer()  # the installed package's copy, else the source tree's build, else None
-_STORE_ERRORS = (sqlite3.Error, OSError)
+_STORE_ERRORS = (StoreError, OSError)
 
 
 def read_twin_folder(folder: Path) -> dict:
