@@ -30,6 +30,8 @@ from pathlib import Path
 import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
+# Benchmarks run as scripts and share helpers with the tests; tests/ is no package (the tests get
+# them from pytest and conftest), so a script can only reach them by this path.
 sys.path.insert(0, str(ROOT / "tests"))
 
 from twin.export import export_scan  # noqa: E402

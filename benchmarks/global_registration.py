@@ -37,6 +37,8 @@ from pathlib import Path
 import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
+# Benchmarks run as scripts and share helpers with the tests; tests/ is no package (the tests get
+# them from pytest and conftest), so a script can only reach them by this path.
 sys.path.insert(0, str(ROOT / "tests"))
 
 from global_registration_trials import make_trial, pose_errors  # noqa: E402

@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 
 from twin import document
 from twin.document import DocumentError, Pose
+from twin.synth import load_workshop
 
 from export_fixtures import SAMPLE_DOCUMENT
 
@@ -98,10 +99,7 @@ def test_anchor_on_a_machine_moves_with_it(sample):
 
 
 def test_agrees_with_the_synthetic_workshop():
-    synth = pytest.importorskip("twin.synth")
-    if not hasattr(synth, "load_workshop"):
-        pytest.skip("twin.synth.load_workshop is not there yet")
-    workshop = synth.load_workshop()
+    workshop = load_workshop()
     doc = document.load(SAMPLE_DOCUMENT)
     assert [m.id for m in doc.machines] == [m.id for m in workshop.machines]
     for ours, theirs in zip(doc.machines, workshop.machines):

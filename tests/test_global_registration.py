@@ -84,7 +84,7 @@ def test_mutual_matching_finds_a_permutation_and_the_ratio_test_thins_it():
     assert 0 < len(strict) < len(_native.match_features(features, noisy, True, 0.0))
 
 
-def test_ransac_finds_the_transform_among_90_percent_outliers_whatever_the_threads():
+def test_ransac_finds_the_transform_among_90_percent_outliers_whatever_the_threads(restore_num_threads):
     rng = np.random.default_rng(3)
     source = rng.uniform(-2, 2, size=(1000, 3))
     T = random_rigid(rng)
@@ -95,7 +95,6 @@ def test_ransac_finds_the_transform_among_90_percent_outliers_whatever_the_threa
     for threads in (1, 2):
         registration.set_num_threads(threads)
         results.append(_native.ransac(source, target, 0.05, 0.9, False, 100000, 0.999, 7))
-    registration.set_num_threads(0)
     assert results[0]["found"]
     np.testing.assert_allclose(results[0]["T_target_source"], T, atol=0.02)
     assert results[0]["inliers"][~outliers].all()  # every true pair, and few chance ones
@@ -120,13 +119,12 @@ def test_random_motion_partial_overlap_and_noise(kitchen, fragment, seed):
 
 
 @pytest.mark.data
-def test_same_seed_same_transform_on_repeats_and_thread_counts(kitchen):
+def test_same_seed_same_transform_on_repeats_and_thread_counts(kitchen, restore_num_threads):
     trial = make_trial(kitchen["cloud_bin_0"], np.random.default_rng(11))
     transforms = []
     for threads in (2, 1, 2):
         registration.set_num_threads(threads)
         transforms.append(registration.align_global(trial.source, trial.target, VOXEL, seed=5).T_target_source)
-    registration.set_num_threads(0)
     np.testing.assert_array_equal(transforms[0], transforms[1])
     np.testing.assert_array_equal(transforms[0], transforms[2])
 

@@ -48,7 +48,7 @@ def test_radius_and_bounded_knn_match_brute_force(points, query, radius):
     np.testing.assert_allclose(d2[0][idx[0] >= 0], inside, rtol=1e-12, atol=1e-12)
 
 
-def test_large_tree_is_exact_and_parallel_build_is_deterministic():
+def test_large_tree_is_exact_and_parallel_build_is_deterministic(restore_num_threads):
     rng = np.random.default_rng(3)
     points = rng.normal(size=(60_000, 3)) * [10, 10, 1]
     queries = rng.normal(size=(200, 3)) * [10, 10, 1]

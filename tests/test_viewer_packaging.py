@@ -20,9 +20,6 @@ import pytest
 from twin.cli.serve import viewer_origin
 from twin.serve.http_files import PACKAGED_VIEWER, find_viewer
 
-sys.path.insert(0, str(Path(__file__).parent))
-from twin_folder import write_twin_folder  # noqa: E402
-
 ROOT = Path(__file__).resolve().parents[1]
 INDEX = "<!doctype html><title>stand-in viewer</title>"
 SCRIPT = "console.log('stand-in viewer')"
@@ -117,7 +114,7 @@ def test_sdist_carries_the_built_viewer_and_the_core_headers(project):
     assert headers and headers <= names, f"missing headers: {sorted(headers - names)}"
 
 
-def test_twin_serve_from_the_built_package_serves_its_viewer(project, tmp_path):
+def test_twin_serve_from_the_built_package_serves_its_viewer(project, tmp_path, write_twin_folder):
     add_viewer_build(project)
     setup_py(project, "build_py", "-d", "build_lib")
     build_lib = project / "build_lib"
