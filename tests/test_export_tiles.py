@@ -10,9 +10,15 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from twin.export import morton
-from twin.export.tiles import build_octree, tile_cloud
+from twin.export.tiles import build_octree, write_tileset
 
 from export_fixtures import assert_valid, node_named, points_of, read_glb
+
+
+def tile_room(points, colors, out, **options):
+    """What `twin export` does for the tiles (`export_scan`): the octree, then its tileset."""
+    octree = build_octree(points, max_points_per_tile=options.pop("max_points_per_tile", 50_000))
+    return write_tileset(octree, points, colors, out, **options)
 
 
 def room_cloud(n: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
@@ -86,7 +92,7 @@ def test_sample_is_spatially_even():
 def tileset(request, tmp_path_factory):
     points, colors = room_cloud(40_000, seed=2)
     out = tmp_path_factory.mktemp("tiles")
-    summary = tile_cloud(points, colors, out, max_points_per_tile=3000, precision_m=0.001, compress=request.param)
+    summary = tile_room(points, colors, out, max_points_per_tile=3000, precision_m=0.001, compress=request.param)
     return points, colors, out, summary
 
 
@@ -124,7 +130,7 @@ def test_tileset_is_3d_tiles_1_1_with_additive_refinement(tileset):
 
 def test_tiles_hold_the_cloud_within_precision(tileset):
     points, colors, out, summary = tileset
-    octree = build_octree(points, max_points_per_tile=3000)  # the same (seeded) octree that tile_cloud built
+    octree = build_octree(points, max_points_per_tile=3000)  # the same (seeded) octree the fixture wrote
     data = json.loads((out / "tileset.json").read_text())
     tiles_by_uri = {tile["content"]["uri"]: tile for tile, _ in walk(data["root"])}
     assert set(tiles_by_uri) == {f"{n.name}.glb" for n in octree.nodes}
@@ -152,8 +158,8 @@ def test_meshopt_tiles_are_smaller(tmp_path):
     points, colors = room_cloud(30_000, seed=4)
     (tmp_path / "a").mkdir()
     (tmp_path / "b").mkdir()
-    plain = tile_cloud(points, colors, tmp_path / "a", compress=False)
-    packed = tile_cloud(points, colors, tmp_path / "b", compress=True)
+    plain = tile_room(points, colors, tmp_path / "a", compress=False)
+    packed = tile_room(points, colors, tmp_path / "b", compress=True)
     assert plain.points == packed.points == 30_000
     assert packed.bytes_per_point < plain.bytes_per_point
     # Quantised, uncompressed: 8 bytes of position and 4 of colour per point, plus headers.

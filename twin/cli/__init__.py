@@ -14,7 +14,7 @@ import sys
 from twin import __version__
 from twin.cli.errors import CliError
 
-_NOT_COMMANDS = {"errors", "progress", "output"}
+_NOT_COMMANDS = {"errors", "progress"}
 
 
 def _command_modules():

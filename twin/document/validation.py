@@ -1,7 +1,8 @@
 """Checking a twin document: against the published JSON schema, then the references between its parts.
 
 The structure is defined once, by the JSON schema `twin/schemas/twin-document.schema.json` (the
-server checks edits against it); what a schema cannot say is checked by `twin.document.references`.
+server checks edits against it through `validate`; the viewer does not read it, it only follows its
+shape in viewer-web/src/document.js); what a schema cannot say is checked by `twin.document.references`.
 Errors name the file, the field path and what was expected.
 """
 from __future__ import annotations

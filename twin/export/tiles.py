@@ -180,14 +180,3 @@ def _tileset_json(octree: Octree, boxes: list[np.ndarray], input_points: int, pr
         "geometricError": float(np.linalg.norm(root_hi - root_lo)),
         "root": root,
     }
-
-
-def tile_cloud(points: np.ndarray, colors: np.ndarray | None, out_dir: Path, *, max_points_per_tile: int = 50_000,
-               precision_m: float = 0.001, compress: bool = False, progress: Progress | None = None) -> TilesetSummary:
-    """Builds the octree of a cloud and writes its tileset into `out_dir` (which must exist)."""
-    if progress:
-        progress("octree", 0, 1)
-    octree = build_octree(points, max_points_per_tile=max_points_per_tile)
-    if progress:
-        progress("octree", 1, 1)
-    return write_tileset(octree, points, colors, out_dir, precision_m=precision_m, compress=compress, progress=progress)

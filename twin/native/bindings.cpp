@@ -1,4 +1,7 @@
-// The only file that knows about Python: converts numpy arrays to the core's types and back.
+// The module `twin._native` and its bindings of local registration (the k-d tree, prepared clouds,
+// ICP / point-to-plane / GICP): numpy arrays to the core's types and back. One of the bindings*.cpp
+// files, the only ones that know about Python: each other area binds itself in bindings_<area>.cpp
+// (`bind_<area>`, called from PYBIND11_MODULE at the end of this file).
 // Every function that does real work releases the GIL while it computes.
 #include <pybind11/eigen.h>
 #include <pybind11/numpy.h>
