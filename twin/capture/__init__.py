@@ -1,4 +1,7 @@
-"""Readers of what users bring into one `Capture` type; `open_capture` picks the reader."""
+"""Capture: readers of what users bring (phone apps, RGB-D folders, photos) into one `Capture` type.
+
+Room: imports numpy, OpenCV, Open3D and `twin.geometry`; `open_capture` picks the reader.
+"""
 from twin.capture.capture import Capture, Frame, FrameData
 from twin.capture.detect import detect, open_capture
 from twin.capture.intrinsics import Intrinsics, from_flags, read_intrinsic_json

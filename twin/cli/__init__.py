@@ -1,5 +1,7 @@
 """The `twin` command line: the only place that prints.
 
+Room: on top of the house; it may import every other room, and none imports it.
+
 Each subcommand lives in its own module in this package and is found automatically. A module
 defines `COMMAND` (its name), `HELP` (one line), `add_arguments(parser)` and `run(args) -> int`.
 """

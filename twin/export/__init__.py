@@ -1,5 +1,8 @@
 """Export of a scan folder: `twin.glb`, `tiles/` (3D Tiles 1.1) and `twin.json` (the twin document).
 
+Room: imports document, geometry, the core (`twin._native`: Morton codes), numpy and pygltflib;
+never serve or the CLI.
+
 The markers that reconstruction measured (`anchors.json`, where the scan folder has one) join the
 document as anchors before anything is written (`scan_anchors.py`).
 

@@ -1,5 +1,8 @@
 """Reconstruction: from a capture to cameras, a coloured cloud and a mesh in a scan folder.
 
+Room: the `rgbd/` and `photos/` pipelines, their stages, and merging scans; imports capture,
+registration, markers and document, never export, serve or the CLI.
+
     from twin.reconstruct import reconstruct
     report = reconstruct("captures/bench.r3d", "scans/bench", progress=lambda stage, done, total: ...)
 """
