@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { writeFileSync, mkdirSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import { checkBuilt, scratch, makeSampleTwin, startServer, launchBrowser, openViewer, waitForFullLoad, ARTIFACTS } from '../tests/harness.js';
-import { DESKTOP_POINT_BUDGET, PHONE_POINT_BUDGET } from '../src/tiles.js';
+import { DESKTOP_POINT_BUDGET, PHONE_POINT_BUDGET } from '../src/scene/tiles.js';
 
 const args = process.argv.slice(2);
 const option = (name, fallback) => { const i = args.indexOf(name); return i >= 0 ? Number(args[i + 1]) : fallback; };

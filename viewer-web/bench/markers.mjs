@@ -12,8 +12,8 @@
 // usage: node bench/markers.mjs [--runs 15]
 
 import { performance } from 'node:perf_hooks';
-import { detectMarkers } from '../src/markers/detect.js';
-import { cameraPoseFromMarkers } from '../src/markers/pose.js';
+import { detectMarkers } from '../src/ar/markers/detect.js';
+import { cameraPoseFromMarkers } from '../src/ar/markers/pose.js';
 import { makeMarkerImages, poseError } from '../tests/fixtures/marker-images.js';
 
 const args = process.argv.slice(2);

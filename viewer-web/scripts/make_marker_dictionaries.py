@@ -1,4 +1,4 @@
-"""Writes viewer-web/src/markers/dictionaries.js from OpenCV's predefined ArUco/AprilTag dictionaries.
+"""Writes viewer-web/src/ar/markers/dictionaries.js from OpenCV's predefined ArUco/AprilTag dictionaries.
 
 Each code is the marker's inner bit matrix (1 = white cell), row-major from the top-left cell,
 written as a hex string with the first cell in the highest bit. The script checks every code against
@@ -18,7 +18,7 @@ import cv2
 import numpy as np
 
 DICTIONARIES = ("DICT_4X4_50", "DICT_APRILTAG_36h11")
-OUTPUT = Path(__file__).resolve().parents[1] / "src" / "markers" / "dictionaries.js"
+OUTPUT = Path(__file__).resolve().parents[1] / "src" / "ar" / "markers" / "dictionaries.js"
 
 
 def inner_bits(dictionary, marker_id: int) -> np.ndarray:

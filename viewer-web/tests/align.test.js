@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { fitRigid, rotate } from '../src/align.js';
+import { fitRigid, rotate } from '../src/ar/align.js';
 
 function randomUnitQuaternion(seed) {
   const r = mulberry(seed);

@@ -6,9 +6,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as THREE from 'three';
-import { chooseAlignment, markerTargets, xrFromWorld, RowOrderSearch } from '../src/ar-markers.js';
-import { intrinsicsFromProjection, shrunkSize } from '../src/xr-camera.js';
-import { fuseSightings, markerCorners, levelled, turnUncertaintyDeg, remember } from '../src/marker-fusion.js';
+import { chooseAlignment, markerTargets, xrFromWorld, RowOrderSearch } from '../src/ar/ar-markers.js';
+import { intrinsicsFromProjection, shrunkSize } from '../src/ar/xr-camera.js';
+import { fuseSightings, markerCorners, levelled, turnUncertaintyDeg, remember } from '../src/ar/marker-fusion.js';
 
 // The sample workshop's markers 0 and 1: on the wall at y = 6, facing into the room (-y), as the
 // document carries them (OpenCV marker axes: x right, y up, z out of the marker).

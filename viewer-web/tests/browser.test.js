@@ -4,7 +4,7 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { PHONE_POINT_BUDGET } from '../src/tiles.js';
+import { PHONE_POINT_BUDGET } from '../src/scene/tiles.js';
 import { servedSampleSuite, assertLabelsDrawnThenEndAr, launchBrowser, openViewer, waitForFullLoad, screenshot, xrEmulatorScript, xrEnvironment } from './harness.js';
 
 const suite = servedSampleSuite();

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { clearance, footprint, polygonDistance, wallPoints, DEFAULT_CLEARANCE_M } from '../src/clearance.js';
+import { clearance, footprint, polygonDistance, wallPoints, DEFAULT_CLEARANCE_M } from '../src/scene/clearance.js';
 
 const unitBox = { min: [-0.5, -0.5, 0], max: [0.5, 0.5, 1] };
 const identity = [0, 0, 0, 1];

@@ -1,8 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { machinesIn, setPosePatch, saveLayoutPatch, saveMeasurementPatch, measurementLength, AS_IS } from '../src/document.js';
-import { applyPatch } from '../src/json-patch.js';
-import { localized, pickLanguage, t } from '../src/i18n.js';
+import { machinesIn, setPosePatch, saveLayoutPatch, saveMeasurementPatch, measurementLength, AS_IS } from '../src/document/document.js';
+import { applyPatch } from '../src/net/json-patch.js';
+import { localized, pickLanguage, t } from '../src/ui/i18n.js';
 
 const pose = (x, y) => ({ translation: [x, y, 0], rotation: [0, 0, 0, 1] });
 const box = { min: [-0.5, -0.5, 0], max: [0.5, 0.5, 1] };

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { applyPatch, JsonPatchError, pointer } from '../src/json-patch.js';
+import { applyPatch, JsonPatchError, pointer } from '../src/net/json-patch.js';
 
 // The cases the server's twin/serve/json_patch.py must pass too (tests/test_protocol_json_patch.py).
 const { cases } = JSON.parse(readFileSync(new URL('../../tests/json_patch_cases.json', import.meta.url), 'utf8'));

@@ -3,10 +3,10 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { detectMarkers } from '../src/markers/detect.js';
-import { cameraPoseFromMarkers, markerCorners } from '../src/markers/pose.js';
-import { planarPoses } from '../src/markers/planar-pose.js';
-import { invertRigid, mul4, rigid, rodrigues, transformPoint } from '../src/markers/linalg.js';
+import { detectMarkers } from '../src/ar/markers/detect.js';
+import { cameraPoseFromMarkers, markerCorners } from '../src/ar/markers/pose.js';
+import { planarPoses } from '../src/ar/markers/planar-pose.js';
+import { invertRigid, mul4, rigid, rodrigues, transformPoint } from '../src/ar/markers/linalg.js';
 import { makeMarkerImages, poseError } from './fixtures/marker-images.js';
 
 const K = { fx: 1000, fy: 1000, cx: 639.5, cy: 359.5 };

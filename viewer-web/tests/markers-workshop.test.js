@@ -4,8 +4,8 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { detectMarkers } from '../src/markers/detect.js';
-import { cameraPoseFromMarkers } from '../src/markers/pose.js';
+import { detectMarkers } from '../src/ar/markers/detect.js';
+import { cameraPoseFromMarkers } from '../src/ar/markers/pose.js';
 import { makeMarkerImages, poseError } from './fixtures/marker-images.js';
 
 const photos = makeMarkerImages({ scenes: 'workshop' });

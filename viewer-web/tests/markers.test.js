@@ -4,10 +4,10 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { detectMarkers } from '../src/markers/detect.js';
-import { MARKER_DICTIONARIES } from '../src/markers/dictionaries.js';
-import { outerContours } from '../src/markers/contours.js';
-import { refineCorners } from '../src/markers/refine.js';
+import { detectMarkers } from '../src/ar/markers/detect.js';
+import { MARKER_DICTIONARIES } from '../src/ar/markers/dictionaries.js';
+import { outerContours } from '../src/ar/markers/contours.js';
+import { refineCorners } from '../src/ar/markers/refine.js';
 import { execFileSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { existsSync } from 'node:fs';

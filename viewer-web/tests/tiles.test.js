@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as THREE from 'three';
-import { readTileset, selectTiles, screenSpaceErrorPx } from '../src/tiles.js';
+import { readTileset, selectTiles, screenSpaceErrorPx } from '../src/scene/tiles.js';
 
 // An octree of depth 2 over a 8 m room: root, 2 children, each with 2 children.
 function box(cx, size) { const h = size / 2; return { box: [cx, 0, 1, h, 0, 0, 0, h, 0, 0, 0, 1] }; }

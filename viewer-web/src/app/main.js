@@ -3,22 +3,22 @@
 // and WebXR AR. URL: `?twin=NAME&mode=tour&lang=it&budget=500000`, token in `#token=...`.
 
 import * as THREE from 'three';
-import { Viewer } from './viewer.js';
-import { Connection } from './connection.js';
-import { makeGltfLoader, installTwin, positionsInRoot } from './twin-loader.js';
-import { TileStreamer, defaultPointBudget } from './tiles.js';
-import { Placement } from './placement.js';
-import { Presence } from './presence.js';
-import { InstructionsMode } from './modes/instructions.js';
-import { TourMode } from './modes/tour.js';
-import { PlannerMode } from './modes/planner.js';
-import { ArSession } from './ar.js';
-import { wallPoints, footprint } from './clearance.js';
-import { ghostUniforms, cullGhosts, updateGhosts } from './ghosts.js';
-import { pickLanguage, t } from './i18n.js';
-import { el, button, disclosure } from './ui.js';
-import { icon } from './icons.js';
-import { PanelFold } from './panel-fold.js';
+import { Viewer } from '../scene/viewer.js';
+import { Connection } from '../net/connection.js';
+import { makeGltfLoader, installTwin, positionsInRoot } from '../scene/twin-loader.js';
+import { TileStreamer, defaultPointBudget } from '../scene/tiles.js';
+import { Placement } from '../scene/placement.js';
+import { Presence } from '../net/presence.js';
+import { InstructionsMode } from '../modes/instructions.js';
+import { TourMode } from '../modes/tour.js';
+import { PlannerMode } from '../modes/planner.js';
+import { ArSession } from '../ar/ar.js';
+import { wallPoints, footprint } from '../scene/clearance.js';
+import { ghostUniforms, cullGhosts, updateGhosts } from '../scene/ghosts.js';
+import { pickLanguage, t } from '../ui/i18n.js';
+import { el, button, disclosure } from '../ui/ui.js';
+import { icon } from '../ui/icons.js';
+import { PanelFold } from '../ui/panel-fold.js';
 
 const EDITOR_ROLES = ['planner', 'admin'];
 const $ = (id) => document.getElementById(id);

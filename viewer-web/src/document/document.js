@@ -1,8 +1,8 @@
 // Read-only views of the twin document (twin/schemas/twin-document.schema.json) that the modes
 // need: machines as placed by a layout, anchors, procedures, tours. The document itself
-// changes only through JSON patches (json-patch.js).
+// changes only through JSON patches (net/json-patch.js).
 
-import { pointer } from './json-patch.js';
+import { pointer } from '../net/json-patch.js';
 
 export const AS_IS = ''; // the scan's own layout, not listed in `layouts`
 

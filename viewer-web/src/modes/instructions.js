@@ -2,12 +2,12 @@
 // each step highlights its anchor and shows its text in the chosen language; done and undo
 // go to the server and come back from other artisans.
 
-import { el, select, button } from '../ui.js';
-import { localized } from '../i18n.js';
-import { proceduresFor } from '../document.js';
-import { HighlightSlot } from '../highlight.js';
-import { formatState } from '../placement.js';
-import { glideTo, viewpointFor } from '../camera-glide.js';
+import { el, select, button } from '../ui/ui.js';
+import { localized } from '../ui/i18n.js';
+import { proceduresFor } from '../document/document.js';
+import { HighlightSlot } from '../scene/highlight.js';
+import { formatState } from '../scene/placement.js';
+import { glideTo, viewpointFor } from '../scene/camera-glide.js';
 
 export class InstructionsMode {
   constructor(app) {

@@ -4,11 +4,11 @@
 // open viewer sees them.
 
 import * as THREE from 'three';
-import { el, select, button } from '../ui.js';
-import { AS_IS, setPosePatch, saveLayoutPatch, saveMeasurementPatch, measurementLength } from '../document.js';
-import { clearance, footprint, DEFAULT_CLEARANCE_M } from '../clearance.js';
-import { makeLabel } from '../labels.js';
-import { glideTo } from '../camera-glide.js';
+import { el, select, button } from '../ui/ui.js';
+import { AS_IS, setPosePatch, saveLayoutPatch, saveMeasurementPatch, measurementLength } from '../document/document.js';
+import { clearance, footprint, DEFAULT_CLEARANCE_M } from '../scene/clearance.js';
+import { makeLabel } from '../scene/labels.js';
+import { glideTo } from '../scene/camera-glide.js';
 
 const ROTATE_STEP_RAD = Math.PI / 12;
 // A pointer that moves farther than this between down and up orbits the view rather than taps.

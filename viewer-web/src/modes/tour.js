@@ -2,10 +2,10 @@
 // in Italian or English; other visitors shown discreetly.
 
 import * as THREE from 'three';
-import { el, select, button } from '../ui.js';
-import { localized } from '../i18n.js';
-import { HighlightSlot } from '../highlight.js';
-import { glideTo } from '../camera-glide.js';
+import { el, select, button } from '../ui/ui.js';
+import { localized } from '../ui/i18n.js';
+import { HighlightSlot } from '../scene/highlight.js';
+import { glideTo } from '../scene/camera-glide.js';
 
 export class TourMode {
   constructor(app) {

@@ -3,7 +3,7 @@
 // cloud's materials skip the points inside those machines' scanned boxes.
 
 import * as THREE from 'three';
-import { machinesIn } from './document.js';
+import { machinesIn } from '../document/document.js';
 
 const MAX_GHOSTS = 16;
 const MARGIN_M = 0.03; // the scan's noise around a machine's box

@@ -4,7 +4,7 @@
 // together when a planner moves the machine.
 
 import * as THREE from 'three';
-import { machinesIn, AS_IS } from './document.js';
+import { machinesIn, AS_IS } from '../document/document.js';
 import { makeLabel, setLabelText } from './labels.js';
 
 const CLEARANCE_RED = 0xff2a2a;
