@@ -6,6 +6,7 @@ import * as THREE from 'three';
 import { Viewer } from '../scene/viewer.js';
 import { Connection } from '../net/connection.js';
 import { makeGltfLoader, installTwin, positionsInRoot } from '../scene/twin-loader.js';
+import { makeZUpRoot } from '../scene/axes.js';
 import { TileStreamer, defaultPointBudget } from '../scene/tiles.js';
 import { Placement } from '../scene/placement.js';
 import { Presence } from '../net/presence.js';
@@ -126,8 +127,7 @@ class App {
     this.gltfLoader = makeGltfLoader();
     this.gltfLoader.setRequestHeader(this.headers);
     // The cloud's tiles and the GLB come at the same time: whichever is first shows first.
-    this.provisionalRoot = new THREE.Group();
-    this.provisionalRoot.rotation.x = -Math.PI / 2; // the GLB root's turn from z-up to y-up
+    this.provisionalRoot = makeZUpRoot(); // turned like the GLB's root
     this.scene.add(this.provisionalRoot);
     const watchFirstGeometry = this.viewer.onFrame(() => {
       if (!this.twin && !(this.tiles?.progress.points > 0)) return;

@@ -8,9 +8,8 @@
 import * as THREE from 'three';
 import { fitRigid } from './align.js';
 import { MarkerAligner, FRAMES_TO_ALIGN, markerTargets, chooseAlignment } from './ar-markers.js';
-import { Z_UP_TO_Y_UP } from './marker-fusion.js';
+import { Z_UP_TO_Y_UP, Y_UP_TO_Z_UP } from '../scene/axes.js';
 
-const Y_UP_TO_Z_UP = Z_UP_TO_Y_UP.clone().invert();
 const TAP_REASONS = { noMarkerAnchors: 'tapsNoMarkers', noCameraAccess: 'tapsNoCamera', markerFailure: 'tapsMarkerFailure' };
 const markerNumbers = (keys) => keys.map((key) => key.split(':')[1]).join(', ');
 
@@ -33,7 +32,8 @@ export class ArSession {
     this.alignment = null;
     this.xrAnchor = null;
     this.hidden = [];
-    this.reticle = new THREE.Mesh(new THREE.RingGeometry(0.05, 0.07, 32).rotateX(-Math.PI / 2), new THREE.MeshBasicMaterial({ color: 0xffffff }));
+    // The ring (drawn about +z) lies on the surface: a hit-test pose's y is the surface's normal.
+    this.reticle = new THREE.Mesh(new THREE.RingGeometry(0.05, 0.07, 32).applyMatrix4(Z_UP_TO_Y_UP), new THREE.MeshBasicMaterial({ color: 0xffffff }));
     this.reticle.visible = false;
     this.reticle.matrixAutoUpdate = false;
     this.reticle.userData.notPickable = true;

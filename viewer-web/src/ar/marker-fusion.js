@@ -15,6 +15,7 @@
 import * as THREE from 'three';
 import { solve } from './markers/linalg.js';
 import { markerCorners as cornersInMarker } from './markers/pose.js';
+import { Z_UP_TO_Y_UP } from '../scene/axes.js';
 
 // A frame agrees with a guess when its corners reproject this close (RMS): loosely for a
 // single frame's guess (a one-marker pose is least sure of its tilt), tightly after refining.
@@ -28,8 +29,6 @@ const SAME_VIEW_M = 0.1;
 const ITERATIONS = 15;
 const STEP = 1e-6;
 const PARAMETERS = 4; // turn about the world's up, shift along x, y, z
-/** The twin's z-up world turned into WebXR's / three.js's y-up frame (the GLB root's own turn). */
-export const Z_UP_TO_Y_UP = new THREE.Matrix4().makeRotationX(-Math.PI / 2);
 
 /** A THREE.Matrix4 from 16 numbers in row-major order (how the pose solver writes them). */
 export const fromRowMajor = (a) => new THREE.Matrix4().set(...a);

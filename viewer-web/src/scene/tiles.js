@@ -4,14 +4,12 @@
 // nearest and the coarsest first; loading stops where the budget is spent.
 
 import * as THREE from 'three';
+import { Y_UP_TO_Z_UP } from './axes.js';
 
 // A tile's geometric error is its point spacing: refine where gaps would show between 2 px points.
 export const DEFAULT_MAX_SCREEN_SPACE_ERROR_PX = 2;
 export const DESKTOP_POINT_BUDGET = 3_000_000;
 export const PHONE_POINT_BUDGET = 800_000;
-
-// glTF content is y-up; 3D Tiles turns it z-up before the tile transforms (3D Tiles 1.1, 5.4).
-const Y_UP_TO_Z_UP = new THREE.Matrix4().makeRotationX(Math.PI / 2);
 
 export function defaultPointBudget(nav = globalThis.navigator, screen = globalThis.screen) {
   const touch = (nav?.maxTouchPoints ?? 0) > 0;
@@ -179,6 +177,7 @@ export class TileStreamer {
       const holder = new THREE.Group();
       holder.name = `tile-${tile.index}`;
       holder.matrixAutoUpdate = false;
+      // glTF content is y-up; 3D Tiles turns it z-up before the tile's transform (3D Tiles 1.1, 5.4).
       holder.matrix.multiplyMatrices(tile.transform, Y_UP_TO_Z_UP);
       holder.add(object);
       let points = 0;

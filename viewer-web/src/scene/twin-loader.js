@@ -4,6 +4,7 @@
 import * as THREE from 'three';
 import { GLTFLoader } from 'three/examples/jsm/loaders/GLTFLoader.js';
 import { MeshoptDecoder } from 'three/examples/jsm/libs/meshopt_decoder.module.js';
+import { makeZUpRoot } from './axes.js';
 
 export const TWIN_ROOT_NODE = 'twin';
 
@@ -15,14 +16,13 @@ export function makeGltfLoader() {
 
 /**
  * Puts the GLB in `scene` and returns the twin's z-up root (the `twin` node, or one made with
- * the same -90 degree turn about x when the file lacks it), the clouds and the scanned meshes.
+ * the same turn, axes.js's, when the file lacks it), the clouds and the scanned meshes.
  */
 export function installTwin(scene, gltf) {
   let root = gltf.scene.getObjectByName(TWIN_ROOT_NODE);
   if (!root) {
-    root = new THREE.Group();
+    root = makeZUpRoot();
     root.name = TWIN_ROOT_NODE;
-    root.rotation.x = -Math.PI / 2;
     root.add(...gltf.scene.children);
     gltf.scene.add(root);
   }
