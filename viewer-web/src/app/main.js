@@ -13,6 +13,7 @@ import { Presence } from '../net/presence.js';
 import { InstructionsMode } from '../modes/instructions.js';
 import { TourMode } from '../modes/tour.js';
 import { PlannerMode } from '../modes/planner.js';
+import { instructionsContext, tourContext, plannerContext } from './mode-context.js';
 import { ArSession } from '../ar/ar.js';
 import { wallPoints, footprint } from '../scene/clearance.js';
 import { ghostUniforms, cullGhosts, updateGhosts } from '../scene/ghosts.js';
@@ -149,7 +150,7 @@ class App {
     for (const [machine, properties] of this.machineStates) this.placement.setState(machine, properties);
     this.connection.on('document', (event) => event.twin === this.twinName && this.documentChanged(event));
     this.presence = new Presence({ viewer: this.viewer, root: this.twin.root, connection: this.connection, twin: this.twinName, mode: () => this.mode?.name ?? '' });
-    this.modes = { instructions: new InstructionsMode(this), tour: new TourMode(this), planner: new PlannerMode(this) };
+    this.modes = { instructions: new InstructionsMode(instructionsContext(this)), tour: new TourMode(tourContext(this)), planner: new PlannerMode(plannerContext(this)) };
     this.renderModeButtons();
     const wanted = this.params.get('mode');
     this.setMode(this.modes[wanted] ? wanted : this.role === 'visitor' ? 'tour' : 'instructions');

@@ -69,8 +69,13 @@ function clearGroup(group) {
 }
 
 export class PlannerMode {
-  constructor(app) {
-    this.app = app;
+  /**
+   * @param ctx what the mode may use of the app (app/mode-context.js): viewer, placement, root,
+   *   document, t, notify, and its own `canEdit`, `edit(makePatch)`, `setLayout(id)`,
+   *   `wallPoints()` (for the clearance check) and `scanned()` (the scan's objects, for the top view).
+   */
+  constructor(ctx) {
+    this.ctx = ctx;
     this.name = 'planner';
     this.tool = 'move';
     this.selectedId = null;
@@ -95,35 +100,35 @@ export class PlannerMode {
 
   enter(panel) {
     this.panel = panel;
-    const target = this.app.viewer.container;
+    const target = this.ctx.viewer.container;
     for (const [type, handler] of Object.entries(this.listeners)) target.addEventListener(type, handler, { capture: true });
-    this.app.scene.add(this.measureGroup, this.savedGroup);
+    this.ctx.viewer.scene.add(this.measureGroup, this.savedGroup);
     this.drawSaved();
-    this.app.placement.showNameLabels(true);
+    this.ctx.placement.showNameLabels(true);
     this.section = new THREE.Plane();
-    this.app.renderer.clippingPlanes = [this.section];
-    this.stopSection = this.app.viewer.onFrame(() => this.updateSection());
+    this.ctx.viewer.renderer.clippingPlanes = [this.section];
+    this.stopSection = this.ctx.viewer.onFrame(() => this.updateSection());
     this.checkClearance();
     this.render();
   }
 
   updateSection() {
-    const root = this.app.twin.root;
+    const { root } = this.ctx;
     const normal = new THREE.Vector3(0, 0, -1).transformDirection(root.matrixWorld);
     this.section.setFromNormalAndCoplanarPoint(normal, root.localToWorld(new THREE.Vector3(0, 0, SECTION_HEIGHT_M)));
   }
 
   exit() {
-    const target = this.app.viewer.container;
+    const target = this.ctx.viewer.container;
     for (const [type, handler] of Object.entries(this.listeners)) target.removeEventListener(type, handler, { capture: true });
     this.measureGroup.removeFromParent();
     this.savedGroup.removeFromParent();
     this.stopSection();
-    this.app.renderer.clippingPlanes = [];
-    this.app.placement.showNameLabels(false);
-    this.app.placement.setSelected(null);
-    for (const id of this.app.placement.rigs.keys()) this.app.placement.setClearance(id, false);
-    this.app.viewer.invalidate();
+    this.ctx.viewer.renderer.clippingPlanes = [];
+    this.ctx.placement.showNameLabels(false);
+    this.ctx.placement.setSelected(null);
+    for (const id of this.ctx.placement.rigs.keys()) this.ctx.placement.setClearance(id, false);
+    this.ctx.viewer.invalidate();
     this.panel = null;
   }
 
@@ -136,58 +141,58 @@ export class PlannerMode {
 
   /** Draws the document's measurements, redrawn only when they changed (every move is a document change too). */
   drawSaved() {
-    const { app } = this;
-    const measurements = app.document.measurements || [];
+    const { ctx } = this;
+    const measurements = ctx.document.measurements || [];
     const key = JSON.stringify(measurements);
     if (key === this.savedKey) return;
     this.savedKey = key;
     clearGroup(this.savedGroup);
     for (const m of measurements) {
-      const points = m.points.map((p) => app.twin.root.localToWorld(new THREE.Vector3(...p)));
+      const points = m.points.map((p) => ctx.root.localToWorld(new THREE.Vector3(...p)));
       drawMeasurement(this.savedGroup, points, `${m.name}: ${measurementLength(m.points).toFixed(2)} m`);
     }
-    app.viewer.invalidate();
+    ctx.viewer.invalidate();
   }
 
   render() {
-    const { app } = this;
-    const doc = app.document;
-    const layouts = [[AS_IS, app.t('asIs')], ...(doc.layouts || []).map((l) => [l.id, l.name])];
-    const nameInput = el('input', { type: 'text', placeholder: app.t('layoutName'), 'data-testid': 'layout-name', size: 14 });
-    const measurementName = el('input', { type: 'text', placeholder: app.t('measurementName'), 'data-testid': 'measurement-name', size: 14 });
+    const { ctx } = this;
+    const doc = ctx.document;
+    const layouts = [[AS_IS, ctx.t('asIs')], ...(doc.layouts || []).map((l) => [l.id, l.name])];
+    const nameInput = el('input', { type: 'text', placeholder: ctx.t('layoutName'), 'data-testid': 'layout-name', size: 14 });
+    const measurementName = el('input', { type: 'text', placeholder: ctx.t('measurementName'), 'data-testid': 'measurement-name', size: 14 });
     const saved = doc.measurements || [];
-    const selected = this.selectedId ? app.placement.rigs.get(this.selectedId) : null;
+    const selected = this.selectedId ? ctx.placement.rigs.get(this.selectedId) : null;
     const violations = [...this.result].filter(([, r]) => r.violates);
     this.panel.replaceChildren(
-      el('label', {}, app.t('layout'), select(layouts, app.placement.layoutId, (id) => app.setLayout(id), { 'data-testid': 'layout-choice' })),
-      app.canEdit ? el('div', { class: 'row' }, nameInput, button(app.t('saveAs'), () => this.saveLayout(nameInput.value), { 'data-testid': 'layout-save' })) : el('p', { class: 'muted' }, app.t('readOnly')),
+      el('label', {}, ctx.t('layout'), select(layouts, ctx.placement.layoutId, (id) => ctx.setLayout(id), { 'data-testid': 'layout-choice' })),
+      ctx.canEdit ? el('div', { class: 'row' }, nameInput, button(ctx.t('saveAs'), () => this.saveLayout(nameInput.value), { 'data-testid': 'layout-save' })) : el('p', { class: 'muted' }, ctx.t('readOnly')),
       el('div', { class: 'row' },
-        button(app.t('move'), () => this.setTool('move'), { class: this.tool === 'move' ? 'active' : '', 'data-testid': 'tool-move' }),
-        button(app.t('measure'), () => this.setTool('measure'), { class: this.tool === 'measure' ? 'active' : '', 'data-testid': 'tool-measure' }),
-        button(`⟲ ${app.t('rotate')}`, () => this.rotateSelected(ROTATE_STEP_RAD), { disabled: !selected || !app.canEdit, 'data-testid': 'rotate-left' }),
-        button('⟳', () => this.rotateSelected(-ROTATE_STEP_RAD), { disabled: !selected || !app.canEdit, 'data-testid': 'rotate-right' }),
-        button(app.t('topView'), () => this.topView(), { 'data-testid': 'top-view' })),
+        button(ctx.t('move'), () => this.setTool('move'), { class: this.tool === 'move' ? 'active' : '', 'data-testid': 'tool-move' }),
+        button(ctx.t('measure'), () => this.setTool('measure'), { class: this.tool === 'measure' ? 'active' : '', 'data-testid': 'tool-measure' }),
+        button(`⟲ ${ctx.t('rotate')}`, () => this.rotateSelected(ROTATE_STEP_RAD), { disabled: !selected || !ctx.canEdit, 'data-testid': 'rotate-left' }),
+        button('⟳', () => this.rotateSelected(-ROTATE_STEP_RAD), { disabled: !selected || !ctx.canEdit, 'data-testid': 'rotate-right' }),
+        button(ctx.t('topView'), () => this.topView(), { 'data-testid': 'top-view' })),
       el('p', { class: 'muted', 'data-testid': 'planner-hint', 'data-summary': true },
         this.tool === 'measure'
-          ? (this.measurements.length ? `${app.t('measure')}: ${this.measurements.at(-1).toFixed(2)} m` : app.t('measureHint'))
-          : (selected ? selected.userData.machine.name : app.t('selectMachine'))),
-      ...(this.measured && app.canEdit ? [el('div', { class: 'row' }, measurementName,
-        button(app.t('save'), () => this.saveMeasurement(measurementName.value), { 'data-testid': 'measurement-save' }))] : []),
-      ...(saved.length ? [el('ul', { 'data-testid': 'measurement-list', 'aria-label': app.t('measurements') },
+          ? (this.measurements.length ? `${ctx.t('measure')}: ${this.measurements.at(-1).toFixed(2)} m` : ctx.t('measureHint'))
+          : (selected ? selected.userData.machine.name : ctx.t('selectMachine'))),
+      ...(this.measured && ctx.canEdit ? [el('div', { class: 'row' }, measurementName,
+        button(ctx.t('save'), () => this.saveMeasurement(measurementName.value), { 'data-testid': 'measurement-save' }))] : []),
+      ...(saved.length ? [el('ul', { 'data-testid': 'measurement-list', 'aria-label': ctx.t('measurements') },
         saved.map((m) => el('li', {}, `${m.name}: ${measurementLength(m.points).toFixed(2)} m`)))] : []),
-      el('label', {}, `${app.t('clearance')} (m)`, el('input', {
+      el('label', {}, `${ctx.t('clearance')} (m)`, el('input', {
         type: 'number', min: 0, step: 0.05, value: this.clearanceM, 'data-testid': 'clearance-distance',
         onChange: (e) => { const v = Number(e.target.value); if (v >= 0) { this.clearanceM = v; this.checkClearance(); this.render(); } },
       })),
       el('ul', { class: 'clearance', 'data-testid': 'clearance-list' },
         violations.length
-          ? violations.map(([id, r]) => el('li', { class: 'violation' }, `${this.nameOf(id)} ${app.t('tooClose')} ${r.against === 'wall' ? app.t('wall') : this.nameOf(r.against)} (${r.distance.toFixed(2)} m)`))
-          : el('li', {}, app.t('clearanceOk'))),
+          ? violations.map(([id, r]) => el('li', { class: 'violation' }, `${this.nameOf(id)} ${ctx.t('tooClose')} ${r.against === 'wall' ? ctx.t('wall') : this.nameOf(r.against)} (${r.distance.toFixed(2)} m)`))
+          : el('li', {}, ctx.t('clearanceOk'))),
     );
   }
 
   nameOf(id) {
-    return this.app.placement.rigs.get(id)?.userData.machine?.name || id;
+    return this.ctx.placement.rigs.get(id)?.userData.machine?.name || id;
   }
 
   setTool(tool) {
@@ -199,16 +204,16 @@ export class PlannerMode {
 
   /** Looks straight down on the room, where a layout reads best, in the part of the screen the bars and the panel leave free. */
   topView() {
-    const { viewer, twin, tiles } = this.app;
+    const { viewer, root } = this.ctx;
     // The scan's extent: other viewers' markers and labels hang under the root too, often outside the room.
     const box = new THREE.Box3();
-    for (const scanned of [...twin.meshes, ...twin.clouds, tiles?.group]) if (scanned) box.expandByObject(scanned);
+    for (const scanned of this.ctx.scanned()) box.expandByObject(scanned);
     const center = box.getCenter(new THREE.Vector3());
     const size = box.getSize(new THREE.Vector3());
     const canvas = viewer.renderer.domElement.getBoundingClientRect();
     const free = freeArea(canvas, document.getElementById('top')?.getBoundingClientRect(), document.getElementById('panel')?.getBoundingClientRect());
     // Fit the highest level drawn (the section's), which looks largest from above.
-    const top = Math.min(box.max.y, twin.root.localToWorld(new THREE.Vector3(0, 0, SECTION_HEIGHT_M)).y);
+    const top = Math.min(box.max.y, root.localToWorld(new THREE.Vector3(0, 0, SECTION_HEIGHT_M)).y);
     const tanHalf = Math.tan(THREE.MathUtils.degToRad(viewer.camera.fov) / 2);
     const height = (1.05 * Math.max(size.x / free.width, size.z / free.height) * canvas.height) / 2 / tanHalf;
     // Shift the camera so that the room sits in the middle of the free part (screen up is -z here).
@@ -219,27 +224,27 @@ export class PlannerMode {
   }
 
   checkClearance() {
-    const { placement } = this.app;
+    const { placement } = this.ctx;
     const footprints = new Map();
     for (const [id, rig] of placement.rigs) {
       if (!rig.visible) continue;
       const pose = { translation: rig.position.toArray(), rotation: rig.quaternion.toArray() };
       footprints.set(id, footprint(rig.userData.machine.bounds, pose));
     }
-    this.result = clearance(footprints, this.app.wallPoints(), this.clearanceM);
+    this.result = clearance(footprints, this.ctx.wallPoints(), this.clearanceM);
     for (const id of placement.rigs.keys()) placement.setClearance(id, this.result.get(id)?.violates ?? false);
-    this.app.viewer.invalidate();
+    this.ctx.viewer.invalidate();
   }
 
   /** Where the pointer meets the horizontal plane at `heightM` (twin's z-up world), or null. */
   floorPoint(event, heightM = 0) {
-    const { viewer, twin } = this.app;
-    twin.root.updateWorldMatrix(true, false);
-    const normal = Z.clone().transformDirection(twin.root.matrixWorld);
-    const plane = new THREE.Plane().setFromNormalAndCoplanarPoint(normal, twin.root.localToWorld(new THREE.Vector3(0, 0, heightM)));
+    const { viewer, root } = this.ctx;
+    root.updateWorldMatrix(true, false);
+    const normal = Z.clone().transformDirection(root.matrixWorld);
+    const plane = new THREE.Plane().setFromNormalAndCoplanarPoint(normal, root.localToWorld(new THREE.Vector3(0, 0, heightM)));
     viewer.raycaster.setFromCamera(viewer.toNdc(event), viewer.camera);
     const hit = viewer.raycaster.ray.intersectPlane(plane, new THREE.Vector3());
-    return hit ? twin.root.worldToLocal(hit) : null;
+    return hit ? root.worldToLocal(hit) : null;
   }
 
   // Touch: a finger that lands on a machine drags it (the view stays still meanwhile); one that
@@ -250,22 +255,22 @@ export class PlannerMode {
       this.tap = null;
       return;
     }
-    const { app } = this;
+    const { ctx } = this;
     // Measuring on the tap, not the touch, lets a measuring finger orbit and zoom without marking.
     if (this.tool === 'measure') {
       this.tap = { pointerId: event.pointerId, x: event.clientX, y: event.clientY };
       return;
     }
-    const hit = app.viewer.pick(event, [...app.placement.rigs.values()]);
-    const rig = hit ? app.placement.rigOf(hit.object) : null;
+    const hit = ctx.viewer.pick(event, [...ctx.placement.rigs.values()]);
+    const rig = hit ? ctx.placement.rigOf(hit.object) : null;
     this.selectedId = rig?.userData.machineId ?? null;
-    app.placement.setSelected(this.selectedId);
-    app.viewer.invalidate();
+    ctx.placement.setSelected(this.selectedId);
+    ctx.viewer.invalidate();
     this.render();
-    if (!rig || !app.canEdit) return;
+    if (!rig || !ctx.canEdit) return;
     const start = this.floorPoint(event, rig.position.z);
     if (!start) return;
-    app.viewer.controls.enabled = false;
+    ctx.viewer.controls.enabled = false;
     this.drag = { rig, offset: rig.position.clone().sub(start), moved: false, pointerId: event.pointerId };
     event.stopPropagation();
   }
@@ -291,60 +296,60 @@ export class PlannerMode {
     if (this.drag?.pointerId !== event.pointerId) return;
     const { rig, moved } = this.drag;
     this.drag = null;
-    this.app.viewer.controls.enabled = true;
+    this.ctx.viewer.controls.enabled = true;
     if (moved) await this.sendPose(rig, floorPose(rig));
   }
 
   async rotateSelected(angle) {
-    const rig = this.app.placement.rigs.get(this.selectedId);
+    const rig = this.ctx.placement.rigs.get(this.selectedId);
     if (!rig) return;
     await this.sendPose(rig, floorPose(rig, yawOf(rig.quaternion) + angle));
   }
 
   async sendPose(rig, pose) {
-    const { app } = this;
+    const { ctx } = this;
     const id = rig.userData.machineId;
-    const layoutId = app.placement.layoutId;
+    const layoutId = ctx.placement.layoutId;
     try {
-      await app.connection.edit(app.twinName, (doc) => setPosePatch(doc, layoutId, id, pose));
+      await ctx.edit((doc) => setPosePatch(doc, layoutId, id, pose));
     } catch (error) {
-      app.notify(error.message, 'error');
-      app.placement.apply(app.document); // back to what the server holds
+      ctx.notify(error.message, 'error');
+      ctx.placement.apply(ctx.document); // back to what the server holds
       this.checkClearance();
     }
   }
 
   async saveLayout(name) {
-    const { app } = this;
-    if (!name.trim()) return app.notify(app.t('layoutName'), 'error');
+    const { ctx } = this;
+    if (!name.trim()) return ctx.notify(ctx.t('layoutName'), 'error');
     try {
       let savedId = null;
-      await app.connection.edit(app.twinName, (doc) => { const { id, patch } = saveLayoutPatch(doc, app.placement.layoutId, name.trim()); savedId = id; return patch; });
-      app.setLayout(savedId);
+      await ctx.edit((doc) => { const { id, patch } = saveLayoutPatch(doc, ctx.placement.layoutId, name.trim()); savedId = id; return patch; });
+      ctx.setLayout(savedId);
     } catch (error) {
-      app.notify(error.message, 'error');
+      ctx.notify(error.message, 'error');
     }
   }
 
   async saveMeasurement(name) {
-    const { app } = this;
-    if (!name.trim()) return app.notify(app.t('measurementName'), 'error');
+    const { ctx } = this;
+    if (!name.trim()) return ctx.notify(ctx.t('measurementName'), 'error');
     try {
-      await app.connection.edit(app.twinName, (doc) => saveMeasurementPatch(doc, name.trim(), this.measured).patch);
+      await ctx.edit((doc) => saveMeasurementPatch(doc, name.trim(), this.measured).patch);
       // Now drawn from the document, like everyone else's.
       this.measured = null;
       this.measurePoints = [];
       clearGroup(this.measureGroup);
-      app.viewer.invalidate();
+      ctx.viewer.invalidate();
       this.render();
     } catch (error) {
-      app.notify(error.message, 'error');
+      ctx.notify(error.message, 'error');
     }
   }
 
   measureAt(event) {
-    const { app } = this;
-    const hit = app.viewer.pick(event, [app.twin.root]);
+    const { ctx } = this;
+    const hit = ctx.viewer.pick(event, [ctx.root]);
     if (!hit) return;
     if (this.measurePoints.length === 2) this.measurePoints = [];
     this.measurePoints.push(hit.point.clone());
@@ -355,12 +360,12 @@ export class PlannerMode {
     this.measureGroup.add(dot);
     if (this.measurePoints.length === 2) {
       // The document's frame (z-up, metres) is the twin root's, whatever the scene's is.
-      this.measured = this.measurePoints.map((p) => app.twin.root.worldToLocal(p.clone()).toArray());
+      this.measured = this.measurePoints.map((p) => ctx.root.worldToLocal(p.clone()).toArray());
       const metres = measurementLength(this.measured);
       drawMeasurement(this.measureGroup, this.measurePoints, `${metres.toFixed(2)} m`);
       this.measurements.push(metres);
     }
-    app.viewer.invalidate();
+    ctx.viewer.invalidate();
     this.render();
   }
 }

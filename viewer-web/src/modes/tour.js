@@ -8,8 +8,12 @@ import { HighlightSlot } from '../scene/highlight.js';
 import { glideTo } from '../scene/camera-glide.js';
 
 export class TourMode {
-  constructor(app) {
-    this.app = app;
+  /**
+   * @param ctx what the mode may use of the app (app/mode-context.js): viewer, placement, root,
+   *   document, lang, t, and its own `visitors()` (how many others are in this twin).
+   */
+  constructor(ctx) {
+    this.ctx = ctx;
     this.name = 'tour';
     this.highlight = new HighlightSlot();
     this.tourId = null;
@@ -34,7 +38,7 @@ export class TourMode {
   }
 
   get tours() {
-    return this.app.document.tours || [];
+    return this.ctx.document.tours || [];
   }
 
   get tour() {
@@ -48,13 +52,13 @@ export class TourMode {
   }
 
   render(glide) {
-    const { app } = this;
-    const lang = app.lang;
+    const { ctx } = this;
+    const lang = ctx.lang;
     if (!this.tour) { this.tourId = this.tours[0]?.id ?? null; this.stopIndex = 0; }
     const tour = this.tour;
     if (!tour) {
       this.highlight.clear();
-      this.panel.replaceChildren(el('p', {}, app.t('noTours')));
+      this.panel.replaceChildren(el('p', {}, ctx.t('noTours')));
       return;
     }
     this.stopIndex = Math.min(this.stopIndex, tour.stops.length - 1);
@@ -64,28 +68,28 @@ export class TourMode {
       this.tours.length > 1
         ? select(this.tours.map((t) => [t.id, localized(t.title, lang)]), tour.id, (id) => { this.tourId = id; this.stopIndex = 0; this.render(true); }, { 'data-testid': 'tour-choice' })
         : el('h3', {}, localized(tour.title, lang)),
-      el('div', { class: 'step-count', 'data-testid': 'tour-stop-count', 'data-summary': true }, `${app.t('stop')} ${this.stopIndex + 1} ${app.t('of')} ${tour.stops.length}`),
+      el('div', { class: 'step-count', 'data-testid': 'tour-stop-count', 'data-summary': true }, `${ctx.t('stop')} ${this.stopIndex + 1} ${ctx.t('of')} ${tour.stops.length}`),
       el('h4', { 'data-testid': 'tour-stop-title', 'data-summary': true }, localized(stop.title, lang)),
       el('p', { class: 'step-text', 'data-testid': 'tour-stop-description' }, localized(stop.description, lang)),
       el('div', { class: 'row' },
-        button(app.t('previous'), () => this.goTo(this.stopIndex - 1), { disabled: this.stopIndex === 0, 'data-testid': 'tour-previous' }),
-        button(app.t('next'), () => this.goTo(this.stopIndex + 1), { class: 'primary', disabled: this.stopIndex >= tour.stops.length - 1, 'data-testid': 'tour-next' })),
+        button(ctx.t('previous'), () => this.goTo(this.stopIndex - 1), { disabled: this.stopIndex === 0, 'data-testid': 'tour-previous' }),
+        button(ctx.t('next'), () => this.goTo(this.stopIndex + 1), { class: 'primary', disabled: this.stopIndex >= tour.stops.length - 1, 'data-testid': 'tour-next' })),
       this.presenceLine,
     );
     this.renderPresence();
-    this.highlight.show(app.placement.anchors.get(stop.anchor), { kind: 'outline', color: '#3aa0ff' }, localized(stop.title, lang));
+    this.highlight.show(ctx.placement.anchors.get(stop.anchor), { kind: 'outline', color: '#3aa0ff' }, localized(stop.title, lang));
     if (glide) {
-      const root = app.twin.root;
+      const { root } = ctx;
       const position = root.localToWorld(new THREE.Vector3(...stop.viewpoint.position));
       const target = root.localToWorld(new THREE.Vector3(...stop.viewpoint.target));
-      this.arrived = glideTo(app.viewer, position, target, 1.5);
+      this.arrived = glideTo(ctx.viewer, position, target, 1.5);
     }
-    app.viewer.invalidate();
+    ctx.viewer.invalidate();
   }
 
   renderPresence() {
     if (!this.presenceLine) return;
-    const count = this.app.presence.count;
-    this.presenceLine.textContent = count ? `${count} ${this.app.t('visitors')}` : '';
+    const count = this.ctx.visitors();
+    this.presenceLine.textContent = count ? `${count} ${this.ctx.t('visitors')}` : '';
   }
 }
