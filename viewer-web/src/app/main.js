@@ -102,7 +102,25 @@ class App {
     this.noticeTimer = setTimeout(() => { notice.hidden = true; }, kind === 'error' ? 8000 : 4000);
   }
 
+  /**
+   * Start-up, step by step; each step needs the ones before it. `stage` says which step the
+   * app is in (the browser tests print it when start-up stalls).
+   */
   async start() {
+    this.buildPage();
+    await this.connect();
+    await this.subscribeToTwin();
+    await this.loadGlbAndTiles();
+    this.placeMachines();
+    this.followDocumentEdits();
+    this.showOtherViewers();
+    this.openFirstMode();
+    await this.setUpAr();
+    this.stage = 'running';
+  }
+
+  /** The 3D view, the language menu, the "more" button and the foldable panel. */
+  buildPage() {
     this.viewer = new Viewer($('stage'));
     $('language').value = this.lang;
     $('language').addEventListener('change', (e) => this.setLanguage(e.target.value));
@@ -110,6 +128,10 @@ class App {
     $('more-button').setAttribute('aria-label', this.t('more'));
     disclosure($('more-button'), $('more'));
     this.panelFold = new PanelFold({ panel: $('panel'), handle: $('panel-handle'), title: $('panel-title'), summary: $('panel-summary'), body: $('panel-body') });
+  }
+
+  /** Opens the protocol's WebSocket and picks the twin: the URL's, else the first the server offers. */
+  async connect() {
     const wsUrl = `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/ws`;
     this.connection = new Connection(wsUrl, { token: this.token });
     this.stage = 'connecting';
@@ -118,45 +140,75 @@ class App {
     this.twinName = this.params.get('twin') || twins[0]?.name;
     if (!this.twinName) throw new Error('this server offers no twin you may see: ask for a token, or check the twins "twin serve" was given.');
     $('twin-name').textContent = this.twinName;
+  }
+
+  /** Subscribes to the twin (its document and machine states), and reconnects when the server goes away. */
+  async subscribeToTwin() {
     this.stage = 'subscribing';
     // The latest machine states follow the snapshot at once: listen before subscribing.
     this.connection.on('machine_state', (m) => m.twin === this.twinName && this.machineStateChanged(m));
     await this.connection.subscribe(this.twinName);
     this.connection.on('close', (event) => !event.byUser && this.reconnect());
     this.connection.on('error', (m) => m.id == null && this.notify(m.message, 'error'));
+  }
+
+  /** The cloud's tiles and the GLB come at the same time: whichever is first shows first. */
+  async loadGlbAndTiles() {
     this.headers = this.token ? { Authorization: `Bearer ${this.token}` } : {};
     this.gltfLoader = makeGltfLoader();
     this.gltfLoader.setRequestHeader(this.headers);
-    // The cloud's tiles and the GLB come at the same time: whichever is first shows first.
     this.provisionalRoot = makeZUpRoot(); // turned like the GLB's root
     this.scene.add(this.provisionalRoot);
-    const watchFirstGeometry = this.viewer.onFrame(() => {
-      if (!this.twin && !(this.tiles?.progress.points > 0)) return;
-      this.viewer.invalidate();
-      this.timings.firstGeometry = performance.now(); // this frame draws the first geometry
-      watchFirstGeometry();
-    });
+    this.timeFirstGeometry();
     const tiles = this.startTiles();
     this.stage = 'loading the GLB';
     await this.loadTwin();
     this.stage = 'opening the tileset';
     await tiles;
+  }
+
+  /** Notes the time of the first frame that draws some of the twin (`timings.firstGeometry`). */
+  timeFirstGeometry() {
+    const stop = this.viewer.onFrame(() => {
+      if (!this.twin && !(this.tiles?.progress.points > 0)) return;
+      this.viewer.invalidate();
+      this.timings.firstGeometry = performance.now(); // this frame draws the first geometry
+      stop();
+    });
+  }
+
+  /** The document's machines and anchors for the URL's layout, with their live states; a moved machine leaves no ghost in the cloud. */
+  placeMachines() {
     this.stage = 'placing the machines';
     this.placement = new Placement(this.twin.root);
+    this.hideGhostsOfMovedMachines();
+    this.placement.apply(this.document, this.params.get('layout') || '');
+    for (const [machine, properties] of this.machineStates) this.placement.setState(machine, properties);
+  }
+
+  /** The cloud's points of a machine that moved away (or that the layout removes) are not drawn where it stood. */
+  hideGhostsOfMovedMachines() {
     this.ghosts = ghostUniforms();
     for (const material of [...(this.tiles ? Object.values(this.tiles.materials) : []), ...this.twin.clouds.map((c) => c.material)]) cullGhosts(material, this.ghosts);
     this.placement.onChange(() => updateGhosts(this.ghosts, this.document, this.placement.layoutId, this.twin.root));
-    this.placement.apply(this.document, this.params.get('layout') || '');
-    for (const [machine, properties] of this.machineStates) this.placement.setState(machine, properties);
+  }
+
+  /** Every edit of the document (ours and other viewers') re-places the machines and redraws the mode. */
+  followDocumentEdits() {
     this.connection.on('document', (event) => event.twin === this.twinName && this.documentChanged(event));
+  }
+
+  /** Our camera goes to the server; other viewers appear as small markers. */
+  showOtherViewers() {
     this.presence = new Presence({ viewer: this.viewer, root: this.twin.root, connection: this.connection, twin: this.twinName, mode: () => this.mode?.name ?? '' });
+  }
+
+  /** The three modes, each with its own small context; the URL's mode first, else the tour for visitors and the instructions for others. */
+  openFirstMode() {
     this.modes = { instructions: new InstructionsMode(instructionsContext(this)), tour: new TourMode(tourContext(this)), planner: new PlannerMode(plannerContext(this)) };
     this.renderModeButtons();
     const wanted = this.params.get('mode');
     this.setMode(this.modes[wanted] ? wanted : this.role === 'visitor' ? 'tour' : 'instructions');
-    this.stage = 'asking for WebXR AR';
-    await this.setUpAr();
-    this.stage = 'running';
   }
 
   async loadTwin() {
@@ -322,7 +374,9 @@ class App {
     return this.walls;
   }
 
+  /** The AR button where immersive-ar is offered, else a note that it is not. */
   async setUpAr() {
+    this.stage = 'asking for WebXR AR';
     this.ar = new ArSession(this);
     this.arSupported = await ArSession.supported();
     this.onArChange = () => this.renderArControls();
