@@ -2,7 +2,7 @@
 
 The structure is defined once, by the JSON schema `twin/schemas/twin-document.schema.json` (the
 server checks edits against it through `validate`; the viewer does not read it, it only follows its
-shape in viewer-web/src/document.js); what a schema cannot say is checked by `twin.document.references`.
+shape in viewer-web/src/document/document.js); what a schema cannot say is checked by `twin.document.references`.
 Errors name the file, the field path and what was expected.
 """
 from __future__ import annotations
@@ -60,8 +60,11 @@ def validate(data: Any, source: str = "<twin document>") -> None:
 
 def _explain(error) -> str:
     description = error.schema.get("description") if isinstance(error.schema, dict) else None
+    secretive = error.validator == "not" or (error.validator == "pattern" and list(error.absolute_path)[:1] == ["sources"])
+    if secretive and description:  # the value may be a password (a URL with user:password): never repeat it
+        return f"is not allowed here; expected {description}"
     if error.validator in ("type", "minItems", "maxItems", "pattern", "const", "enum", "contains",
-                           "minimum", "exclusiveMinimum") and description:
+                           "minimum", "exclusiveMinimum", "oneOf") and description:
         return f"{error.message}; expected {description}"
     if error.validator == "dependentRequired":
         return f"{error.message}: give both"
