@@ -123,10 +123,11 @@ class TwinServer:
         """The folder the viewer is served from, or None when it is not built."""
         return self.viewer_dir if self.viewer_dir is not None and (self.viewer_dir / "index.html").is_file() else None
 
-    def start_live(self) -> None:
-        """Start passing presence and machine state on (throttled), on the running event loop."""
+    def start_live(self, interval_s: float = LIVE_INTERVAL_S) -> None:
+        """Start passing presence and machine state on, each source at most every `interval_s`,
+        on the running event loop."""
         loop = asyncio.get_running_loop()
-        self._throttle = Throttle(LIVE_INTERVAL_S, self._publish_live, loop.call_later, loop.time)
+        self._throttle = Throttle(interval_s, self._publish_live, loop.call_later, loop.time)
 
     def listen(self, host: str, port: int, tls: ssl.SSLContext | None = None):
         """The websockets server (an async context manager) for this twin server; HTTPS/WSS with `tls`."""
