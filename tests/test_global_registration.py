@@ -95,12 +95,12 @@ def test_ransac_finds_the_transform_among_90_percent_outliers_whatever_the_threa
     for threads in (1, 2):
         registration.set_num_threads(threads)
         results.append(_native.ransac(source, target, 0.05, 0.9, False, 100000, 0.999, 7))
-    assert results[0]["found"]
-    np.testing.assert_allclose(results[0]["T_target_source"], T, atol=0.02)
-    assert results[0]["inliers"][~outliers].all()  # every true pair, and few chance ones
-    assert results[0]["num_inliers"] < (~outliers).sum() + 0.01 * outliers.sum()
-    np.testing.assert_array_equal(results[0]["T_target_source"], results[1]["T_target_source"])
-    assert results[0]["hypotheses"] == results[1]["hypotheses"] < 100000  # stopped early
+    assert results[0].found
+    np.testing.assert_allclose(results[0].T_target_source, T, atol=0.02)
+    assert results[0].inliers[~outliers].all()  # every true pair, and few chance ones
+    assert results[0].num_inliers < (~outliers).sum() + 0.01 * outliers.sum()
+    np.testing.assert_array_equal(results[0].T_target_source, results[1].T_target_source)
+    assert results[0].hypotheses == results[1].hypotheses < 100000  # stopped early
 
 
 # --- align_global on exact-truth kitchen trials ------------------------------------------------

@@ -52,9 +52,9 @@ def test_large_tree_is_exact_and_parallel_build_is_deterministic(restore_num_thr
     rng = np.random.default_rng(3)
     points = rng.normal(size=(60_000, 3)) * [10, 10, 1]
     queries = rng.normal(size=(200, 3)) * [10, 10, 1]
-    _native.set_num_threads(1)
+    _native.set_max_threads(1)
     idx1, d1 = _native.KdTree(points).knn(queries, 12)
-    _native.set_num_threads(0)
+    _native.set_max_threads(0)
     idx2, d2 = _native.KdTree(points).knn(queries, 12)
     np.testing.assert_array_equal(d1, d2)
     np.testing.assert_array_equal(idx1, idx2)

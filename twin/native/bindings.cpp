@@ -1,7 +1,8 @@
-// The module `twin._native` and its bindings of local registration (the k-d tree, prepared clouds,
-// ICP / point-to-plane / GICP): numpy arrays to the core's types and back. One of the bindings*.cpp
-// files, the only ones that know about Python: each other area binds itself in bindings_<area>.cpp
-// (`bind_<area>`, called from PYBIND11_MODULE at the end of this file).
+// The module `twin._native` and its bindings of local registration (the k-d tree, voxel
+// downsampling, prepared clouds, ICP / point-to-plane / GICP): numpy arrays to the core's types and
+// back. One of the bindings*.cpp files, the only ones that know about Python: each other area binds
+// itself in bindings_<area>.cpp (`bind_<area>`, called from PYBIND11_MODULE at the end of this
+// file), and all of them take arrays in through array_in.hpp.
 // Every function that does real work releases the GIL while it computes.
 #include <pybind11/eigen.h>
 #include <pybind11/numpy.h>
@@ -11,6 +12,7 @@
 #include <limits>
 #include <string>
 
+#include "array_in.hpp"
 #include "covariances.hpp"
 #include "icp.hpp"
 #include "kdtree.hpp"
@@ -20,18 +22,11 @@
 #include "voxel_grid.hpp"
 
 namespace py = pybind11;
+using twin::bindings::ArrayIn;
+using twin::bindings::points_of;
+using twin::bindings::PointsIn;
 
 namespace {
-
-using ArrayIn = py::array_t<double, py::array::c_style | py::array::forcecast>;
-
-// Checks an (n, 3) array and returns its buffer; the caller keeps `array` alive.
-const double* xyz_of(const ArrayIn& array, size_t& n, const char* what) {
-  if (array.ndim() != 2 || array.shape(1) != 3)
-    throw py::value_error(std::string(what) + " must be an (N, 3) array of points");
-  n = static_cast<size_t>(array.shape(0));
-  return array.data();
-}
 
 py::array_t<double> to_numpy(const twin::Points& points) {
   py::array_t<double> out({static_cast<py::ssize_t>(points.size()), py::ssize_t(3)});
@@ -47,9 +42,9 @@ py::array_t<double> to_numpy(const twin::Covariances& covs) {
   return out;
 }
 
-twin::Points copy_points(const double* xyz, size_t n) {
-  twin::Points points(n);
-  if (n) std::memcpy(points.front().data(), xyz, n * 3 * sizeof(double));
+twin::Points copy_points(const PointsIn& in) {
+  twin::Points points(in.n);
+  if (in.n) std::memcpy(points.front().data(), in.xyz, in.n * 3 * sizeof(double));
   return points;
 }
 
@@ -63,29 +58,27 @@ twin::IcpMethod method_from_name(const std::string& name) {
 void bind_kdtree(py::module_& m) {
   py::class_<twin::KdTree>(m, "KdTree", "k-d tree over an (N, 3) array (keeps its own copy)")
       .def(py::init([](const ArrayIn& points, int leaf_size) {
-             size_t n;
-             const double* xyz = xyz_of(points, n, "points");
+             const PointsIn p = points_of(points, "points");
              py::gil_scoped_release release;
-             return new twin::KdTree(xyz, n, leaf_size);
+             return new twin::KdTree(p.xyz, p.n, leaf_size);
            }),
            py::arg("points"), py::arg("leaf_size") = twin::KdTree::kDefaultLeafSize)
       .def("__len__", &twin::KdTree::size)
       .def(
           "knn",
           [](const twin::KdTree& tree, const ArrayIn& queries, int k, double max_distance) {
-            size_t m;
-            const double* q = xyz_of(queries, m, "queries");
+            const PointsIn q = points_of(queries, "queries");
             if (k < 1) throw py::value_error("k must be at least 1");
-            py::array_t<int32_t> indices({static_cast<py::ssize_t>(m), py::ssize_t(k)});
-            py::array_t<double> sq_dists({static_cast<py::ssize_t>(m), py::ssize_t(k)});
+            py::array_t<int32_t> indices({static_cast<py::ssize_t>(q.n), py::ssize_t(k)});
+            py::array_t<double> sq_dists({static_cast<py::ssize_t>(q.n), py::ssize_t(k)});
             int32_t* idx = indices.mutable_data();
             double* d2 = sq_dists.mutable_data();
             const double bound = max_distance * max_distance;
             {
               py::gil_scoped_release release;
 #pragma omp parallel for num_threads(twin::max_threads()) schedule(static)
-              for (int64_t i = 0; i < static_cast<int64_t>(m); ++i) {
-                const size_t found = tree.knn(Eigen::Map<const Eigen::Vector3d>(q + 3 * i), k, idx + i * k,
+              for (int64_t i = 0; i < static_cast<int64_t>(q.n); ++i) {
+                const size_t found = tree.knn(Eigen::Map<const Eigen::Vector3d>(q.xyz + 3 * i), k, idx + i * k,
                                               d2 + i * k, bound);
                 for (int j = static_cast<int>(found); j < k; ++j) {
                   idx[i * k + j] = -1;
@@ -115,25 +108,24 @@ void bind_local_geometry(py::module_& m) {
   m.def(
       "voxel_downsample",
       [](const ArrayIn& points, double voxel_size) {
-        size_t n;
-        const double* xyz = xyz_of(points, n, "points");
+        const PointsIn p = points_of(points, "points");
         twin::Points down;
         {
           py::gil_scoped_release release;
-          down = twin::voxel_downsample(xyz, n, voxel_size);
+          down = twin::voxel_downsample(p.xyz, p.n, voxel_size);
         }
         return to_numpy(down);
       },
-      py::arg("points"), py::arg("voxel_size"));
+      py::arg("points"), py::arg("voxel_size"),
+      "(M, 3) centroids of the occupied voxels (grid anchored at the origin), in first-touch order");
   m.def(
       "estimate_normals",
       [](const ArrayIn& points, int k) {
-        size_t n;
-        const double* xyz = xyz_of(points, n, "points");
+        const PointsIn p = points_of(points, "points");
         twin::Points normals;
         {
           py::gil_scoped_release release;
-          const twin::Points pts = copy_points(xyz, n);
+          const twin::Points pts = copy_points(p);
           normals = twin::estimate_normals(pts, twin::KdTree(pts), k);
         }
         return to_numpy(normals);
@@ -142,12 +134,11 @@ void bind_local_geometry(py::module_& m) {
   m.def(
       "estimate_covariances",
       [](const ArrayIn& points, int k) {
-        size_t n;
-        const double* xyz = xyz_of(points, n, "points");
+        const PointsIn p = points_of(points, "points");
         twin::Covariances covs;
         {
           py::gil_scoped_release release;
-          const twin::Points pts = copy_points(xyz, n);
+          const twin::Points pts = copy_points(p);
           covs = twin::estimate_covariances(pts, twin::KdTree(pts), k);
         }
         return to_numpy(covs);
@@ -159,10 +150,9 @@ void bind_icp(py::module_& m) {
   py::class_<twin::PreparedCloud>(m, "PreparedCloud",
                                   "downsampled points, k-d tree, normals and GICP covariances, built once")
       .def(py::init([](const ArrayIn& points, double voxel_size, int num_neighbors, bool local_geometry) {
-             size_t n;
-             const double* xyz = xyz_of(points, n, "points");
+             const PointsIn p = points_of(points, "points");
              py::gil_scoped_release release;
-             return new twin::PreparedCloud(xyz, n, voxel_size, num_neighbors, local_geometry);
+             return new twin::PreparedCloud(p.xyz, p.n, voxel_size, num_neighbors, local_geometry);
            }),
            py::arg("points"), py::arg("voxel_size"), py::arg("num_neighbors"), py::arg("local_geometry") = true)
       .def("__len__", [](const twin::PreparedCloud& c) { return c.points().size(); })
@@ -172,6 +162,16 @@ void bind_icp(py::module_& m) {
       .def_property_readonly("has_local_geometry", &twin::PreparedCloud::has_local_geometry)
       .def_property_readonly("voxel_size", &twin::PreparedCloud::voxel_size)
       .def_property_readonly("num_neighbors", &twin::PreparedCloud::num_neighbors);
+
+  // Read-only, and each array a fresh copy: the Python face freezes them into RegistrationResult.
+  py::class_<twin::IcpResult>(m, "IcpResult", "the outcome of one `align` (see twin.registration.RegistrationResult)")
+      .def_property_readonly("T_target_source", [](const twin::IcpResult& r) -> Eigen::Matrix4d { return r.T_target_source; })
+      .def_readonly("iterations", &twin::IcpResult::iterations)
+      .def_readonly("converged", &twin::IcpResult::converged)
+      .def_readonly("fitness", &twin::IcpResult::fitness)
+      .def_readonly("inlier_rmse", &twin::IcpResult::inlier_rmse)
+      .def_readonly("num_inliers", &twin::IcpResult::num_inliers)
+      .def_property_readonly("information", [](const twin::IcpResult& r) -> twin::Matrix6d { return r.information; });
 
   m.def(
       "align",
@@ -185,20 +185,8 @@ void bind_icp(py::module_& m) {
         settings.translation_epsilon = translation_epsilon;
         settings.kernel = twin::RobustKernel{twin::kernel_from_name(kernel), kernel_scale};
         const twin::IcpMethod icp_method = method_from_name(method);
-        twin::IcpResult r;
-        {
-          py::gil_scoped_release release;
-          r = twin::align(source, target, icp_method, init, settings);
-        }
-        py::dict out;
-        out["T_target_source"] = r.T_target_source;
-        out["iterations"] = r.iterations;
-        out["converged"] = r.converged;
-        out["fitness"] = r.fitness;
-        out["inlier_rmse"] = r.inlier_rmse;
-        out["num_inliers"] = r.num_inliers;
-        out["information"] = r.information;
-        return out;
+        py::gil_scoped_release release;
+        return twin::align(source, target, icp_method, init, settings);
       },
       py::arg("source"), py::arg("target"), py::arg("method"), py::arg("init"),
       py::arg("max_correspondence_distance"), py::arg("max_iterations"), py::arg("rotation_epsilon"),
@@ -212,9 +200,12 @@ void bind_export(py::module_& m);  // bindings_export.cpp: Morton order of cloud
 
 PYBIND11_MODULE(_native, m) {
   m.doc() = "twin's C++ registration core (use twin.registration, not this module)";
-  m.def("set_num_threads", &twin::set_max_threads, py::arg("n"),
-        "Threads for the core's parallel loops; n <= 0 restores the default (OMP_NUM_THREADS, else one per core).");
-  m.def("get_num_threads", &twin::max_threads);
+  // The core's own process-wide cap (twin::set_max_threads in parallel.hpp), which every parallel
+  // loop names; not OpenMP's per-thread setting, whose name `set_num_threads` it used to borrow.
+  m.def("set_max_threads", &twin::set_max_threads, py::arg("n"),
+        "Threads for the core's parallel loops, process-wide; n <= 0 restores the default "
+        "(OMP_NUM_THREADS, else one per core).");
+  m.def("max_threads", &twin::max_threads, "The core's current cap on threads per parallel loop.");
   bind_kdtree(m);
   bind_local_geometry(m);
   bind_icp(m);

@@ -7,10 +7,12 @@
 #include <string>
 #include <vector>
 
+#include "array_in.hpp"
 #include "morton.hpp"
 #include "octree.hpp"
 
 namespace py = pybind11;
+using twin::bindings::ArrayIn;
 
 namespace {
 
@@ -26,20 +28,16 @@ py::array_t<T> to_numpy(const std::vector<T>& values) {
 void bind_export(py::module_& m) {
   m.def(
       "morton_order",
-      [](const py::array_t<double, py::array::c_style | py::array::forcecast>& points,
-         const py::array_t<double, py::array::c_style | py::array::forcecast>& origin, double size) {
-        if (points.ndim() != 2 || points.shape(1) != 3)
-          throw py::value_error("points must be an (N, 3) array");
+      [](const ArrayIn& points, const ArrayIn& origin, double size) {
+        const twin::bindings::PointsIn p = twin::bindings::points_of(points, "points");
         if (origin.size() != 3) throw py::value_error("origin must hold 3 numbers (the cube's min corner)");
         if (!(size > 0) || !std::isfinite(size)) throw py::value_error("size must be a positive number of metres");
-        const size_t n = static_cast<size_t>(points.shape(0));
-        const double* xyz = points.data();
         const double corner[3] = {origin.data()[0], origin.data()[1], origin.data()[2]};
         std::vector<uint64_t> codes;
         std::vector<int64_t> order;
         {
           py::gil_scoped_release release;
-          codes = twin::morton_codes(xyz, n, corner, size);
+          codes = twin::morton_codes(p.xyz, p.n, corner, size);
           order = twin::radix_sort_with_order(codes);
         }
         return py::make_tuple(to_numpy(order), to_numpy(codes));

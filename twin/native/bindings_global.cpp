@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "array_in.hpp"
 #include "feature_matching.hpp"
 #include "fpfh.hpp"
 #include "pose_graph.hpp"
@@ -16,29 +17,36 @@
 #include "similarity.hpp"
 
 namespace py = pybind11;
+using twin::bindings::ArrayIn;
 
 namespace {
 
-using ArrayIn = py::array_t<double, py::array::c_style | py::array::forcecast>;
 using ColumnPoints = Eigen::Map<const Eigen::Matrix<double, 3, Eigen::Dynamic>>;  // an (N, 3) C array
 using RowMajor4d = Eigen::Matrix<double, 4, 4, Eigen::RowMajor>;
 using RowMajor6d = Eigen::Matrix<double, 6, 6, Eigen::RowMajor>;
 
+// Shapes other than (N, 3): stacks of 4x4 poses and 6x6 information matrices.
 void check_shape(const ArrayIn& array, py::ssize_t rows, std::initializer_list<py::ssize_t> tail, const char* what) {
   bool ok = array.ndim() == static_cast<py::ssize_t>(1 + tail.size()) && (rows < 0 || array.shape(0) == rows);
   int axis = 1;
   for (py::ssize_t size : tail) ok = ok && array.shape(axis++) == size;
-  if (!ok) throw py::value_error(std::string(what) + " has the wrong shape");
+  if (!ok) throw py::value_error(std::string(what) + " has the wrong shape " + twin::bindings::shape_text(array));
 }
 
 ColumnPoints columns_of(const ArrayIn& array, const char* what) {
-  check_shape(array, -1, {3}, what);
-  return ColumnPoints(array.data(), 3, array.shape(0));
+  const twin::bindings::PointsIn p = twin::bindings::points_of(array, what);
+  return ColumnPoints(p.xyz, 3, static_cast<Eigen::Index>(p.n));
 }
 
 py::array_t<double> features_to_numpy(const twin::Features& features) {
   py::array_t<double> out({static_cast<py::ssize_t>(features.rows()), py::ssize_t(twin::kFpfhBins)});
   if (features.size()) std::memcpy(out.mutable_data(), features.data(), features.size() * sizeof(double));
+  return out;
+}
+
+py::array_t<bool> to_numpy(const std::vector<bool>& flags) {
+  py::array_t<bool> out(static_cast<py::ssize_t>(flags.size()));
+  for (size_t k = 0; k < flags.size(); ++k) out.mutable_data()[k] = flags[k];
   return out;
 }
 
@@ -52,6 +60,30 @@ FeatureMap features_of(const ArrayIn& array, const char* what) {
 }  // namespace
 
 void bind_global(py::module_& m) {
+  // Read-only results; each array property is a fresh copy, which the Python face freezes.
+  py::class_<twin::RansacResult>(m, "RansacResult", "the outcome of `ransac` on paired rows")
+      .def_property_readonly("T_target_source", [](const twin::RansacResult& r) -> Eigen::Matrix4d { return r.T_target_source; })
+      .def_property_readonly("inliers", [](const twin::RansacResult& r) { return to_numpy(r.inliers); },
+                             "(K,) bool: which correspondences agree with the transform")
+      .def_readonly("num_inliers", &twin::RansacResult::num_inliers)
+      .def_readonly("inlier_rmse", &twin::RansacResult::inlier_rmse)
+      .def_readonly("hypotheses", &twin::RansacResult::hypotheses)
+      .def_readonly("found", &twin::RansacResult::found);
+
+  py::class_<twin::PoseGraphResult>(m, "PoseGraphResult", "the outcome of `optimize_pose_graph`")
+      .def_property_readonly(
+          "poses",
+          [](const twin::PoseGraphResult& r) {
+            py::array_t<double> out({static_cast<py::ssize_t>(r.poses.size()), py::ssize_t(4), py::ssize_t(4)});
+            for (size_t n = 0; n < r.poses.size(); ++n) Eigen::Map<RowMajor4d>(out.mutable_data() + 16 * n) = r.poses[n];
+            return out;
+          },
+          "(N, 4, 4) optimised T_world_node")
+      .def_property_readonly("edge_accepted", [](const twin::PoseGraphResult& r) { return to_numpy(r.edge_accepted); })
+      .def_readonly("initial_cost", &twin::PoseGraphResult::initial_cost)
+      .def_readonly("final_cost", &twin::PoseGraphResult::final_cost)
+      .def_readonly("iterations", &twin::PoseGraphResult::iterations);
+
   m.def(
       "fpfh",
       [](const twin::PreparedCloud& cloud, double radius, int max_neighbors) {
@@ -100,21 +132,8 @@ void bind_global(py::module_& m) {
         settings.max_hypotheses = max_hypotheses;
         settings.confidence = confidence;
         settings.seed = seed;
-        twin::RansacResult r;
-        {
-          py::gil_scoped_release release;
-          r = twin::ransac(s, t, settings);
-        }
-        py::array_t<bool> inliers(static_cast<py::ssize_t>(r.inliers.size()));
-        for (size_t k = 0; k < r.inliers.size(); ++k) inliers.mutable_data()[k] = r.inliers[k];
-        py::dict out;
-        out["T_target_source"] = r.T_target_source;
-        out["inliers"] = inliers;
-        out["num_inliers"] = r.num_inliers;
-        out["inlier_rmse"] = r.inlier_rmse;
-        out["hypotheses"] = r.hypotheses;
-        out["found"] = r.found;
-        return out;
+        py::gil_scoped_release release;
+        return twin::ransac(s, t, settings);
       },
       py::arg("source"), py::arg("target"), py::arg("inlier_distance"), py::arg("edge_length_similarity"),
       py::arg("with_scale"), py::arg("max_hypotheses"), py::arg("confidence"), py::arg("seed"),
@@ -161,23 +180,8 @@ void bind_global(py::module_& m) {
         twin::PoseGraphOptions options;
         options.outlier_distance_m = outlier_distance_m;
         options.max_iterations = max_iterations;
-        twin::PoseGraphResult r;
-        {
-          py::gil_scoped_release release;
-          r = twin::optimize_pose_graph(std::move(initial), edges, options);
-        }
-        py::array_t<double> out_poses({static_cast<py::ssize_t>(r.poses.size()), py::ssize_t(4), py::ssize_t(4)});
-        for (size_t n = 0; n < r.poses.size(); ++n)
-          Eigen::Map<RowMajor4d>(out_poses.mutable_data() + 16 * n) = r.poses[n];
-        py::array_t<bool> accepted(static_cast<py::ssize_t>(r.edge_accepted.size()));
-        for (size_t e = 0; e < r.edge_accepted.size(); ++e) accepted.mutable_data()[e] = r.edge_accepted[e];
-        py::dict out;
-        out["poses"] = out_poses;
-        out["edge_accepted"] = accepted;
-        out["initial_cost"] = r.initial_cost;
-        out["final_cost"] = r.final_cost;
-        out["iterations"] = r.iterations;
-        return out;
+        py::gil_scoped_release release;
+        return twin::optimize_pose_graph(std::move(initial), edges, options);
       },
       py::arg("poses"), py::arg("pairs"), py::arg("transforms"), py::arg("information"), py::arg("uncertain"),
       py::arg("outlier_distance_m"), py::arg("max_iterations"),

@@ -5,7 +5,8 @@
 //   int t = twin::thread_index();        // 0 .. max_threads() - 1 inside a parallel region
 //
 // The count is process-wide (an atomic), not OpenMP's per-thread setting: Python may call
-// set_num_threads on one thread and run registrations on others (asyncio.to_thread).
+// the binding set_max_threads (twin.registration.set_num_threads) on one thread and run
+// registrations on others (asyncio.to_thread).
 #pragma once
 #include <atomic>
 #ifdef TWIN_HAVE_OPENMP

@@ -186,12 +186,12 @@ def align(source_points, target, method: str = "gicp", max_correspondence_distan
 
     raw = _native.align(source, target._cloud, method, T_init, distance, int(max_iterations),
                         math.radians(rotation_epsilon_deg), float(translation_epsilon), kernel, scale)
-    for key in ("T_target_source", "information"):
-        raw[key].setflags(write=False)  # the result is frozen; so are its arrays
-    result = RegistrationResult(
-        T_target_source=raw["T_target_source"], fitness=raw["fitness"], inlier_rmse=raw["inlier_rmse"],
-        iterations=raw["iterations"], converged=raw["converged"], information=raw["information"],
-        num_inliers=raw["num_inliers"])
+    T, information = raw.T_target_source, raw.information  # each access copies: take them once
+    T.setflags(write=False)  # the result is frozen; so are its arrays
+    information.setflags(write=False)
+    result = RegistrationResult(T_target_source=T, fitness=raw.fitness, inlier_rmse=raw.inlier_rmse,
+                                iterations=raw.iterations, converged=raw.converged, information=information,
+                                num_inliers=raw.num_inliers)
     log.debug("%s: %d iterations, converged=%s, fitness=%.3f, rmse=%.4f m", method, result.iterations,
               result.converged, result.fitness, result.inlier_rmse)
     if result.num_inliers < 3:
@@ -202,10 +202,13 @@ def align(source_points, target, method: str = "gicp", max_correspondence_distan
 
 
 def set_num_threads(n: int) -> None:
-    """Threads used by the core's parallel loops; n <= 0 restores the default (OMP_NUM_THREADS, else one per core)."""
-    _native.set_num_threads(int(n))
+    """Threads for each of the core's parallel loops, process-wide (the core's own cap, not
+    OpenMP's per-thread setting, so it holds for registrations run in other threads); n <= 0
+    restores the default (OMP_NUM_THREADS, else one per core)."""
+    _native.set_max_threads(int(n))
 
 
 def get_num_threads() -> int:
-    return _native.get_num_threads()
+    """The core's current thread count per parallel loop (see `set_num_threads`)."""
+    return _native.max_threads()
 

@@ -186,10 +186,10 @@ def align_global_detailed(source_points, target_points, voxel_size: float = 0.05
                             float(confidence), seed)
     report("ransac", 1, 1)
     log.debug("%d x %d points, %d correspondences, RANSAC: %d inliers after %d hypotheses",
-              len(source_down), len(target_down), len(pairs), ransac["num_inliers"], ransac["hypotheses"])
+              len(source_down), len(target_down), len(pairs), ransac.num_inliers, ransac.hypotheses)
 
     report("refinement", 0, 1)
-    T_scaled = ransac["T_target_source"]
+    T_scaled = ransac.T_target_source
     scale = 1.0
     if with_scale:
         T_scaled, scale = _similarity_icp(source_down, target_down, T_scaled, inlier_distance)
@@ -205,14 +205,14 @@ def align_global_detailed(source_points, target_points, voxel_size: float = 0.05
     consensus = int((np.linalg.norm(matched_source - target_down[pairs[:, 1]], axis=1) < inlier_distance).sum())
     overlap, constraint = _overlap_and_constraint(source_cloud.points, target_cloud, refined.T_target_source,
                                                   inlier_distance, OVERLAP_PLANE_DISTANCE_VOXELS * voxel)
-    consensus = max(consensus, int(ransac["num_inliers"]))
-    trusted = bool(ransac["found"]) and trust.trusts(consensus, overlap, constraint)
+    consensus = max(consensus, int(ransac.num_inliers))
+    trusted = bool(ransac.found) and trust.trusts(consensus, overlap, constraint)
     T.setflags(write=False)
     result = replace(refined, T_target_source=T, converged=trusted)
     log.info("global registration: %d of %d matches agree, overlap %.2f, constraint %.3f -> %s",
              consensus, len(pairs), overlap, constraint, "trusted" if trusted else "not trusted")
     return GlobalAlignment(result=result, scale=scale * prior_scale, correspondences=len(pairs),
-                           consensus=consensus, ransac_hypotheses=int(ransac["hypotheses"]),
+                           consensus=consensus, ransac_hypotheses=int(ransac.hypotheses),
                            overlap=overlap, constraint=constraint)
 
 

@@ -66,11 +66,11 @@ def optimize_pose_graph(nodes, edges, outlier_distance_m: float = 0.1,
 
     raw = _native.optimize_pose_graph(poses, pairs, transforms, information, uncertain,
                                       float(outlier_distance_m), int(max_iterations))
-    for key in ("poses", "edge_accepted"):
-        raw[key].setflags(write=False)
-    return PoseGraphResult(poses=raw["poses"], edge_accepted=raw["edge_accepted"],
-                           initial_cost=raw["initial_cost"], final_cost=raw["final_cost"],
-                           iterations=raw["iterations"])
+    poses, accepted = raw.poses, raw.edge_accepted  # each access copies: take them once
+    poses.setflags(write=False)
+    accepted.setflags(write=False)
+    return PoseGraphResult(poses=poses, edge_accepted=accepted, initial_cost=raw.initial_cost,
+                           final_cost=raw.final_cost, iterations=raw.iterations)
 
 
 def _as_poses(nodes) -> np.ndarray:
