@@ -1,10 +1,11 @@
 """Registration: the typed Python face of the C++ core (`twin._native`), for every stage that aligns.
 
-Room: local alignment (`align`, `prepare`), global registration (`align_global`), pose graphs
-(`optimize_pose_graph`). Imports only `twin._native`, numpy, `twin.geometry` (the rigid-transform
-check, numpy only) and `twin.progress` (the callback type, stdlib only); its modules depend
-downward only (`align` <- `global_registration`, `pose_graph`), and nothing here imports the rest
-of twin.
+Room: point clouds (`voxel_downsample`, `KdTree`), local alignment (`align`, `prepare`), global
+registration (`align_global`), pose graphs (`optimize_pose_graph`). Imports only `twin._native`,
+numpy, `twin.geometry` (the rigid-transform check, numpy only) and `twin.progress` (the callback
+type, stdlib only); its modules depend downward only (`clouds` <- `align` <- `global_registration`,
+`align` <- `pose_graph`), and nothing here imports the rest of twin. The core's bound classes
+stay behind these wrappers: `PreparedTarget`, `KdTree` and the result dataclasses are Python types.
 
     from twin import registration
     target = registration.prepare(target_points, voxel_size=0.25)      # reusable, e.g. per keyframe
@@ -13,6 +14,8 @@ of twin.
                                 init=np.eye(4), robust_kernel=None, max_iterations=64)
     result.T_target_source    # (4, 4): maps source coordinates into the target frame
     registration.align_global(source_points, target_points, voxel_size=0.05).T_target_source
+    sparse = registration.voxel_downsample(points, voxel_size_m=0.02)  # (M, 3) voxel centroids
+    registration.KdTree(sparse).nearest(queries, max_distance_m=0.1)   # .indices, .distances (m)
 
 Points are (N, 3) arrays in metres (other float or int dtypes are converted to float64). Bad
 input raises ValueError with a sentence saying what was wrong. The core runs in C++ with the GIL
@@ -26,11 +29,11 @@ from twin.registration.align import (
                                      PreparedTarget,
                                      RegistrationResult,
                                      align,
-                                     as_points,
                                      get_num_threads,
                                      prepare,
                                      set_num_threads,
 )
+from twin.registration.clouds import KdTree, Neighbors, as_points, voxel_downsample
 from twin.registration.global_registration import (
                                      GlobalAlignment,
                                      TrustCriteria,
@@ -39,6 +42,7 @@ from twin.registration.global_registration import (
 )
 from twin.registration.pose_graph import PoseGraphResult, optimize_pose_graph
 
-__all__ = ["DEFAULT_NUM_NEIGHBORS", "METHODS", "RIGID_TOLERANCE", "ROBUST_KERNELS", "GlobalAlignment", "PoseGraphResult",
-           "PreparedTarget", "RegistrationResult", "TrustCriteria", "align", "align_global", "align_global_detailed",
-           "as_points", "as_rigid_transform", "get_num_threads", "optimize_pose_graph", "prepare", "set_num_threads"]
+__all__ = ["DEFAULT_NUM_NEIGHBORS", "METHODS", "RIGID_TOLERANCE", "ROBUST_KERNELS", "GlobalAlignment", "KdTree",
+           "Neighbors", "PoseGraphResult", "PreparedTarget", "RegistrationResult", "TrustCriteria", "align",
+           "align_global", "align_global_detailed", "as_points", "as_rigid_transform", "get_num_threads",
+           "optimize_pose_graph", "prepare", "set_num_threads", "voxel_downsample"]

@@ -21,6 +21,7 @@ import numpy as np
 
 from twin import _native
 from twin.geometry import as_rigid_transform
+from twin.registration.clouds import as_points, check_metres
 
 log = logging.getLogger(__name__)
 
@@ -92,35 +93,9 @@ class PreparedTarget:
         return self._cloud.num_neighbors
 
 
-def as_points(points, name: str = "points") -> np.ndarray:
-    """`points` as a C-contiguous (N, 3) float64 array with N >= 1 finite rows, or ValueError."""
-    try:
-        array = np.ascontiguousarray(points, dtype=np.float64)
-    except (TypeError, ValueError) as error:
-        raise ValueError(f"{name} must be an (N, 3) array of numbers: {error}") from None
-    if array.ndim != 2 or array.shape[1] != 3:
-        raise ValueError(f"{name} must be an (N, 3) array of x, y, z rows, got shape {array.shape}")
-    if array.shape[0] == 0:
-        raise ValueError(f"{name} is empty: registration needs points")
-    if not np.isfinite(array).all():  # the flat test is fast; find the rows only when it fails
-        finite = np.isfinite(array).all(axis=1)
-        bad = int(np.flatnonzero(~finite)[0])
-        raise ValueError(f"{name} has {int((~finite).sum())} rows with NaN or infinite coordinates "
-                         f"(first at row {bad}); remove them before registering")
-    return array
-
-
-def _check_positive(value, name: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
-        raise ValueError(f"{name} must be a number, got {value!r}")
-    if not (math.isfinite(value) and value > 0):
-        raise ValueError(f"{name} must be a positive number of metres, got {value}")
-    return float(value)
-
-
 def _check_voxel_size(voxel_size) -> float:
     """0.0 tells the core to keep every point."""
-    return 0.0 if voxel_size is None else _check_positive(voxel_size, "voxel_size")
+    return 0.0 if voxel_size is None else check_metres(voxel_size, "voxel_size")
 
 
 def _check_num_neighbors(num_neighbors) -> int:
@@ -160,11 +135,11 @@ def align(source_points, target, method: str = "gicp", max_correspondence_distan
     """
     if method not in METHODS:
         raise ValueError(f"unknown method {method!r}; use one of {', '.join(METHODS)}")
-    distance = _check_positive(max_correspondence_distance, "max_correspondence_distance")
+    distance = check_metres(max_correspondence_distance, "max_correspondence_distance")
     kernel = "none" if robust_kernel is None else robust_kernel
     if kernel not in ROBUST_KERNELS:
         raise ValueError(f"unknown robust_kernel {robust_kernel!r}; use None or one of {', '.join(ROBUST_KERNELS[1:])}")
-    scale = distance / 3.0 if kernel_scale is None else _check_positive(kernel_scale, "kernel_scale")
+    scale = distance / 3.0 if kernel_scale is None else check_metres(kernel_scale, "kernel_scale")
     if isinstance(max_iterations, bool) or not isinstance(max_iterations, (int, np.integer)) or max_iterations < 1:
         raise ValueError(f"max_iterations must be a positive integer, got {max_iterations!r}")
     for value, name in ((rotation_epsilon_deg, "rotation_epsilon_deg"), (translation_epsilon, "translation_epsilon")):

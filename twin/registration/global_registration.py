@@ -23,14 +23,14 @@ overlap, a plane against a plane, a model that is not in the scan come out `conv
 from __future__ import annotations
 
 import logging
-import math
 from dataclasses import dataclass, replace
 
 import numpy as np
 
 from twin import _native
 from twin.progress import Progress
-from twin.registration.align import PreparedTarget, RegistrationResult, align, as_points
+from twin.registration.align import PreparedTarget, RegistrationResult, align
+from twin.registration.clouds import KdTree, as_points, check_metres
 
 log = logging.getLogger(__name__)
 
@@ -222,11 +222,7 @@ def scale_of(T) -> float:
 
 
 def _check_voxel(voxel_size) -> float:
-    if isinstance(voxel_size, bool) or not isinstance(voxel_size, (int, float, np.integer, np.floating)):
-        raise ValueError(f"voxel_size must be a number of metres, got {voxel_size!r}")
-    if not (math.isfinite(voxel_size) and voxel_size > 0):
-        raise ValueError(f"voxel_size must be a positive number of metres, got {voxel_size}")
-    return float(voxel_size)
+    return check_metres(voxel_size, "voxel_size")
 
 
 def _check_seed(seed) -> int:
@@ -265,15 +261,15 @@ def _without_scale(T: np.ndarray, scale: float) -> np.ndarray:
 def _similarity_icp(source: np.ndarray, target: np.ndarray, T: np.ndarray,
                     max_distance: float) -> tuple[np.ndarray, float]:
     """Point-to-point ICP with one scale (Umeyama on nearest pairs): returns T and its scale."""
-    tree = _native.KdTree(target)
+    tree = KdTree(target)
     for _ in range(SCALE_ICP_ITERATIONS):
         moved = source @ T[:3, :3].T + T[:3, 3]
-        index, _ = tree.knn(moved, 1, max_distance)
-        paired = index[:, 0] >= 0
+        index = tree.nearest(moved, max_distance).indices
+        paired = index >= 0
         if paired.sum() < 3:
             break
         update = _native.estimate_similarity(np.ascontiguousarray(source[paired]),
-                                             np.ascontiguousarray(target[index[paired, 0]]), True)
+                                             np.ascontiguousarray(target[index[paired]]), True)
         if update is None:
             break
         change = np.abs(update - T).max()
@@ -289,16 +285,16 @@ def _overlap_and_constraint(source: np.ndarray, target: _native.PreparedCloud, T
     pairs fix all six degrees of freedom (smallest / largest eigenvalue, see TrustCriteria)."""
     target_points, target_normals = target.points, target.normals
     moved = source @ T[:3, :3].T + T[:3, 3]
-    index, _ = _native.KdTree(target_points).knn(moved, 1, distance)
-    paired = index[:, 0] >= 0
-    paired[paired] = np.abs(((moved[paired] - target_points[index[paired, 0]])
-                             * target_normals[index[paired, 0]]).sum(axis=1)) < plane_distance
+    index = KdTree(target_points).nearest(moved, distance).indices
+    paired = index >= 0
+    paired[paired] = np.abs(((moved[paired] - target_points[index[paired]])
+                             * target_normals[index[paired]]).sum(axis=1)) < plane_distance
     count = int(paired.sum())
     overlap = min(count / min(len(source), len(target_points)), 1.0)
     if count < 6:
         return overlap, 0.0
-    q = target_points[index[paired, 0]]
-    n = target_normals[index[paired, 0]]
+    q = target_points[index[paired]]
+    n = target_normals[index[paired]]
     q = q - q.mean(axis=0)
     radius = max(float(np.sqrt((q ** 2).sum(axis=1).mean())), 1e-12)
     rows = np.hstack([np.cross(q, n) / radius, n])  # d(plane distance) / d(rotation * radius, translation)

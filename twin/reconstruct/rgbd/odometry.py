@@ -7,7 +7,6 @@ from collections import deque
 from dataclasses import dataclass
 
 import numpy as np
-import open3d as o3d
 
 from twin import registration
 from twin.reconstruct.rgbd.depth_points import transform_points
@@ -87,13 +86,9 @@ class FrameToModelTracker:
 
     def add_keyframe(self, points_camera: np.ndarray, T_world_camera: np.ndarray) -> np.ndarray:
         """Adds the frame to the model; returns its downsampled camera-frame points."""
-        sparse = voxel_downsample(points_camera, self.settings.voxel_size_m)
+        sparse = registration.voxel_downsample(points_camera, self.settings.voxel_size_m)
         self._keyframes.append(transform_points(T_world_camera, sparse))
         self._model = registration.prepare(np.concatenate(self._keyframes), voxel_size=self.settings.voxel_size_m)
         self._last_keyframe_pose = np.array(T_world_camera, float)
         return sparse
 
-
-def voxel_downsample(points: np.ndarray, voxel_size_m: float) -> np.ndarray:
-    cloud = o3d.geometry.PointCloud(o3d.utility.Vector3dVector(np.asarray(points, np.float64)))
-    return np.asarray(cloud.voxel_down_sample(voxel_size_m).points)
