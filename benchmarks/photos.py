@@ -30,11 +30,11 @@ import numpy as np
 import open3d as o3d
 import pycolmap
 
-from twin.reconstruct.outputs import read_cameras_json
 from twin.reconstruct.photos.evaluation import (accuracy_completeness, camera_centre_errors, read_strecha_cameras,
                                                similarity_alignment, visible_surface)
 from twin.reconstruct.photos.folder import open_photo_folder
 from twin.reconstruct.photos.pipeline import reconstruct_photos
+from twin.scanfolder import read_cameras_json
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = Path(os.environ.get("TWIN_SHARED_DATA", ROOT.parent / "shared" / "data"))

@@ -44,8 +44,8 @@ import open3d as o3d
 from twin.capture import open_capture
 from twin.capture.trajectory_log import read_trajectory_log
 from twin.reconstruct.rgbd.evaluation import ate_rmse, sample_surface, surface_distances
-from twin.reconstruct.outputs import read_cameras_json
 from twin.reconstruct.rgbd.pipeline import reconstruct_rgbd
+from twin.scanfolder import read_cameras_json
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = Path(os.environ.get("TWIN_SHARED_DATA", ROOT.parent / "shared" / "data"))

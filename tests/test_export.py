@@ -46,7 +46,7 @@ def test_writes_glb_tiles_and_document(exported, sample_doc):
     assert result.tiles.points == N_POINTS and result.tiles.tiles > 1
     assert {"read", "octree", "tiles", "glb"} <= {stage for stage, _, _ in stages}
     assert all(done <= total for _, done, total in stages)
-    assert not [p for p in folder.iterdir() if p.name.startswith(".export-")], "no staging folder left behind"
+    assert not [p for p in folder.iterdir() if ".partial" in p.name], "no staging left behind"
 
 
 def test_every_glb_validates_with_no_errors(exported):
@@ -171,7 +171,7 @@ def test_mesh_with_nans_fails_and_leaves_previous_outputs(exported_once):
     with pytest.raises(ValueError, match="NaN"):
         export_scan(exported_once, SAMPLE_DOCUMENT, compress=False)
     assert outputs(exported_once) == before
-    assert not [p for p in exported_once.iterdir() if p.name.startswith(".export-")]
+    assert not [p for p in exported_once.iterdir() if ".partial" in p.name]
 
 
 def test_empty_cloud_is_refused(tmp_path):

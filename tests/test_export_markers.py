@@ -14,8 +14,8 @@ from twin import document
 from twin.cli import main
 from twin.document import Pose, PrintedMarker
 from twin.export import export_scan
-from twin.export.scan_anchors import ScanMarker, merge_scan_markers, read_scan_markers
-from twin.reconstruct.marker_anchors import marker_anchor, write_anchors_json
+from twin.export.scan_anchors import merge_scan_markers
+from twin.scanfolder import ScanMarker, marker_anchor, read_scan_markers, write_anchors_json
 
 from export_fixtures import SAMPLE_DOCUMENT, assert_valid, make_scan, node_named, read_glb
 

@@ -6,9 +6,9 @@ import numpy as np
 import open3d as o3d
 import pytest
 
-from twin.reconstruct.outputs import CameraPose
 from twin.reconstruct.photos.evaluation import (accuracy_completeness, camera_centre_errors, read_strecha_cameras,
                                                similarity_alignment, visible_surface)
+from twin.scanfolder import CameraPose
 
 
 def _rotation(seed: int) -> np.ndarray:

@@ -8,9 +8,9 @@ import numpy as np
 import open3d as o3d
 import pytest
 
-from twin.reconstruct.outputs import read_cameras_json
 from twin.reconstruct.photos.evaluation import camera_centre_errors, read_strecha_cameras
 from twin.reconstruct.photos.pipeline import reconstruct_photos
+from twin.scanfolder import read_cameras_json
 
 pytestmark = [pytest.mark.data, pytest.mark.slow]
 

@@ -16,10 +16,10 @@ from twin.reconstruct.photos.depth_fusion import fuse_view
 from twin.reconstruct.photos.levelling import level
 from twin.markers.detection import (detect_markers, marker_pose, scale_from_known_distance,
                                       scale_from_marker_size, triangulate_markers)
-from twin.reconstruct.outputs import read_cameras_json
 from twin.reconstruct.photos.evaluation import camera_centre_errors
 from twin.reconstruct.photos.pipeline import reconstruct_photos
 from twin.reconstruct.photos.sfm import PhotoCamera
+from twin.scanfolder import read_cameras_json
 
 K = np.array([[500.0, 0.0, 319.5], [0.0, 500.0, 239.5], [0.0, 0.0, 1.0]])
 WIDTH, HEIGHT = 640, 480

@@ -83,7 +83,7 @@ def test_bad_files_exit_with_code_2(capsys, pair, tmp_path):
     (tmp_path / "notes.txt").write_text("hello")
     expect_error(capsys, [source, tmp_path / "notes.txt"], "expected a point cloud file")
     (tmp_path / "broken.ply").write_text("this is not a ply file")
-    expect_error(capsys, [source, tmp_path / "broken.ply"], "no points in it")
+    expect_error(capsys, [source, tmp_path / "broken.ply"], "not a PLY file")
     (tmp_path / "empty.ply").write_text("ply\nformat ascii 1.0\nelement vertex 0\n"
                                         "property float x\nproperty float y\nproperty float z\nend_header\n")
     expect_error(capsys, [tmp_path / "empty.ply", target], "no points in it")

@@ -11,11 +11,10 @@ import pytest
 from twin.capture import open_capture
 from twin.capture.trajectory_log import read_trajectory_log
 from twin.export import export_scan
-from twin.export.scan_anchors import read_scan_markers
 from twin.markers.detection import Marker, marker_pose, triangulate_markers
-from twin.reconstruct.outputs import CameraPose, read_cameras_json
 from twin.reconstruct.rgbd.pipeline import RgbdOptions, reconstruct_rgbd
 from twin.reconstruct.rgbd.markers import find_capture_markers, frames_to_search, settle_on_surface
+from twin.scanfolder import CameraPose, read_cameras_json, read_scan_markers
 
 from export_fixtures import SAMPLE_DOCUMENT
 

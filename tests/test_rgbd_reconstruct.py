@@ -17,8 +17,8 @@ from twin.capture.trajectory_log import read_trajectory_log, write_trajectory_lo
 from twin.cli import main
 from twin.reconstruct import reconstruct
 from twin.reconstruct.rgbd.evaluation import ate_rmse
-from twin.reconstruct.outputs import read_cameras_json
 from twin.reconstruct.rgbd.pipeline import reconstruct_rgbd
+from twin.scanfolder import read_cameras_json
 
 FAST = {"voxel_size_m": 0.03, "fragment_frames": 12}
 

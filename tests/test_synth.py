@@ -12,7 +12,7 @@ import pytest
 
 from twin.capture import open_capture
 from twin.capture.trajectory_log import read_trajectory_log
-from twin.reconstruct.outputs import read_cameras_json
+from twin.scanfolder import read_cameras_json
 from twin.synth import DEFAULT_SPEC, DepthSensorModel, OdometryDrift, load_workshop, render_sample
 from twin.synth.camera import PinholeCamera, look_at
 from twin.synth.paths import photo_poses, walk_poses

@@ -10,9 +10,9 @@ import numpy as np
 
 from twin import registration
 from twin.cli.errors import CliError
-from twin.cli.register import read_cloud
 from twin.geometry import matrix_to_quaternion
 from twin.registration import align_global_detailed
+from twin.scanfolder import read_cloud
 
 COMMAND = "locate"
 HELP = "find where a machine's model (PLY, OBJ, STL or glTF mesh) stands in a scan"
@@ -71,7 +71,7 @@ def run(args: argparse.Namespace) -> int:
     if not (args.voxel_size > 0):
         raise CliError(f"--voxel-size must be a positive number of metres, got {args.voxel_size}")
     model = sample_model(args.model, args.model_scale, args.voxel_size, args.seed)
-    scan = read_cloud(args.scan)
+    scan, _ = read_cloud(args.scan)
     registration.set_num_threads(args.threads)
     start = time.perf_counter()
     detail = align_global_detailed(model, scan, voxel_size=args.voxel_size, seed=args.seed)

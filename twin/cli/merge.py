@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 import time
 from pathlib import Path
@@ -13,8 +12,8 @@ import numpy as np
 from twin import registration
 from twin.cli.errors import CliError
 from twin.cli.progress import stage_progress
-from twin.cli.register import read_cloud
 from twin.reconstruct.scan_merge import merge_scans
+from twin.scanfolder import read_cloud, write_json, write_point_cloud_ply
 
 COMMAND = "merge"
 HELP = "put several scans of one place into the frame of the first and merge them into one cloud"
@@ -53,8 +52,10 @@ def run(args: argparse.Namespace) -> int:
         raise CliError(f"the merged cloud is written as PLY: name the output something.ply, not {args.output.name}")
     if not args.output.parent.is_dir():
         raise CliError(f"cannot write {args.output}: the folder {args.output.parent} does not exist")
-    clouds = [read_cloud(path) for path in args.scans]
-    colors = _read_colors(args.scans)
+    scans = [read_cloud(path) for path in args.scans]
+    clouds = [points for points, _ in scans]
+    # Colours are kept only when every scan has them.
+    colors = None if any(c is None for _, c in scans) else [c for _, c in scans]
     registration.set_num_threads(args.threads)
     start = time.perf_counter()
     with stage_progress("merging") as report:
@@ -74,11 +75,9 @@ def run(args: argparse.Namespace) -> int:
                    "accepted": p.accepted} for p in merged.pairs],
         "seconds": seconds,
     }
-    from twin.reconstruct.outputs import write_point_cloud_ply  # Open3D: only once there is work to write
-
     json_path = args.output.with_suffix(".json")
-    _write_atomically(args.output, lambda tmp: write_point_cloud_ply(tmp, points, point_colors))
-    _write_atomically(json_path, lambda tmp: tmp.write_text(json.dumps(transforms, indent=2)))
+    write_point_cloud_ply(args.output, points, point_colors)
+    write_json(json_path, transforms)
 
     if args.json:
         print(json.dumps(transforms))
@@ -95,27 +94,3 @@ def run(args: argparse.Namespace) -> int:
               "others (scan more overlap between them, or try another --voxel-size)", file=sys.stderr)
         return 1
     return 0
-
-
-def _read_colors(paths: list[Path]) -> list[np.ndarray] | None:
-    """Each scan's colours, or None unless every scan has them."""
-    import open3d as o3d
-
-    colors = []
-    with o3d.utility.VerbosityContextManager(o3d.utility.VerbosityLevel.Error):
-        for path in paths:
-            cloud = o3d.io.read_point_cloud(str(path))
-            if not cloud.has_colors():
-                return None
-            colors.append(np.asarray(cloud.colors))
-    return colors
-
-
-def _write_atomically(path: Path, write) -> None:
-    """Writes through a temporary name in the same folder, then renames: no half-written outputs."""
-    tmp = path.with_name(f".{path.stem}.tmp{path.suffix}")
-    try:
-        write(tmp)
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)

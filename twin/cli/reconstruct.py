@@ -7,6 +7,7 @@ from pathlib import Path
 
 from twin.cli.errors import CliError
 from twin.cli.progress import stage_bars
+from twin.scanfolder import read_scan_markers
 
 COMMAND = "reconstruct"
 HELP = "reconstruct a capture (RGB-D phone/depth-camera export or photo folder) into a scan folder"
@@ -146,7 +147,7 @@ def _print_summary(out_dir: Path, kind: str, report: dict) -> None:
 def _print_markers(anchors_json: Path) -> None:
     if not anchors_json.is_file():
         return
-    markers = [a["marker"] for a in json.loads(anchors_json.read_text(encoding="utf-8")).get("anchors", [])]
+    markers = [m.marker.key for m in read_scan_markers(anchors_json)]
     if markers:
         print(f"  printed markers found: {len(markers)} ({', '.join(markers)}): twin export makes them the AR "
               "viewer's alignment anchors")

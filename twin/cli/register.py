@@ -10,6 +10,7 @@ import numpy as np
 
 from twin import registration
 from twin.cli.errors import CliError
+from twin.scanfolder import read_cloud, read_number_rows
 
 COMMAND = "register"
 HELP = "align a source point cloud onto a target cloud (ICP, point-to-plane or GICP)"
@@ -29,8 +30,6 @@ examples:
 target). --json prints one object with T_target_source, fitness, inlier_rmse, iterations,
 converged and seconds (time spent preparing and aligning, not reading files).
 """
-
-CLOUD_SUFFIXES = (".ply", ".pcd", ".xyz", ".pts", ".xyzn", ".xyzrgb")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -53,37 +52,21 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json", action="store_true", help="print one JSON object instead of text")
 
 
-def read_cloud(path: Path) -> np.ndarray:
-    """The points of a cloud file as an (N, 3) array; CliError when it cannot be read."""
-    import open3d as o3d  # slow to import: only when a cloud is really read
-
-    if not path.is_file():
-        raise CliError(f"cannot read {path}: no such file")
-    if path.suffix.lower() not in CLOUD_SUFFIXES:
-        raise CliError(f"cannot read {path}: expected a point cloud file ending in "
-                       f"{', '.join(CLOUD_SUFFIXES[:4])}")
-    with o3d.utility.VerbosityContextManager(o3d.utility.VerbosityLevel.Error):
-        cloud = o3d.io.read_point_cloud(str(path))
-    points = np.asarray(cloud.points)
-    if len(points) == 0:
-        raise CliError(f"cannot read {path}: no points in it (is it a valid, non-empty point cloud file?)")
-    return points
-
-
 def read_transform(path: Path) -> np.ndarray:
     try:
-        matrix = np.loadtxt(path, dtype=np.float64, ndmin=2)
-    except (OSError, ValueError) as error:
-        raise CliError(f"cannot read the initial transform from {path}: {error}") from None
+        matrix = read_number_rows(path, "a row of the 4x4 transform")
+    except ValueError as error:  # its sentence starts with the file's name
+        raise CliError(f"cannot read the initial transform from {error}") from None
     if matrix.shape != (4, 4):
-        raise CliError(f"{path} must hold 4 lines of 4 numbers (a 4x4 transform), found shape {matrix.shape}")
+        raise CliError(f"{path} must hold 4 lines of 4 numbers (a 4x4 transform), "
+                       f"found {matrix.shape[0]} line(s) of {matrix.shape[1]}")
     return registration.as_rigid_transform(matrix, name=f"the transform in {path}")
 
 
 def run(args: argparse.Namespace) -> int:
     init = read_transform(args.init) if args.init else np.eye(4)
-    source = read_cloud(args.source)
-    target = read_cloud(args.target)
+    source, _ = read_cloud(args.source)
+    target, _ = read_cloud(args.target)
     registration.set_num_threads(args.threads)
     start = time.perf_counter()
     prepared = registration.prepare(target, voxel_size=args.voxel_size)

@@ -7,15 +7,13 @@ The markers that reconstruction measured (`anchors.json`, where the scan folder 
 document as anchors before anything is written (`scan_anchors.py`).
 
 Everything is read and checked before anything is written; outputs are built under temporary
-names in the scan folder and renamed into place at the end, so a failed export leaves the previous
-outputs as they were.
+names in the scan folder (`twin.scanfolder.atomic_write`) and renamed into place at the end, so a
+failed export leaves the previous outputs as they were.
 """
 from __future__ import annotations
 
 import logging
-import os
-import shutil
-import tempfile
+from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -26,11 +24,11 @@ from twin.document import TwinDocument
 from twin.export.glb import meshopt_available
 from twin.export.machine_split import split_machines
 from twin.export.model_import import import_model
-from twin.export.scan_anchors import ANCHORS_FILE, merge_scan_markers, read_scan_markers
-from twin.export.scan_files import read_cloud, read_mesh
+from twin.export.scan_anchors import merge_scan_markers
 from twin.export.tiles import Octree, TilesetSummary, build_octree, write_tileset
 from twin.export.twin_glb import build_twin_glb
 from twin.progress import Progress
+from twin.scanfolder import ANCHORS_FILE, TriangleMesh, atomic_write, read_cloud, read_mesh, read_scan_markers
 
 log = logging.getLogger(__name__)
 
@@ -77,7 +75,7 @@ def export_scan(scan_dir: str | Path, document: TwinDocument | str | Path | None
     if scan_markers:
         doc = merge_scan_markers(doc, scan_markers, source=str(scan_dir / ANCHORS_FILE))
     report("read", 1, 3)
-    mesh = read_mesh(scan_dir / "mesh.ply") if (scan_dir / "mesh.ply").is_file() else None
+    mesh = _read_scan_mesh(scan_dir / "mesh.ply") if (scan_dir / "mesh.ply").is_file() else None
     if (scan_dir / "cloud.ply").is_file():
         points, colors = read_cloud(scan_dir / "cloud.ply")
     elif mesh is not None:
@@ -100,22 +98,21 @@ def export_scan(scan_dir: str | Path, document: TwinDocument | str | Path | None
     report("octree", 0, 1)
     octree = build_octree(points, max_points_per_tile=max_points_per_tile)
     report("octree", 1, 1)
-    staging = Path(tempfile.mkdtemp(prefix=".export-", dir=scan_dir))
-    try:
-        (staging / TILES_DIR).mkdir()
-        tiles = write_tileset(octree, points, colors, staging / TILES_DIR, precision_m=precision_m,
+    with ExitStack() as staged:
+        # Renamed into place once all three are written, the reverse of entering: tiles, GLB, document last.
+        document_path, glb_path, tiles_dir = (staged.enter_context(atomic_write(scan_dir / name))
+                                              for name in (DOCUMENT_FILE, GLB_FILE, TILES_DIR))
+        tiles_dir.mkdir()
+        tiles = write_tileset(octree, points, colors, tiles_dir, precision_m=precision_m,
                               compress=compress, progress=report)
         report("glb", 0, 1)
         coarse = _coarse_sample(octree, glb_cloud_points)
         glb = build_twin_glb(doc, room=room, machine_meshes=machine_meshes,
                              cloud_points=points[coarse], cloud_colors=None if colors is None else colors[coarse],
                              precision_m=precision_m, compress=compress)
-        (staging / GLB_FILE).write_bytes(glb)
-        (staging / DOCUMENT_FILE).write_text(twin_document.to_json(doc), encoding="utf-8")
+        glb_path.write_bytes(glb)
+        document_path.write_text(twin_document.to_json(doc), encoding="utf-8")
         report("glb", 1, 1)
-        _move_into_place(staging, scan_dir)
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
     return ExportResult(glb_path=scan_dir / GLB_FILE, tiles_dir=scan_dir / TILES_DIR, document_path=scan_dir / DOCUMENT_FILE,
                         glb_bytes=len(glb), glb_cloud_points=int(coarse.size), tiles=tiles,
                         machine_triangles={k: int(len(v.triangles)) for k, v in machine_meshes.items()},
@@ -135,6 +132,13 @@ def _resolve_document(scan_dir: Path, document) -> tuple[TwinDocument, Path]:
     return TwinDocument(name=scan_dir.resolve().name), scan_dir
 
 
+def _read_scan_mesh(path: Path) -> TriangleMesh:
+    mesh = read_mesh(path)
+    if len(mesh.triangles) == 0:
+        raise ValueError(f"{path}: the mesh has no triangles; delete it to export the cloud alone, or reconstruct it again")
+    return mesh
+
+
 def _coarse_sample(octree: Octree, budget: int) -> np.ndarray:
     """Indices (into the input cloud, in spatial order) of the octree's whole coarse levels within the budget;
     the root's points at least, unless the budget is 0."""
@@ -144,13 +148,3 @@ def _coarse_sample(octree: Octree, budget: int) -> np.ndarray:
     levels = max(1, int(np.searchsorted(np.cumsum(per_level), budget, side="right")))
     chosen = np.sort(np.concatenate([n.indices for n in octree.nodes if n.level < levels]))
     return octree.order[chosen]
-
-
-def _move_into_place(staging: Path, scan_dir: Path) -> None:
-    """Replaces the outputs with the staged ones: a rename each (the tiles folder through a side name)."""
-    old_tiles = staging / "previous-tiles"
-    if (scan_dir / TILES_DIR).exists():
-        os.replace(scan_dir / TILES_DIR, old_tiles)
-    os.replace(staging / TILES_DIR, scan_dir / TILES_DIR)
-    os.replace(staging / GLB_FILE, scan_dir / GLB_FILE)
-    os.replace(staging / DOCUMENT_FILE, scan_dir / DOCUMENT_FILE)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from twin.document import Machine
-from twin.export.mesh import TriangleMesh
+from twin.scanfolder import TriangleMesh
 
 MARGIN_M = 0.01
 """How far outside its box a machine's scanned surface may stray (scan noise)."""

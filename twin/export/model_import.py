@@ -12,10 +12,8 @@ import json
 import struct
 from pathlib import Path
 
-import numpy as np
-
-from twin.export.mesh import TriangleMesh
 from twin.geometry import T_ZUP_YUP
+from twin.scanfolder import TriangleMesh, read_mesh
 
 SUFFIXES = (".gltf", ".glb", ".obj", ".stl", ".ply")
 _GLTF_SUFFIXES = (".gltf", ".glb")
@@ -23,8 +21,6 @@ _GLTF_SUFFIXES = (".gltf", ".glb")
 
 def import_model(path: str | Path, scale: float = 1.0) -> TriangleMesh:
     """Reads a model file into a TriangleMesh in metres."""
-    import open3d as o3d
-
     path = Path(path)
     if path.suffix.lower() not in SUFFIXES:
         raise ValueError(f"{path}: a machine model must be one of {', '.join(SUFFIXES)}; convert it first")
@@ -34,21 +30,15 @@ def import_model(path: str | Path, scale: float = 1.0) -> TriangleMesh:
         raise ValueError(f"{path}: the model scale must be positive (metres per model unit), got {scale}")
     if path.suffix.lower() in _GLTF_SUFFIXES:
         _check_gltf_extensions(path)
-    mesh = o3d.io.read_triangle_mesh(str(path))
-    vertices = np.asarray(mesh.vertices, dtype=np.float64) * scale
+    mesh = read_mesh(path)
+    if len(mesh.triangles) == 0:
+        raise ValueError(f"{path}: the model has no triangles (or its format could not be read); "
+                         "export it again as STL, OBJ or GLB")
+    vertices = mesh.vertices * scale
     if path.suffix.lower() in _GLTF_SUFFIXES:
         # glTF (x, y up, z front) -> machine frame (x, z up, -y front): (x, y, z) -> (x, -z, y).
         vertices = vertices @ T_ZUP_YUP[:3, :3].T
-    triangles = np.asarray(mesh.triangles, dtype=np.int64)
-    if len(triangles) == 0:
-        raise ValueError(f"{path}: the model has no triangles (or its format could not be read); "
-                         "export it again as STL, OBJ or GLB")
-    colors = None
-    if mesh.has_vertex_colors():
-        colors = np.rint(np.clip(np.asarray(mesh.vertex_colors), 0, 1) * 255).astype(np.uint8)
-    model = TriangleMesh(vertices, triangles, colors)
-    model.check(str(path))
-    return model
+    return TriangleMesh(vertices, mesh.triangles, mesh.colors)
 
 
 _UNREADABLE_EXTENSIONS = ("KHR_mesh_quantization", "EXT_meshopt_compression", "KHR_meshopt_compression",

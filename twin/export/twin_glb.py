@@ -14,9 +14,10 @@ import numpy as np
 
 from twin.document import GLB_NODES, TwinDocument, to_dict
 from twin.export.glb import GlbBuilder
-from twin.export.mesh import TriangleMesh, add_mesh
+from twin.export.mesh import add_mesh
 from twin.export.point_cloud import add_points
 from twin.geometry import QUATERNION_YUP_ZUP
+from twin.scanfolder import TriangleMesh
 
 ROOT_NODE, ROOM_NODE, CLOUD_NODE = GLB_NODES
 

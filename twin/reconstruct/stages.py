@@ -1,9 +1,9 @@
 """Running a reconstruction as named stages that write files, so reruns skip what is done.
 
 A stage declares its output files (relative to the scan folder) and a function that writes them.
-The function gets temporary paths (same suffix, so writers that go by extension still work) and
-the runner renames them into place only when the function returns: a file with its final name
-is always complete. `stages.json` in the scan folder records, per stage, the settings it ran
+The function gets temporary paths (`twin.scanfolder.atomic_write`: same suffix, so writers that go
+by extension still work) and the runner renames them into place only when the function returns: a
+file with its final name is always complete. `stages.json` in the scan folder records, per stage, the settings it ran
 with and how long it took. A stage is skipped when it finished before with the same settings,
 its outputs are all there, and no stage before it ran again in this run.
 
@@ -14,15 +14,15 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import time
+from contextlib import ExitStack
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
 from twin.progress import Progress
+from twin.scanfolder import atomic_write, read_json, write_json
 
 STATE_FILE = "stages.json"
-PARTIAL = ".partial"
 
 StageWork = Callable[[dict[str, Path], Callable[[int, int], None]], Any]
 
@@ -51,25 +51,16 @@ class StageRunner:
             self._report(name, 1, 1)
             return False
 
-        partials = {output: _partial_path(path) for output, path in finals.items()}
-        for path in partials.values():
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.unlink(missing_ok=True)
         self._state.pop(name, None)
         self._save_state()
         start = time.perf_counter()
         self._report(name, 0, 1)
-        try:
+        with ExitStack() as staged:
+            partials = {output: staged.enter_context(atomic_write(path)) for output, path in finals.items()}
             work(partials, lambda done, total: self._report(name, done, total))
             missing = [str(path) for path in partials.values() if not path.is_file()]
             if missing:
                 raise RuntimeError(f"stage {name} did not write {', '.join(missing)}")
-        except BaseException:
-            for path in partials.values():
-                path.unlink(missing_ok=True)
-            raise
-        for output, path in partials.items():
-            os.replace(path, finals[output])
         seconds = time.perf_counter() - start
         self._upstream_ran = True
         self._state[name] = {"fingerprint": fingerprint, "seconds": seconds}
@@ -82,29 +73,15 @@ class StageRunner:
             self._progress(name, done, total)
 
     def _load_state(self) -> dict:
+        """{} where there is no readable state: every stage then runs again."""
         try:
-            state = json.loads((self.out_dir / STATE_FILE).read_text())
-        except (OSError, ValueError):
+            state = read_json(self.out_dir / STATE_FILE, "the finished stages")
+        except ValueError:
             return {}
         return state if isinstance(state, dict) else {}
 
     def _save_state(self) -> None:
-        publish(self.out_dir / STATE_FILE, lambda partial: partial.write_text(json.dumps(self._state, indent=2)))
-
-
-def publish(path: Path, write: Callable[[Path], Any]) -> None:
-    """Writes a file that is not a stage's output (e.g. a report) under a partial name, then renames it."""
-    partial = _partial_path(Path(path))
-    try:
-        write(partial)
-    except BaseException:
-        partial.unlink(missing_ok=True)
-        raise
-    os.replace(partial, path)
-
-
-def _partial_path(path: Path) -> Path:
-    return path.with_name(f"{path.stem}{PARTIAL}{path.suffix}")
+        write_json(self.out_dir / STATE_FILE, self._state)
 
 
 def _fingerprint(settings: dict) -> str:

@@ -6,7 +6,6 @@ interrupted run never leaves a folder that looks finished.
 from __future__ import annotations
 
 import logging
-import shutil
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,7 +16,7 @@ import numpy as np
 
 from twin.capture.trajectory_log import write_trajectory_log
 from twin.progress import Progress
-from twin.reconstruct.outputs import CameraPose, write_cameras_json, write_mesh_ply, write_point_cloud_ply
+from twin.scanfolder import CameraPose, atomic_write, write_cameras_json, write_mesh_ply, write_point_cloud_ply
 from twin.synth.camera import PinholeCamera
 from twin.synth.depth_noise import DepthSensorModel
 from twin.synth.drift import OdometryDrift
@@ -89,7 +88,8 @@ def render_sample(out_dir: str | Path, spec: str | Path | Workshop | None = None
     photo_camera = PinholeCamera.with_fov(*photo_size, PHOTO_FOV_DEG)
     views = photo_poses(workshop, photos)
 
-    with _Staging(root / "rgbd") as folder:
+    with atomic_write(root / "rgbd") as folder:
+        folder.mkdir()
         (folder / "image").mkdir()
         (folder / "depth").mkdir()
         write_intrinsic_json(folder / "intrinsic.json", rgbd_camera, sensor.depth_scale)
@@ -106,7 +106,8 @@ def render_sample(out_dir: str | Path, spec: str | Path | Workshop | None = None
 
         seen_by_frames = _run_all("rgbd frames", frames, frame, report)
 
-    with _Staging(root / "photos") as folder:
+    with atomic_write(root / "photos") as folder:
+        folder.mkdir()
         write_k_txt(folder / "K.txt", photo_camera)
 
         def photo(k: int) -> tuple[np.ndarray, np.ndarray]:
@@ -118,7 +119,8 @@ def render_sample(out_dir: str | Path, spec: str | Path | Workshop | None = None
 
         seen_by_photos = _run_all("photos", len(views), photo, report)
 
-    with _Staging(root / "ground_truth") as folder:
+    with atomic_write(root / "ground_truth") as folder:
+        folder.mkdir()
         report("ground truth", 0, 1 + len(workshop.machines))
         vertices, triangles, colors = coloured_mesh(renderer.shader, mesh_edge_m, lit=True)
         write_mesh_ply(folder / "mesh.ply", vertices, triangles, colors)
@@ -135,6 +137,7 @@ def render_sample(out_dir: str | Path, spec: str | Path | Workshop | None = None
             vertices, triangles, colors = coloured_mesh(shader, mesh_edge_m / 2, lit=False)
             write_mesh_ply(folder / "machines" / f"{machine.id}.ply", vertices, triangles, colors)
             report("ground truth", i, 1 + len(workshop.machines))
+    log.info("wrote the sample into %s: rgbd/, photos/, ground_truth/", root)
 
     gt = root / "ground_truth"
     return SamplePaths(root=root, rgbd=root / "rgbd", photos=root / "photos", ground_truth=gt,
@@ -167,24 +170,3 @@ def _run_all(stage: str, count: int, job: Callable[[int], T], report: Progress) 
             results.append(result)
             report(stage, len(results), count)
     return results
-
-
-class _Staging:
-    """Write a folder under a temporary name; on success replace the final folder with it."""
-
-    def __init__(self, final: Path):
-        self.final = final
-        self.partial = final.with_name(final.name + ".partial")
-
-    def __enter__(self) -> Path:
-        shutil.rmtree(self.partial, ignore_errors=True)
-        self.partial.mkdir(parents=True)
-        return self.partial
-
-    def __exit__(self, kind, error, trace) -> None:
-        if kind is not None:
-            shutil.rmtree(self.partial, ignore_errors=True)
-            return
-        shutil.rmtree(self.final, ignore_errors=True)
-        self.partial.rename(self.final)
-        log.info("wrote %s", self.final)

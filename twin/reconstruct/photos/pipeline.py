@@ -17,22 +17,21 @@ from pathlib import Path
 
 import cv2
 import numpy as np
-import open3d as o3d
 
 from twin.progress import Progress
 from twin.reconstruct.photos.dense_stereo import View, combine_pair_depths, depth_from_pair
 from twin.reconstruct.photos.depth_fusion import fuse_view, select_neighbours
 from twin.reconstruct.photos.levelling import level, transform_points, transform_pose
-from twin.reconstruct.marker_anchors import marker_anchor, write_anchors_json
 from twin.markers.detection import (DEFAULT_DICTIONARIES, Marker, checked_dictionaries, detect_markers, marker_pose,
                                       scale_from_known_distance, scale_from_marker_size, triangulate_markers,
                                       undistort_detections)
-from twin.reconstruct.outputs import CameraPose, write_cameras_json, write_json, write_mesh_ply, write_point_cloud_ply
 from twin.reconstruct.photos.folder import open_photo_folder
 from twin.reconstruct.photos.sfm import (SparseModel, TooFewRegistered, load_sparse_model, run_sfm, save_sparse_model,
                                   sparse_model_from_colmap)
 from twin.reconstruct.stages import StageRunner
 from twin.reconstruct.photos.surface_mesh import poisson_mesh
+from twin.scanfolder import (CameraPose, marker_anchor, read_json, read_mesh, write_anchors_json,
+                             write_cameras_json, write_json, write_mesh_ply, write_point_cloud_ply)
 
 log = logging.getLogger(__name__)
 
@@ -110,7 +109,7 @@ class _Pipeline:
 
         self.runner.run("markers", [f"{WORK}/markers.json"], {"dictionaries": dictionaries}, work)
         return [Marker(m["key"], np.array(m["corners"]), m["views"], m["reprojection_px"])
-                for m in json.loads((self.work / "markers.json").read_text())]
+                for m in read_json(self.work / "markers.json", "the markers found")]
 
     def depth(self, folder, sparse: SparseModel) -> list[list[int]]:
         o = self.options
@@ -190,7 +189,7 @@ class _Pipeline:
                 "scale_status": status, "scale_note": note, "up": levelling.up_source, "points": len(points)})
 
         self.runner.run("world", outputs, settings, work)
-        return json.loads((self.work / "world.json").read_text())
+        return read_json(self.work / "world.json", "the scale and levelling")
 
     def mesh(self, sparse: SparseModel, world: dict) -> dict:
         o = self.options
@@ -206,7 +205,7 @@ class _Pipeline:
             write_mesh_ply(paths["mesh.ply"], vertices, triangles, colors)
 
         self.runner.run("mesh", ["mesh.ply"], settings, work)
-        mesh = o3d.io.read_triangle_mesh(str(self.out_dir / "mesh.ply"))
+        mesh = read_mesh(self.out_dir / "mesh.ply")
         return {"vertices": len(mesh.vertices), "triangles": len(mesh.triangles)}
 
     def _scale(self, markers: list[Marker]) -> tuple[float, str, str]:

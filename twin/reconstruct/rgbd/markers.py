@@ -11,7 +11,7 @@ import numpy as np
 
 from twin.capture import Capture
 from twin.markers.detection import Marker, detect_markers, marker_pose, triangulate_markers
-from twin.reconstruct.outputs import CameraPose
+from twin.scanfolder import CameraPose
 
 SURFACE_REACH_M = 0.1
 """How far in front of or behind a triangulated marker its wall may be found."""

@@ -11,26 +11,24 @@ and report.json at the end of every run.
 """
 from __future__ import annotations
 
-import json
 import logging
 from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
 
 import numpy as np
-import open3d as o3d
 
 from twin.capture import Capture
 from twin.reconstruct.rgbd.depth_points import DepthLimits, usable_depth
 from twin.reconstruct.rgbd.integration import TsdfVolume
 from twin.reconstruct.rgbd.loop_closure import LoopClosureSettings, close_loops
-from twin.reconstruct.marker_anchors import marker_anchor, write_anchors_json
 from twin.markers.detection import DEFAULT_DICTIONARIES, checked_dictionaries, marker_pose
 from twin.reconstruct.rgbd.odometry import TrackingSettings
-from twin.reconstruct.outputs import CameraPose, read_cameras_json, write_cameras_json, write_json, \
-    write_mesh_ply, write_point_cloud_ply
 from twin.reconstruct.rgbd.markers import check_marker_frames, find_capture_markers, settle_on_surface
-from twin.reconstruct.stages import Progress, StageRunner, publish
+from twin.reconstruct.stages import Progress, StageRunner
 from twin.reconstruct.rgbd.tracking_stage import FrameRecord, Fragment, track_capture
+from twin.scanfolder import (CameraPose, marker_anchor, read_cameras_json, read_cloud, read_json,
+                             write_anchors_json, write_cameras_json, write_json, write_mesh_ply,
+                             write_point_cloud_ply)
 
 log = logging.getLogger(__name__)
 
@@ -119,7 +117,7 @@ def reconstruct_rgbd(capture: Capture, out_dir: Path, *, progress: Progress | No
 
     def markers(paths, report):
         found, searched = find_capture_markers(capture, cameras, opts.marker_dictionaries, opts.marker_frames, report)
-        surface = np.asarray(o3d.io.read_point_cloud(str(out_dir / "cloud.ply")).points)
+        surface, _ = read_cloud(out_dir / "cloud.ply")
         found = [settle_on_surface(m, surface) for m in found]
         # Metric already: the triangulated side is the printed size.
         write_anchors_json(paths["anchors.json"], [marker_anchor(m.key, marker_pose(m), m.side) for m in found])
@@ -130,9 +128,9 @@ def reconstruct_rgbd(capture: Capture, out_dir: Path, *, progress: Progress | No
     runner.run("markers", ["anchors.json", "work/markers.json"],
                {**source, **_subset(opts, "marker_frames", "marker_dictionaries")}, markers)
 
-    report = _report(capture, opts, records, cameras, json.loads((out_dir / "work/poses.json").read_text()),
-                     json.loads((out_dir / "work/markers.json").read_text()), runner.timings)
-    publish(out_dir / "report.json", lambda path: write_json(path, report))
+    report = _report(capture, opts, records, cameras, read_json(out_dir / "work/poses.json", "the loop closures"),
+                     read_json(out_dir / "work/markers.json", "the markers found"), runner.timings)
+    write_json(out_dir / "report.json", report)
     return report
 
 
@@ -205,7 +203,7 @@ def _subset(opts: RgbdOptions, *names: str) -> dict:
 
 
 def _read_records(path: Path) -> list[FrameRecord]:
-    return [FrameRecord.from_json(item) for item in json.loads(path.read_text())["frames"]]
+    return [FrameRecord.from_json(item) for item in read_json(path, "the tracked frames")["frames"]]
 
 
 def _fragments_from_arrays(arrays) -> list[Fragment]:
