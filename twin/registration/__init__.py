@@ -5,7 +5,7 @@ registration (`align_global`), pose graphs (`optimize_pose_graph`). Imports only
 numpy, `twin.geometry` (the rigid-transform check, numpy only) and `twin.progress` (the callback
 type, stdlib only); its modules depend downward only (`clouds` <- `align` <- `global_registration`,
 `align` <- `pose_graph`), and nothing here imports the rest of twin. The core's bound classes
-stay behind these wrappers: `PreparedTarget`, `KdTree` and the result dataclasses are Python types.
+stay behind these wrappers: `PreparedCloud`, `KdTree` and the result dataclasses are Python types.
 
     from twin import registration
     target = registration.prepare(target_points, voxel_size=0.25)      # reusable, e.g. per keyframe
@@ -26,7 +26,7 @@ from twin.registration.align import (
                                      DEFAULT_NUM_NEIGHBORS,
                                      METHODS,
                                      ROBUST_KERNELS,
-                                     PreparedTarget,
+                                     PreparedCloud,
                                      RegistrationResult,
                                      align,
                                      get_num_threads,
@@ -43,6 +43,6 @@ from twin.registration.global_registration import (
 from twin.registration.pose_graph import PoseGraphResult, optimize_pose_graph
 
 __all__ = ["DEFAULT_NUM_NEIGHBORS", "METHODS", "RIGID_TOLERANCE", "ROBUST_KERNELS", "GlobalAlignment", "KdTree",
-           "Neighbors", "PoseGraphResult", "PreparedTarget", "RegistrationResult", "TrustCriteria", "align",
+           "Neighbors", "PoseGraphResult", "PreparedCloud", "RegistrationResult", "TrustCriteria", "align",
            "align_global", "align_global_detailed", "as_points", "as_rigid_transform", "get_num_threads",
            "optimize_pose_graph", "prepare", "set_num_threads", "voxel_downsample"]

@@ -54,9 +54,9 @@ class RegistrationResult:
     num_inliers: int = 0
 
 
-class PreparedTarget:
-    """A cloud prepared once for many registrations: downsampled points, k-d tree, normals and
-    GICP covariances live in C++. Build it with `prepare`; it also serves as a prepared source."""
+class PreparedCloud:
+    """A cloud prepared once for many registrations, as a target or as a source: downsampled
+    points, k-d tree, normals and GICP covariances live in C++. Build it with `prepare`."""
 
     __slots__ = ("_cloud",)
 
@@ -67,7 +67,7 @@ class PreparedTarget:
         return len(self._cloud)
 
     def __repr__(self) -> str:
-        return f"PreparedTarget({len(self)} points, voxel_size={self.voxel_size})"
+        return f"PreparedCloud({len(self)} points, voxel_size={self.voxel_size})"
 
     @property
     def points(self) -> np.ndarray:
@@ -105,12 +105,12 @@ def _check_num_neighbors(num_neighbors) -> int:
 
 
 def prepare(points, voxel_size: float | None = None,
-            num_neighbors: int = DEFAULT_NUM_NEIGHBORS) -> PreparedTarget:
+            num_neighbors: int = DEFAULT_NUM_NEIGHBORS) -> PreparedCloud:
     """Downsample `points` on a voxel grid of `voxel_size` metres (None keeps every point), build
     the k-d tree and estimate normals and GICP covariances from `num_neighbors` neighbours."""
     array = as_points(points)
     cloud = _native.PreparedCloud(array, _check_voxel_size(voxel_size), _check_num_neighbors(num_neighbors))
-    return PreparedTarget(cloud)
+    return PreparedCloud(cloud)
 
 
 def align(source_points, target, method: str = "gicp", max_correspondence_distance: float = 1.0,
@@ -119,8 +119,8 @@ def align(source_points, target, method: str = "gicp", max_correspondence_distan
           rotation_epsilon_deg: float = 0.1, translation_epsilon: float = 1e-3) -> RegistrationResult:
     """Find T_target_source that moves `source_points` onto `target`.
 
-    source_points: (N, 3) array, or a PreparedTarget (reused as is).
-    target: a PreparedTarget from `prepare`, or a plain (M, 3) array (prepared on the fly with
+    source_points: (N, 3) array, or a PreparedCloud from `prepare` (reused as is).
+    target: a PreparedCloud from `prepare`, or a plain (M, 3) array (prepared on the fly with
         `voxel_size`).
     method: "point_to_point", "point_to_plane" or "gicp".
     max_correspondence_distance: pairs farther apart than this (metres) are ignored.
@@ -147,9 +147,9 @@ def align(source_points, target, method: str = "gicp", max_correspondence_distan
             raise ValueError(f"{name} must be a non-negative number, got {value!r}")
     T_init = np.eye(4) if init is None else as_rigid_transform(init, "init")
 
-    if not isinstance(target, PreparedTarget):
+    if not isinstance(target, PreparedCloud):
         target = prepare(as_points(target, "target points"), voxel_size)
-    if isinstance(source_points, PreparedTarget):
+    if isinstance(source_points, PreparedCloud):
         if voxel_size is not None and source_points.voxel_size != voxel_size:
             raise ValueError(f"the source was prepared with voxel_size={source_points.voxel_size}; "
                              f"drop voxel_size={voxel_size} or prepare the source again")

@@ -29,7 +29,7 @@ import numpy as np
 
 from twin import _native
 from twin.progress import Progress
-from twin.registration.align import PreparedTarget, RegistrationResult, align
+from twin.registration.align import PreparedCloud, RegistrationResult, align
 from twin.registration.clouds import KdTree, as_points, check_metres
 
 log = logging.getLogger(__name__)
@@ -195,7 +195,7 @@ def align_global_detailed(source_points, target_points, voxel_size: float = 0.05
         T_scaled, scale = _similarity_icp(source_down, target_down, T_scaled, inlier_distance)
         source_cloud = _prepare(source_down * scale, None, "source ")
         T_scaled = _without_scale(T_scaled, scale)
-    refined = align(PreparedTarget(source_cloud), PreparedTarget(target_cloud), method="point_to_plane",
+    refined = align(PreparedCloud(source_cloud), PreparedCloud(target_cloud), method="point_to_plane",
                     max_correspondence_distance=inlier_distance, init=T_scaled, max_iterations=30)
     report("refinement", 1, 1)
 

@@ -43,7 +43,7 @@ class FrameToModelTracker:
     def __init__(self, settings: TrackingSettings = TrackingSettings()):
         self.settings = settings
         self._keyframes: deque[np.ndarray] = deque(maxlen=settings.model_keyframes)
-        self._model: registration.PreparedTarget | None = None
+        self._model: registration.PreparedCloud | None = None
         self._last_keyframe_pose: np.ndarray | None = None
 
     @property
