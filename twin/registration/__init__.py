@@ -17,9 +17,20 @@ stay behind these wrappers: `PreparedCloud`, `KdTree` and the result dataclasses
     sparse = registration.voxel_downsample(points, voxel_size_m=0.02)  # (M, 3) voxel centroids
     registration.KdTree(sparse).nearest(queries, max_distance_m=0.1)   # .indices, .distances (m)
 
-Points are (N, 3) arrays in metres (other float or int dtypes are converted to float64). Bad
-input raises ValueError with a sentence saying what was wrong. The core runs in C++ with the GIL
-released, so registrations can run in threads (e.g. `asyncio.to_thread`) alongside other work.
+Units: metres for lengths and degrees for the angle a caller gives, whether or not a name says so.
+    Points, `T_target_source` translations, `RegistrationResult.inlier_rmse`, `Neighbors.distances`:
+        metres. `information` weighs rotations in radians and translations in metres.
+    voxel_size, max_correspondence_distance, kernel_scale, translation_epsilon (align, prepare,
+        align_global, describe): metres. These older names keep no `_m` suffix, for compatibility.
+    voxel_size_m, max_distance_m, radius_m (voxel_downsample, KdTree), outlier_distance_m
+        (optimize_pose_graph): metres, named as the house rule asks of new names.
+    rotation_epsilon_deg: degrees.
+    align_global with with_scale=True: the source may be in any unit; the distances above are in
+        the target's (metres).
+
+Points are (N, 3) arrays (other float or int dtypes are converted to float64; finite rows only).
+Bad input raises ValueError with a sentence saying what was wrong. The core runs in C++ with the
+GIL released, so registrations can run in threads (e.g. `asyncio.to_thread`) alongside other work.
 """
 from twin.geometry import RIGID_TOLERANCE, as_rigid_transform
 from twin.registration.align import (

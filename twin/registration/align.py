@@ -1,15 +1,6 @@
-"""Local rigid registration (ICP point-to-point, point-to-plane, GICP) on the C++ core.
-
-    from twin import registration
-    target = registration.prepare(target_points, voxel_size=0.25)      # reusable, e.g. per keyframe
-    result = registration.align(source_points, target, method="gicp",  # or "point_to_point", "point_to_plane"
-                                max_correspondence_distance=1.0, voxel_size=0.25,
-                                init=np.eye(4), robust_kernel=None, max_iterations=64)
-    result.T_target_source    # (4, 4): maps source coordinates into the target frame
-
-Points are (N, 3) arrays in metres (other float or int dtypes are converted to float64). Bad
-input raises ValueError with a sentence saying what was wrong. The core runs in C++ with the GIL
-released, so registrations can run in threads (e.g. `asyncio.to_thread`) alongside other work.
+"""Local rigid registration (ICP point-to-point, point-to-plane, GICP) on the C++ core: `prepare`
+a cloud once, `align` clouds or prepared clouds. Usage, units and errors: the package docstring
+(`twin.registration`).
 """
 from __future__ import annotations
 
