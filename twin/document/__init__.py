@@ -1,4 +1,4 @@
-"""The twin document: machines, anchors, procedures, tours, layout variants and measurements.
+"""The twin document: machines, anchors, procedures, tours, layout variants, measurements and live sources.
 
 Room: plain data (`model`), its schema check (`validation`) and the references a schema cannot
 check (`references`). Imports the stdlib, numpy, yaml, jsonschema and `twin.geometry` only; no I/O
@@ -9,6 +9,7 @@ from twin.document.model import (
                                  Box,
                                  Highlight,
                                  Layout,
+                                 LiveProperty,
                                  Machine,
                                  Measurement,
                                  Media,
@@ -16,6 +17,8 @@ from twin.document.model import (
                                  Pose,
                                  PrintedMarker,
                                  Procedure,
+                                 Source,
+                                 SourceMachine,
                                  Step,
                                  Stop,
                                  Text,
@@ -42,6 +45,7 @@ from twin.document.validation import (
 )
 
 __all__ = ["GLB_NODES", "MARKER_DICTIONARY_SIZES", "QUATERNION_NORM_TOLERANCE", "SCHEMA_PATH", "SCHEMA_VERSION",
-           "Anchor", "Box", "DocumentError", "Highlight", "Layout", "Machine", "Measurement", "Media", "Model", "Pose",
-           "PrintedMarker", "Procedure", "Step", "Stop", "Text", "Tour", "TwinDocument", "Vec3", "Viewpoint",
+           "Anchor", "Box", "DocumentError", "Highlight", "Layout", "LiveProperty", "Machine", "Measurement", "Media",
+           "Model", "Pose", "PrintedMarker", "Procedure", "Source", "SourceMachine", "Step", "Stop", "Text", "Tour",
+           "TwinDocument", "Vec3", "Viewpoint",
            "from_dict", "load", "schema", "to_dict", "to_json", "validate"]

@@ -189,6 +189,43 @@ class Measurement:
 
 
 @dataclass(frozen=True)
+class LiveProperty:
+    """Where one live property is found: a JSON pointer into an MQTT payload ('' for the whole
+    payload) or an OPC UA node id, and its unit."""
+
+    path: str | None = None
+    node: str | None = None
+    unit: str | None = None
+
+
+@dataclass(frozen=True)
+class SourceMachine:
+    """Where one machine's values are in a source: an MQTT topic filter (wildcards + and #) with
+    `properties` by JSON pointer (none: each top-level key of the JSON payload is a property),
+    or OPC UA `nodes`; nothing for an OctoPrint."""
+
+    topic: str | None = None
+    properties: dict[str, LiveProperty] = field(default_factory=dict)
+    nodes: dict[str, LiveProperty] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Source:
+    """A connection to machines that twin only reads from: `kind` 'mqtt', 'opcua' or 'octoprint'.
+    Credentials are never in the document: `*_env` name the environment variables that hold them."""
+
+    id: str
+    kind: str
+    url: str
+    machines: dict[str, SourceMachine]
+    username_env: str | None = None
+    password_env: str | None = None
+    api_key_env: str | None = None
+    stale_after_s: float | None = None
+    """A value not updated for this long is 'stale'; None: never (values that arrive on change only)."""
+
+
+@dataclass(frozen=True)
 class TwinDocument:
     name: str
     version: int = SCHEMA_VERSION
@@ -199,6 +236,7 @@ class TwinDocument:
     tours: tuple[Tour, ...] = ()
     layouts: tuple[Layout, ...] = ()
     measurements: tuple[Measurement, ...] = ()
+    sources: tuple[Source, ...] = ()
 
     def machine(self, machine_id: str) -> Machine:
         for machine in self.machines:
@@ -260,6 +298,7 @@ def from_dict(data: Any, source: str = "<twin document>") -> TwinDocument:
                       for lay in data.get("layouts", ())),
         measurements=tuple(Measurement(id=m["id"], name=m["name"], points=tuple(_vec3(p) for p in m["points"]))
                            for m in data.get("measurements", ())),
+        sources=tuple(source_from_dict(s) for s in data.get("sources", ())),
     )
 
 
@@ -273,6 +312,10 @@ def to_json(document: TwinDocument) -> str:
 
 
 def _plain(value: Any) -> Any:
+    if isinstance(value, SourceMachine):  # the document spells what a kind has, not the others' empty fields
+        return {name: _plain(getattr(value, name)) for name in ("topic", "properties", "nodes") if getattr(value, name)}
+    if isinstance(value, LiveProperty) and value.node is not None and value.unit is None:
+        return value.node  # the short form {"spindle_rpm": "ns=2;s=Spindle.Speed"}
     if dataclasses.is_dataclass(value):
         return {f.name: _plain(getattr(value, f.name)) for f in dataclasses.fields(value)
                 if getattr(value, f.name) is not None}
@@ -312,6 +355,24 @@ def _machine(m: dict) -> Machine:
                    bounds=Box(_vec3(m["bounds"]["min"]), _vec3(m["bounds"]["max"])), node=m.get("node"),
                    model=Model(model["source"], model.get("uri"), float(model.get("scale", 1.0))),
                    properties=dict(m.get("properties", {})))
+
+
+def source_from_dict(s: dict) -> Source:
+    """A `Source` from its JSON form (in a document already validated)."""
+    return Source(id=s["id"], kind=s["kind"], url=s["url"],
+                  machines={machine_id: _source_machine(where) for machine_id, where in s["machines"].items()},
+                  username_env=s.get("username_env"), password_env=s.get("password_env"),
+                  api_key_env=s.get("api_key_env"),
+                  stale_after_s=None if "stale_after_s" not in s else float(s["stale_after_s"]))
+
+
+def _source_machine(where: dict) -> SourceMachine:
+    return SourceMachine(
+        topic=where.get("topic"),
+        properties={name: LiveProperty(path=p["path"], unit=p.get("unit"))
+                    for name, p in where.get("properties", {}).items()},
+        nodes={name: LiveProperty(node=n) if isinstance(n, str) else LiveProperty(node=n["node"], unit=n.get("unit"))
+               for name, n in where.get("nodes", {}).items()})
 
 
 def _step(s: dict) -> Step:

@@ -1,5 +1,6 @@
 """What the document's schema cannot say: unique ids, references between lists (procedure ->
-machine, step -> anchor, anchor -> machine, tour stop -> anchor, layout -> machines), unit
+machine, step -> anchor, anchor -> machine, tour stop -> anchor, layout -> machines, live source ->
+machines), unit
 quaternions, a text for every language, one anchor per printed marker. Problems are
 (JSON pointer, message) pairs; plain dicts in, so it runs before any dataclass is built.
 """
@@ -34,7 +35,7 @@ def semantic_problems(data: dict) -> list[tuple[str, str]]:
     anchors = data.get("anchors", [])
     machine_ids = _unique_ids(machines, "/machines", problems)
     anchor_ids = _unique_ids(anchors, "/anchors", problems)
-    for name in ("procedures", "tours", "layouts", "measurements"):
+    for name in ("procedures", "tours", "layouts", "measurements", "sources"):
         _unique_ids(data.get(name, []), f"/{name}", problems)
 
     def needs(ids: set[str], value: str, pointer: str, what: str) -> None:
@@ -102,6 +103,20 @@ def semantic_problems(data: dict) -> list[tuple[str, str]]:
         for machine_id in sorted(added & machine_ids):
             problems.append((f"/layouts/{i}/add", f"adds a machine with the id {machine_id!r}, which the as-is "
                                                   "layout already has; give the added machine a new id"))
+    for i, source in enumerate(data.get("sources", [])):
+        for machine_id in source["machines"]:
+            needs(machine_ids, machine_id, f"/sources/{i}/machines/{machine_id}", "machine")
+        if source["kind"] == "mqtt":
+            for machine_id, where in source["machines"].items():
+                problem = _topic_filter_problem(where["topic"])
+                if problem:
+                    problems.append((f"/sources/{i}/machines/{machine_id}/topic", problem))
+        if "api_key_env" in source and source["kind"] != "octoprint":
+            problems.append((f"/sources/{i}/api_key_env", f"is for octoprint sources; a {source['kind']} source "
+                                                          "takes username_env and password_env"))
+        if source["kind"] == "octoprint" and ("username_env" in source or "password_env" in source):
+            problems.append((f"/sources/{i}", "an octoprint source takes api_key_env, not username_env or "
+                                              "password_env"))
     return problems
 
 
@@ -169,3 +184,14 @@ def _marker_problems(anchors: list[dict], problems: list) -> None:
             problems.append((f"/anchors/{i}/marker", f"{marker['dictionary']}:{marker['id']} is already the marker of "
                                                      f"anchors[{seen[key]}]; a printed marker marks one anchor"))
         seen.setdefault(key, i)
+
+
+def _topic_filter_problem(topic: str) -> str | None:
+    """What is wrong with an MQTT topic filter: '+' must fill a whole level, '#' only the last one."""
+    levels = topic.split("/")
+    for index, level in enumerate(levels):
+        if "+" in level and level != "+":
+            return f"{topic!r}: '+' stands for one whole level (a/+/c), not part of one"
+        if "#" in level and (level != "#" or index != len(levels) - 1):
+            return f"{topic!r}: '#' stands for the remaining levels and must be the last one (a/b/#)"
+    return None
