@@ -2,7 +2,7 @@
 # Sets up everything twin needs on a Debian machine with Python 3.11: system libraries,
 # a virtual environment in .venv with twin installed in editable mode, the browser viewer's
 # npm packages and build (viewer-web/dist, which `twin serve` serves), and (with --test)
-# what only the test suite needs: Chromium.
+# what only the test suite needs: Chromium, Mosquitto.
 # Safe to rerun: it skips what is already there.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -15,6 +15,7 @@ ldconfig -p | grep -q 'libusb-1.0.so' || apt_packages+=(libusb-1.0-0)   # open3d
 [[ -f /usr/include/eigen3/Eigen/Core ]] || apt_packages+=(libeigen3-dev)  # the C++ core's linear algebra
 command -v node >/dev/null || apt_packages+=(nodejs npm)
 (( want_test )) && { command -v chromium >/dev/null || apt_packages+=(chromium); }
+(( want_test )) && { command -v mosquitto >/dev/null || [[ -x /usr/sbin/mosquitto ]] || apt_packages+=(mosquitto); }  # the live tests' MQTT broker
 if (( ${#apt_packages[@]} )); then
   echo "setup: installing system packages: ${apt_packages[*]}"
   if [[ $(id -u) -ne 0 ]]; then SUDO=sudo; else SUDO=; fi
