@@ -9,11 +9,13 @@ import cv2
 from twin.capture.axes import rigid_pose
 from twin.capture.capture import Capture, Frame
 from twin.capture.images import (
+    UnreadableImage,
     frame_data,
     natural_key,
     numbered_files,
     read_color,
     read_depth_png,
+    read_image,
 )
 from twin.capture.intrinsics import Intrinsics, read_intrinsic_json
 from twin.capture.trajectory_log import read_trajectory_log
@@ -84,9 +86,11 @@ def _pair_by_name(colors: list[Path], depths: list[Path]):
 
 def _first_readable_size(pairs) -> tuple[int, int]:
     for _, _, depth in pairs:
-        image = cv2.imread(str(depth), cv2.IMREAD_UNCHANGED) if depth else None
-        if image is not None:
-            return image.shape[:2]
+        try:
+            if depth is not None:
+                return read_image(depth, cv2.IMREAD_UNCHANGED, "depth image").shape[:2]
+        except UnreadableImage:
+            pass  # that frame fails with the reason when it is loaded
     raise ValueError("none of the depth images can be read; check that depth/ holds 16-bit PNG files")
 
 

@@ -16,6 +16,7 @@ from twin.capture.images import (
     numbered_files,
     read_depth_png,
     read_gray,
+    read_image,
     scale_intrinsics,
 )
 from twin.geometry import pose_matrix
@@ -40,10 +41,7 @@ def read_stray_scanner(path: Path) -> Capture:
     depths = numbered_files(path / "depth", (".png",))
     if not depths:
         raise ValueError(f"{path / 'depth'} holds no PNG depth images")
-    depth_image = cv2.imread(str(depths[0]), cv2.IMREAD_UNCHANGED)
-    if depth_image is None:
-        raise ValueError(f"cannot read {depths[0]}; Stray Scanner depth is 16-bit PNG in millimetres")
-    height, width = depth_image.shape[:2]
+    height, width = read_image(depths[0], cv2.IMREAD_UNCHANGED, "depth image").shape[:2]
     K = scale_intrinsics(K_video, video.size, (width, height))
 
     frames = []

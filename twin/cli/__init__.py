@@ -12,6 +12,7 @@ import importlib
 import logging
 import pkgutil
 import sys
+import warnings
 
 from twin import __version__
 from twin.cli.errors import CliError
@@ -56,7 +57,11 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
                         format="%(levelname)s %(name)s: %(message)s")
     try:
-        return int(args._run(args) or 0)
+        with warnings.catch_warnings():
+            # Libraries' warnings (numpy's among them) are chatter: shown with --verbose, never before our one
+            # error line; bad input that causes them is refused with its own sentence where it is read.
+            warnings.showwarning = _log_warning
+            return int(args._run(args) or 0)
     except CliError as error:
         print(f"twin {args.command}: error: {error}", file=sys.stderr)
         return 2
@@ -67,3 +72,7 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+
+
+def _log_warning(message, category, filename, lineno, file=None, line=None) -> None:
+    logging.getLogger("py.warnings").info("%s:%d: %s: %s", filename, lineno, category.__name__, message)

@@ -258,19 +258,44 @@ class TwinDocument:
 # --- (de)serialising --------------------------------------------------------------------------
 
 def load(path: str | Path) -> TwinDocument:
-    """Reads and validates a twin document from a YAML (.yaml, .yml) or JSON (.json) file."""
+    """Reads and validates a twin document from a YAML (.yaml, .yml) or JSON (.json) file. A file that
+    cannot be read or parsed is a ValueError of one line that names it."""
     path = Path(path)
     if path.suffix.lower() not in (".yaml", ".yml", ".json"):
         raise ValueError(f"{path}: a twin document must be a .yaml, .yml or .json file")
+    syntax = "JSON" if path.suffix.lower() == ".json" else "YAML"
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as error:
         raise ValueError(f"{path}: cannot read the twin document ({error.strerror}); check the path") from error
+    except UnicodeDecodeError as error:
+        raise ValueError(f"{path}: not UTF-8 text (byte {error.object[error.start]:#04x} at offset {error.start}); "
+                         f"save the twin document as UTF-8 {syntax}") from error
     try:
-        data = json.loads(text) if path.suffix.lower() == ".json" else yaml.safe_load(text)
-    except (json.JSONDecodeError, yaml.YAMLError) as error:
-        raise ValueError(f"{path}: not valid {'JSON' if path.suffix.lower() == '.json' else 'YAML'}: {error}") from error
+        data = json.loads(text) if syntax == "JSON" else yaml.safe_load(text)
+    except json.JSONDecodeError as error:
+        raise ValueError(f"{path}: not valid JSON: {error}") from error
+    except yaml.YAMLError as error:
+        raise ValueError(f"{path}: not valid YAML: {_yaml_problem(error)}") from error
+    if not isinstance(data, dict):
+        raise ValueError(f"{path}: holds {_kind_of(data)}, not a twin document (a mapping with version, name, "
+                         "machines, ...)")
     return from_dict(data, source=str(path))
+
+
+def _yaml_problem(error: yaml.YAMLError) -> str:
+    """PyYAML's message in one line: what is wrong, where (its own message quotes the line below it)."""
+    if not isinstance(error, yaml.MarkedYAMLError) or error.problem is None:
+        return " ".join(str(error).split())
+    where = "" if error.problem_mark is None else \
+        f" at line {error.problem_mark.line + 1}, column {error.problem_mark.column + 1}"
+    return f"{error.problem}{' ' + error.context if error.context else ''}{where}"
+
+
+def _kind_of(data: Any) -> str:
+    if data is None:
+        return "nothing"
+    return "a list" if isinstance(data, list) else f"the single value {str(data)[:40]!r}"
 
 
 def from_dict(data: Any, source: str = "<twin document>") -> TwinDocument:

@@ -30,7 +30,8 @@ def read_cloud(path: str | Path) -> tuple[np.ndarray, np.ndarray | None]:
 
 def check_cloud(points: np.ndarray, source: str) -> None:
     if points.ndim != 2 or points.shape[1] != 3 or len(points) == 0:
-        raise ValueError(f"{source}: no points in it, the cloud is empty; check the file or run the reconstruction again")
+        raise ValueError(f"{source}: no points in it, the cloud is empty; "
+                         "check the file or run the reconstruction again")
     bad = ~np.isfinite(points).all(axis=1)
     if bad.any():
         raise ValueError(f"{source}: {int(bad.sum())} of {len(points)} points are NaN or infinite; "

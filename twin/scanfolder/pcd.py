@@ -50,8 +50,9 @@ def read_pcd_cloud(path: Path) -> tuple[np.ndarray, np.ndarray | None]:
         raise ValueError(f"{path}: the PCD promises {header.points} points but holds {read}; the file is cut short")
     points = np.stack([column["x"], column["y"], column["z"]], axis=1).astype(np.float64)
     packed = next((name for name in ("rgb", "rgba") if name in column), None)
-    colors = None if packed is None else _unpacked(column[packed], dict((n, c) for n, c, _ in header.fields)[packed], path)
-    return points, colors
+    if packed is None:
+        return points, None
+    return points, _unpacked(column[packed], next(code for name, code, _ in header.fields if name == packed), path)
 
 
 def _read_header(path: Path) -> PcdHeader:

@@ -9,6 +9,9 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from twin.capture.images import UnreadableImage, read_image
+from twin.scanfolder import read_number_rows
+
 PHOTO_SUFFIXES = (".jpg", ".jpeg", ".png", ".tif", ".tiff")
 MIN_PHOTOS = 3
 
@@ -31,11 +34,10 @@ class PhotoFolder:
 
 
 def read_K_txt(path: Path) -> np.ndarray:
-    try:
-        K = np.loadtxt(path, dtype=np.float64).reshape(3, 3)
-    except (OSError, ValueError) as error:
-        raise ValueError(f"cannot read intrinsics from {path} ({error}); expected a 3x3 matrix, "
-                         "one row per line") from None
+    K = read_number_rows(path, "a row of the 3x3 intrinsic matrix")
+    if K.shape != (3, 3):
+        raise ValueError(f"{path}: holds {K.shape[0]} line(s) of {K.shape[1]} numbers; the intrinsics are a "
+                         "3x3 matrix, one row per line")
     if K[0, 0] <= 0 or K[1, 1] <= 0 or not np.allclose(K[2], [0, 0, 1]):
         raise ValueError(f"{path} is not a pinhole intrinsic matrix (positive focal lengths, last row 0 0 1)")
     return K
@@ -51,8 +53,12 @@ def open_photo_folder(photo_dir: str | Path) -> PhotoFolder:
     files = sorted(p for p in image_dir.iterdir() if p.suffix.lower() in PHOTO_SUFFIXES and p.is_file())
     sizes, unreadable = {}, {}
     for path in files:
-        image = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
-        if image is None or image.ndim not in (2, 3) or min(image.shape[:2]) < 32:
+        try:
+            image = read_image(path, cv2.IMREAD_UNCHANGED, "photo")
+        except UnreadableImage as error:
+            unreadable[path.name] = error.reason
+            continue
+        if image.ndim not in (2, 3) or min(image.shape[:2]) < 32:
             unreadable[path.name] = "the file cannot be decoded as an image (corrupt or truncated)"
         else:
             sizes[path.name] = (int(image.shape[1]), int(image.shape[0]))

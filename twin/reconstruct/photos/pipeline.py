@@ -18,6 +18,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from twin.capture.images import read_color, read_image
 from twin.progress import Progress
 from twin.reconstruct.photos.dense_stereo import View, combine_pair_depths, depth_from_pair
 from twin.reconstruct.photos.depth_fusion import fuse_view, select_neighbours
@@ -41,10 +42,7 @@ DENSE_METHOD = "OpenCV semi-global matching on rectified pairs, multi-view consi
 
 def _working_view(image_dir: Path, camera, max_size: int) -> View:
     """The photo undistorted and resized so that its longer side is at most `max_size` pixels."""
-    image = cv2.imread(str(image_dir / camera.name), cv2.IMREAD_COLOR)
-    if image is None:
-        raise ValueError(f"photo {camera.name} could not be read again for dense stereo; was it changed?")
-    image = cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
+    image = read_color(image_dir / camera.name, "photo")
     if np.any(camera.distortion != 0):
         image = cv2.undistort(image, camera.K, camera.distortion)
     factor = min(1.0, max_size / max(camera.width, camera.height))
@@ -98,7 +96,7 @@ class _Pipeline:
         def work(paths, report):
             detections = []
             for index, camera in enumerate(sparse.cameras):
-                gray = cv2.imread(str(folder.image_dir / camera.name), cv2.IMREAD_GRAYSCALE)
+                gray = read_image(folder.image_dir / camera.name, cv2.IMREAD_GRAYSCALE, "photo")
                 detections.append(undistort_detections(detect_markers(gray, dictionaries), camera.K,
                                                        camera.distortion))
                 report(index + 1, len(sparse.cameras))
@@ -263,6 +261,9 @@ class _Pipeline:
             self.report["error"] = str(error) or type(error).__name__
             raise
         finally:
+            # By design, a failed run leaves report.json too: the record of what stopped it (status "failed",
+            # the error, the photos left out and why). Nothing else is half-written: stage outputs and this
+            # report appear whole or not at all (atomic writes), and what earlier runs finished stays.
             self.report["stages"] = self.runner.timings
             self.out_dir.mkdir(parents=True, exist_ok=True)
             write_json(self.out_dir / "report.json", self.report)

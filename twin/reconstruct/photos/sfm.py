@@ -175,6 +175,10 @@ def run_sfm(folder: PhotoFolder, work_dir: Path, *, max_image_size: int = 1600, 
 
     Raises TooFewRegistered (a ValueError, with the reasons) when fewer than three photos register."""
     report = progress or (lambda stage, done, total: None)
+    # COLMAP logs every step straight onto stderr (glog): only where our log shows INFO (twin --verbose).
+    # Its errors come back as results too (photos not registered), which the report and our error state.
+    quiet = not log.isEnabledFor(logging.INFO)
+    pycolmap.logging.minloglevel = int(pycolmap.logging.FATAL if quiet else pycolmap.logging.INFO)
     work_dir.mkdir(parents=True, exist_ok=True)
     database = work_dir / "database.db"
     database.unlink(missing_ok=True)

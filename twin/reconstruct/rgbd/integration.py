@@ -63,6 +63,9 @@ class TsdfVolume:
         if self.frames == 0:
             raise ValueError("no frame was integrated; there is no surface to extract")
         mesh = self._grid.extract_triangle_mesh(weight_threshold=WEIGHT_THRESHOLD)
+        if mesh.vertex.positions.shape[0] == 0:
+            raise ValueError(f"the fused surface is empty: no surface was seen in {WEIGHT_THRESHOLD:g} or more of the "
+                             f"{self.frames} frame(s) fused; record a longer walk that sees each surface several times")
         cloud = self._grid.extract_point_cloud(weight_threshold=WEIGHT_THRESHOLD)
         if "normals" not in cloud.point:
             cloud.estimate_normals()
