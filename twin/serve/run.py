@@ -94,6 +94,7 @@ async def run_server(server: TwinServer, host: str, port: int, *, tls: ssl.SSLCo
             await stop.wait()
         finally:
             checkpoints.cancel()
+            await server.stop_live()
 
 
 def _allow_many_connections() -> None:

@@ -19,6 +19,8 @@ from pathlib import Path
 from websockets.asyncio.server import ServerConnection, serve
 
 from twin.document import validate as validate_document
+from twin.live.bridge import Backoff, Bridge
+from twin.live.sources import bridges as live_bridges
 from twin.serve import protocol
 from twin.serve.access import Grant
 from twin.serve.fanout import Fanout, Latest, LocalFanout, Throttle
@@ -91,6 +93,9 @@ class TwinServer:
         self.hub = Hub(heads, {name: store.steps(name) for name in self.folders})
         self._locks = {name: asyncio.Lock() for name in self.folders}
         self._throttle: Throttle | None = None  # made when the event loop runs
+        self.live_backoff = Backoff()  # how bridges retry a source that is down
+        self.bridges: dict[str, list[Bridge]] = {}  # twin -> its sources' bridges, while live
+        self._bridge_tasks: list[asyncio.Task] = []
         self._ids = itertools.count(1)
         self._db_thread = concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="twin-store")
         self._checkpoint_thread = concurrent.futures.ThreadPoolExecutor(max_workers=1,
@@ -128,6 +133,30 @@ class TwinServer:
         on the running event loop."""
         loop = asyncio.get_running_loop()
         self._throttle = Throttle(interval_s, self._publish_live, loop.call_later, loop.time)
+        self._start_bridges()
+
+    def _start_bridges(self) -> None:
+        """One task per source of each twin (its document when serving starts), read only."""
+        for twin in self.folders:
+            def update(machine: str, properties: dict, twin=twin) -> None:
+                self._bridge_update(twin, machine, properties)
+            self.bridges[twin] = live_bridges(self.hub.heads[twin][1], update, backoff=self.live_backoff)
+            self._bridge_tasks += [asyncio.create_task(bridge.run(), name=f"twin-live-{twin}-{bridge.source.id}")
+                                   for bridge in self.bridges[twin]]
+
+    def _bridge_update(self, twin: str, machine: str, properties: dict) -> None:
+        """A bridge's update: into the hub as client 0's, through the throttle like any machine state."""
+        try:
+            self._throttle.offer(self.hub.machine_state(twin, machine, properties, 0))
+        except ProtocolError as error:  # e.g. an edit removed the machine: the source's fault, not serving's
+            log.warning("twin %s: a live update of machine %s was refused: %s", twin, machine, error)
+
+    async def stop_live(self) -> None:
+        """Stop the bridges (at shutdown)."""
+        tasks, self._bridge_tasks = self._bridge_tasks, []
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
 
     def listen(self, host: str, port: int, tls: ssl.SSLContext | None = None):
         """The websockets server (an async context manager) for this twin server; HTTPS/WSS with `tls`."""
