@@ -34,10 +34,10 @@ ROOT = Path(__file__).resolve().parents[1]
 # them from pytest and conftest), so a script can only reach them by this path.
 sys.path.insert(0, str(ROOT / "tests"))
 
+from export_fixtures import node_named, points_of, read_glb  # noqa: E402
+
 from twin.export import export_scan  # noqa: E402
 from twin.export.glb import meshopt_available  # noqa: E402
-
-from export_fixtures import node_named, points_of, read_glb  # noqa: E402
 
 LIVING_ROOM = Path(os.environ.get("TWIN_SHARED_DATA", ROOT.parent / "shared" / "data")) / "rgbd" / "livingroom1_micro"
 GOAL_BYTES_PER_POINT, GOAL_SECONDS, BASELINE_BYTES_PER_POINT = 5.0, 20.0, 15.0

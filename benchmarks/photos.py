@@ -31,7 +31,7 @@ import open3d as o3d
 import pycolmap
 
 from twin.reconstruct.photos.evaluation import (accuracy_completeness, camera_centre_errors, read_strecha_cameras,
-                                               similarity_alignment, visible_surface)
+                                                similarity_alignment, visible_surface)
 from twin.reconstruct.photos.folder import open_photo_folder
 from twin.reconstruct.photos.pipeline import reconstruct_photos
 from twin.scanfolder import read_cameras_json

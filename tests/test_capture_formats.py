@@ -9,9 +9,9 @@ import cv2
 import liblzfse
 import numpy as np
 import pytest
+from rgbd_scene import intrinsics, render, walk
 from scipy.spatial.transform import Rotation
 
-from rgbd_scene import intrinsics, render, walk
 from twin.capture import detect, from_flags, open_capture
 from twin.capture.axes import T_GL_CV
 from twin.capture.trajectory_log import write_trajectory_log

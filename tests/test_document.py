@@ -10,14 +10,13 @@ import jsonschema
 import numpy as np
 import pytest
 import yaml
+from export_fixtures import SAMPLE_DOCUMENT
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from twin import document
 from twin.document import DocumentError, Pose
 from twin.synth import load_workshop
-
-from export_fixtures import SAMPLE_DOCUMENT
 
 
 @pytest.fixture()

@@ -8,12 +8,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from export_fixtures import SAMPLE_DOCUMENT, assert_valid, make_scan, node_named, points_of, read_glb, write_cloud
 
 from twin import document
 from twin.cli import main
 from twin.export import export_scan
-
-from export_fixtures import SAMPLE_DOCUMENT, assert_valid, make_scan, node_named, points_of, read_glb, write_cloud
 
 N_POINTS = 60_000
 

@@ -5,17 +5,16 @@ import numpy as np
 import pygltflib
 import pytest
 import yaml
+from export_fixtures import SAMPLE_DOCUMENT, accessor, assert_valid, box_mesh, make_scan, node_named, read_glb
 
 from twin import document
 from twin.document import Box, Machine, Model, Pose
 from twin.export import export_scan
-from twin.export.machine_split import MARGIN_M, split_machines
 from twin.export.glb import GlbBuilder
+from twin.export.machine_split import MARGIN_M, split_machines
 from twin.export.mesh import add_mesh
 from twin.export.model_import import import_model
 from twin.scanfolder import TriangleMesh
-
-from export_fixtures import SAMPLE_DOCUMENT, accessor, assert_valid, box_mesh, make_scan, node_named, read_glb
 
 
 def as_mesh(o3d_mesh) -> TriangleMesh:

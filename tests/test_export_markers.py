@@ -9,6 +9,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from export_fixtures import SAMPLE_DOCUMENT, assert_valid, make_scan, node_named, read_glb
 
 from twin import document
 from twin.cli import main
@@ -16,8 +17,6 @@ from twin.document import Pose, PrintedMarker
 from twin.export import export_scan
 from twin.export.scan_anchors import merge_scan_markers
 from twin.scanfolder import ScanMarker, marker_anchor, read_scan_markers, write_anchors_json
-
-from export_fixtures import SAMPLE_DOCUMENT, assert_valid, make_scan, node_named, read_glb
 
 # OpenCV marker axes (x right, y up, z out of the marker) of a marker on a wall that faces -y.
 R_FACING_MINUS_Y = np.array([[1.0, 0, 0], [0, 0, -1], [0, 1, 0]])

@@ -6,13 +6,12 @@ import logging
 
 import numpy as np
 import pytest
+from export_fixtures import assert_valid, node_named, points_of, read_glb
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from twin.export import morton
 from twin.export.tiles import build_octree, write_tileset
-
-from export_fixtures import assert_valid, node_named, points_of, read_glb
 
 
 def tile_room(points, colors, out, **options):

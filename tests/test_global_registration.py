@@ -8,8 +8,8 @@ from __future__ import annotations
 import numpy as np
 import open3d as o3d
 import pytest
-
 from global_registration_trials import make_trial, pose_errors, random_rigid
+
 from twin import _native, registration
 from twin.registration.global_registration import align_global_detailed, describe, scale_of
 

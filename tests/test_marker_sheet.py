@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 
 from twin.cli import main
-from twin.markers.sheet import A4_MM, marker_sheet, sheet_png, sheet_svg, write_sheet
 from twin.markers.detection import detect_markers
+from twin.markers.sheet import A4_MM, marker_sheet, sheet_png, sheet_svg, write_sheet
 
 SVG = "{http://www.w3.org/2000/svg}"
 

@@ -6,8 +6,8 @@ import json
 import numpy as np
 import open3d as o3d
 import pytest
-
 from global_registration_trials import pose_errors, random_rigid
+
 from twin.cli import main
 
 pytestmark = pytest.mark.data

@@ -7,7 +7,7 @@ import open3d as o3d
 import pytest
 
 from twin.reconstruct.photos.evaluation import (accuracy_completeness, camera_centre_errors, read_strecha_cameras,
-                                               similarity_alignment, visible_surface)
+                                                similarity_alignment, visible_surface)
 from twin.scanfolder import CameraPose
 
 

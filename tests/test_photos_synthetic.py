@@ -11,12 +11,12 @@ import open3d as o3d
 import pytest
 
 from twin.cli import main
+from twin.markers.detection import (detect_markers, marker_pose, scale_from_known_distance, scale_from_marker_size,
+                                    triangulate_markers)
 from twin.reconstruct.photos.dense_stereo import View, combine_pair_depths, depth_from_pair
 from twin.reconstruct.photos.depth_fusion import fuse_view
-from twin.reconstruct.photos.levelling import level
-from twin.markers.detection import (detect_markers, marker_pose, scale_from_known_distance,
-                                      scale_from_marker_size, triangulate_markers)
 from twin.reconstruct.photos.evaluation import camera_centre_errors
+from twin.reconstruct.photos.levelling import level
 from twin.reconstruct.photos.pipeline import reconstruct_photos
 from twin.reconstruct.photos.sfm import PhotoCamera
 from twin.scanfolder import read_cameras_json

@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 
 from twin.serve.access import (ALL_TWINS, VISITOR, Grant, Role, forbidden_path, hash_token, may_edit_path, new_token,
-                         touches, visitor_view)
+                               touches, visitor_view)
 
 
 def test_roles_parse_by_name_and_refuse_others_with_the_choices():

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-
 from rgbd_scene import intrinsics, render, walk
+
 from twin.reconstruct.rgbd.integration import TsdfVolume
 
 

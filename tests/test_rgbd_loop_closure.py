@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import cv2
 import numpy as np
-
 from rgbd_scene import intrinsics, render, walk
+
 from twin.reconstruct.rgbd.depth_points import back_project
 from twin.reconstruct.rgbd.loop_closure import LoopClosureSettings, close_loops
 from twin.reconstruct.rgbd.pose_prior import fuse_with_prior

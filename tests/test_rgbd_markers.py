@@ -7,16 +7,15 @@ import math
 
 import numpy as np
 import pytest
+from export_fixtures import SAMPLE_DOCUMENT
 
 from twin.capture import open_capture
 from twin.capture.trajectory_log import read_trajectory_log
 from twin.export import export_scan
 from twin.markers.detection import Marker, marker_pose, triangulate_markers
-from twin.reconstruct.rgbd.pipeline import RgbdOptions, reconstruct_rgbd
 from twin.reconstruct.rgbd.markers import find_capture_markers, frames_to_search, settle_on_surface
+from twin.reconstruct.rgbd.pipeline import RgbdOptions, reconstruct_rgbd
 from twin.scanfolder import CameraPose, read_cameras_json, read_scan_markers
-
-from export_fixtures import SAMPLE_DOCUMENT
 
 FRAMES = 60  # the walk's first 60 frames see markers 0, 2, 3 and 4 (1 hides beside the CNC mill)
 SIDE_M = 0.16

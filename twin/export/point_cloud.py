@@ -11,6 +11,7 @@ import pygltflib as gl
 from twin.export.glb import GlbBuilder
 from twin.export.quantise import quantise
 
+
 def add_points(builder: GlbBuilder, name: str, points: np.ndarray, colors: np.ndarray | None, *,
                precision_m: float, material: int) -> int:
     """Adds the cloud as a mesh under a new node named `name`; returns the node."""

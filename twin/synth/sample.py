@@ -24,7 +24,7 @@ from twin.synth.ground_truth import coloured_mesh
 from twin.synth.observed import merge, seen_points
 from twin.synth.outputs import write_depth_png, write_intrinsic_json, write_jpeg, write_k_txt, write_markers_json
 from twin.synth.paths import photo_poses, walk_poses
-from twin.synth.render import Renderer, RenderedView
+from twin.synth.render import RenderedView, Renderer
 from twin.synth.scene import build_object_scene, build_room_scene
 from twin.synth.shader import SurfaceShader
 from twin.synth.spec import Workshop, load_workshop

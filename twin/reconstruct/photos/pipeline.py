@@ -19,18 +19,18 @@ import cv2
 import numpy as np
 
 from twin.capture.images import read_color, read_image
+from twin.markers.detection import (DEFAULT_DICTIONARIES, Marker, checked_dictionaries, detect_markers, marker_pose,
+                                    scale_from_known_distance, scale_from_marker_size, triangulate_markers,
+                                    undistort_detections)
 from twin.progress import Progress
 from twin.reconstruct.photos.dense_stereo import View, combine_pair_depths, depth_from_pair
 from twin.reconstruct.photos.depth_fusion import fuse_view, select_neighbours
-from twin.reconstruct.photos.levelling import level, transform_points, transform_pose
-from twin.markers.detection import (DEFAULT_DICTIONARIES, Marker, checked_dictionaries, detect_markers, marker_pose,
-                                      scale_from_known_distance, scale_from_marker_size, triangulate_markers,
-                                      undistort_detections)
 from twin.reconstruct.photos.folder import open_photo_folder
+from twin.reconstruct.photos.levelling import level, transform_points, transform_pose
 from twin.reconstruct.photos.sfm import (SparseModel, TooFewRegistered, load_sparse_model, run_sfm, save_sparse_model,
-                                  sparse_model_from_colmap)
-from twin.reconstruct.stages import StageRunner
+                                         sparse_model_from_colmap)
 from twin.reconstruct.photos.surface_mesh import poisson_mesh
+from twin.reconstruct.stages import StageRunner
 from twin.scanfolder import (CameraPose, marker_anchor, read_json, read_mesh, write_anchors_json,
                              write_cameras_json, write_json, write_mesh_ply, write_point_cloud_ply)
 

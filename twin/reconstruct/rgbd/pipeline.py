@@ -18,14 +18,14 @@ from pathlib import Path
 import numpy as np
 
 from twin.capture import Capture
+from twin.markers.detection import DEFAULT_DICTIONARIES, checked_dictionaries, marker_pose
 from twin.reconstruct.rgbd.depth_points import DepthLimits, usable_depth
 from twin.reconstruct.rgbd.integration import TsdfVolume
 from twin.reconstruct.rgbd.loop_closure import LoopClosureSettings, close_loops
-from twin.markers.detection import DEFAULT_DICTIONARIES, checked_dictionaries, marker_pose
-from twin.reconstruct.rgbd.odometry import TrackingSettings
 from twin.reconstruct.rgbd.markers import check_marker_frames, find_capture_markers, settle_on_surface
+from twin.reconstruct.rgbd.odometry import TrackingSettings
+from twin.reconstruct.rgbd.tracking_stage import Fragment, FrameRecord, track_capture
 from twin.reconstruct.stages import Progress, StageRunner
-from twin.reconstruct.rgbd.tracking_stage import FrameRecord, Fragment, track_capture
 from twin.scanfolder import (CameraPose, marker_anchor, read_cameras_json, read_cloud, read_json,
                              write_anchors_json, write_cameras_json, write_json, write_mesh_ply,
                              write_point_cloud_ply)
