@@ -2,6 +2,7 @@
 asyncua's own OPC UA server; values reach a viewer subscribed over a real websocket of `twin serve`."""
 from __future__ import annotations
 
+import argparse
 import asyncio
 import contextlib
 import copy
@@ -9,7 +10,6 @@ import json
 import shutil
 import socket
 import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -19,8 +19,9 @@ from test_server import Client  # the protocol-checking test client
 from twin_folder import sample_document
 from websockets.asyncio.client import connect
 
-from twin.serve.access import Role, new_token
+from twin.cli import sources as sources_cli
 from twin.live.bridge import Backoff
+from twin.serve.access import Role, new_token
 from twin.serve.run import run_server
 from twin.serve.server import TwinServer
 from twin.serve.sqlite_store import SqliteStore
@@ -265,16 +266,18 @@ def test_opcua_changes_reach_a_viewer_by_subscription_and_a_lost_server_shows_of
         harness.close()
 
 
-def test_sources_check_prints_what_arrives_per_machine(tmp_path, write_twin_folder, mosquitto):
+def test_sources_check_prints_what_arrives_per_machine(tmp_path, write_twin_folder, mosquitto, capsys):
     async def publish_retained():
         await mosquitto.publish("fablab/printer-1/state", json.dumps({"nozzle_temp": 205}), retain=True)
         await mosquitto.publish("fablab/laser/x", b"not json", retain=True)
 
     asyncio.run(publish_retained())
     folder = write_twin_folder(tmp_path / "shop", document=live_document(mosquitto.port))
-    result = subprocess.run([sys.executable, "-m", "twin", "sources", "check", str(folder), "--seconds", "1.5"],
-                            capture_output=True, text=True, timeout=60)
-    assert result.returncode == 0, result.stderr
-    assert "shop-mqtt  printer-1  nozzle_temp = 205  [good]" in result.stdout
-    assert "connected; 2 message(s), 1 malformed" in result.stdout
-    assert "no values arrived for: laser-1" in result.stdout
+    # The command module itself (in process: the test needs no other command of `twin` to import).
+    parser = argparse.ArgumentParser()
+    sources_cli.add_arguments(parser)
+    assert sources_cli.run(parser.parse_args(["check", str(folder), "--seconds", "1.5"])) == 0
+    printed = capsys.readouterr().out
+    assert "shop-mqtt  printer-1  nozzle_temp = 205  [good]" in printed
+    assert "connected; 2 message(s), 1 malformed" in printed
+    assert "no values arrived for: laser-1" in printed
