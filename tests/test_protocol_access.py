@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 
 from twin.serve.access import (ALL_TWINS, VISITOR, Grant, Role, forbidden_path, hash_token, may_edit_path, new_token,
-                               touches, visitor_view)
+                               served_view, touches)
 
 
 def test_roles_parse_by_name_and_refuse_others_with_the_choices():
@@ -47,10 +47,19 @@ def test_touches_sees_paths_and_sources_and_the_root():
 
 def test_visitors_see_only_public_tours_and_the_rest_unchanged():
     document = {"name": "shop", "tours": [{"id": "a", "public": True}, {"id": "b", "public": False}, {"id": "c"}]}
-    view = visitor_view(document)
+    view = served_view(document, Role.VISITOR)
     assert view == {"name": "shop", "tours": [{"id": "a", "public": True}]}
     assert len(document["tours"]) == 3
-    assert visitor_view({"name": "x"}) == {"name": "x"}
+    assert served_view({"name": "x"}, Role.VISITOR) == {"name": "x"}
+    assert served_view(document, Role.VIEWER) == document
+
+
+@pytest.mark.parametrize("role", list(Role))
+def test_no_role_sees_the_sources_their_addresses_and_credential_names(role):
+    document = {"name": "shop", "sources": [{"id": "mqtt", "kind": "mqtt", "url": "mqtt://10.0.0.2",
+                                             "username_env": "SHOP_USER"}]}
+    assert served_view(document, role) == {"name": "shop"}
+    assert "sources" in document, "the server keeps them"
 
 
 def test_tokens_are_long_random_and_hashed_stably():

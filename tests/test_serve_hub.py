@@ -61,7 +61,7 @@ def test_a_stale_a_broken_or_an_invalidating_edit_is_refused_and_changes_nothing
     hub = hub_at(4, copy.deepcopy(document))
     assert refused("stale_revision", hub.check_edit, "shop", 3, MOVE).extra == {"revision": 4}
     refused("invalid_patch", hub.check_edit, "shop", 4, [{"op": "remove", "path": "/nothing/here"}])
-    refused("invalid_document", hub.check_edit, "shop", 4, [{"op": "replace", "path": "", "value": [1]}])
+    refused("invalid_document", hub.check_edit, "shop", 4, [{"op": "replace", "path": "/machines", "value": 1}])
     error = refused("invalid_document", hub.check_edit, "shop", 4,
                     [{"op": "replace", "path": "/procedures/0/machine", "value": "no-such-machine"}])
     assert "no-such-machine" in str(error)
@@ -124,3 +124,28 @@ def test_visitors_snapshots_hide_private_tours_and_echo_the_request_id():
     assert visitor["id"] == 12 and visitor["role"] == "visitor"
     assert [t["id"] for t in visitor["document"]["tours"]] == ["welcome"]
     assert [t["id"] for t in planner["document"]["tours"]] == ["welcome", "staff-only"]
+
+
+def with_sources() -> dict:
+    document = sample_document("shop")
+    document["sources"] = [{"id": "shop-mqtt", "kind": "mqtt", "url": "mqtt://127.0.0.1:1883",
+                            "machines": {"printer-1": {"topic": "fablab/printer-1/state"}}}]
+    return document
+
+
+@pytest.mark.parametrize("role", [Role.VISITOR, Role.VIEWER, Role.ADMIN])
+def test_no_snapshot_carries_the_sources(role):
+    hub = hub_at(4, with_sources())
+    assert "sources" not in decoded(hub.snapshot("shop", role))["document"]
+    assert "sources" in hub.heads["shop"][1], "the hub keeps them for the bridges"
+
+
+@pytest.mark.parametrize("patch", [
+    [{"op": "replace", "path": "/sources/0/url", "value": "mqtt://10.0.0.9"}],
+    [{"op": "test", "path": "/sources/0/url", "value": "mqtt://127.0.0.1:1883"}],  # would tell the address
+    [{"op": "copy", "from": "/sources/0/url", "path": "/name"}],  # would copy it where it is seen
+    [{"op": "replace", "path": "", "value": {"version": 1, "name": "shop"}}],
+])
+def test_no_edit_may_touch_or_read_the_sources(patch):
+    hub = hub_at(4, with_sources())
+    assert refused("forbidden", hub.check_edit, "shop", 4, patch).extra == {"path": "/sources"}

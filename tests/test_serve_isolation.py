@@ -84,8 +84,7 @@ class Watcher:
         self.take()
         assert self.session.closed is None and self.session.queue.closed_reason is None
         revision, document = server.hub.heads["shop"]
-        if self.role is Role.VISITOR:
-            document = access.visitor_view(document)
+        document = access.served_view(document, self.role)
         assert (self.revision, self.document) == (revision, document)
 
 

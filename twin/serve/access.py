@@ -119,11 +119,15 @@ def touches(patch: list[dict], top: str) -> bool:
     return False
 
 
-def visitor_view(document: dict) -> dict:
-    """The document as an anonymous visitor sees it: only public tours."""
-    tours = document.get("tours")
-    if not isinstance(tours, list):
-        return document
-    view = dict(document)
-    view["tours"] = [t for t in tours if isinstance(t, dict) and t.get("public") is True]
+SERVER_ONLY = ("sources",)
+"""Members the server acts on and no client sees: `sources` name machines' addresses and the
+environment variables holding their credentials. Edits may not touch them (`touches`)."""
+
+
+def served_view(document: dict, role: Role) -> dict:
+    """The document as `role` sees it: never the server-only members; anonymous visitors, only public tours."""
+    view = {key: value for key, value in document.items() if key not in SERVER_ONLY}
+    tours = view.get("tours")
+    if role is Role.VISITOR and isinstance(tours, list):
+        view["tours"] = [t for t in tours if isinstance(t, dict) and t.get("public") is True]
     return view

@@ -64,8 +64,7 @@ class HttpRoutes:
                                   f"twin {name!r} is not published: send a token (Authorization: Bearer ...)\n")
         if relative == "twin.json":
             revision, document = self.twins.hub.heads[name]
-            if role is Role.VISITOR:
-                document = access.visitor_view(document)
+            document = access.served_view(document, role)
             response = bytes_response(request, json.dumps(document).encode(), "application/json")
             response.headers["X-Twin-Revision"] = str(revision)
             return response

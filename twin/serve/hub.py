@@ -76,9 +76,7 @@ class Hub:
     def snapshot(self, twin: str, role: Role, request_id: int | None = None) -> str:
         """The snapshot frame a new subscriber with `role` gets first."""
         revision, document = self.heads[twin]
-        if role is Role.VISITOR:
-            document = access.visitor_view(document)
-        return encode_snapshot(twin, revision, document, role, request_id)
+        return encode_snapshot(twin, revision, access.served_view(document, role), role, request_id)
 
     def catch_up(self, twin: str, client: int) -> list[str | Latest]:
         """What a new subscriber gets right after its snapshot: machine states, steps, others' poses."""
@@ -96,6 +94,11 @@ class Hub:
     def check_edit(self, twin: str, base_revision: int, patch: list) -> CheckedEdit:
         """The edited document if `patch` applies to the head and leaves a valid document."""
         revision, document = self.heads[twin]
+        for member in access.SERVER_ONLY:
+            if access.touches(patch, member):  # not even a `test` or `copy`: they would tell its content
+                raise ProtocolError("forbidden", f"an edit may not touch /{member} (nor replace the whole document): "
+                                                 f"{member} are configured in the scan folder's twin document",
+                                    path=f"/{member}")
         if base_revision != revision:
             raise ProtocolError("stale_revision",
                                 f"twin {twin!r} is at revision {revision}, not {base_revision}: rebase and resend",
@@ -119,7 +122,8 @@ class Hub:
         delta = encode_delta(twin, revision, edit.patch, author, client)
         visitors = delta
         if access.touches(edit.patch, "tours"):  # which tours are public may have changed: send visitors all
-            visitors = encode_snapshot(twin, revision, access.visitor_view(edit.document), Role.VISITOR)
+            visitors = encode_snapshot(twin, revision, access.served_view(edit.document, Role.VISITOR),
+                                       Role.VISITOR)
         return [Publish(topic(twin, Role.VIEWER), delta), Publish(topic(twin, Role.VISITOR), visitors)]
 
     # Machine state.
