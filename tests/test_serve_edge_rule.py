@@ -7,7 +7,9 @@ Python accepts but no socket can send) was stored and closed every later subscri
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
+import jsonschema
 import pytest
 from test_protocol import connected, sent
 
@@ -93,3 +95,14 @@ def test_a_document_holding_a_lone_surrogate_is_not_valid():
     with pytest.raises(DocumentError) as caught:
         validate_document(document, "twin.json")
     assert "twin.json: name:" in str(caught.value) and "UTF-8" in str(caught.value)
+
+
+def test_the_refusal_itself_follows_the_protocol_schema():
+    schema = json.loads((Path(__file__).resolve().parents[1] / "twin" / "schemas" / "protocol.schema.json").read_text())
+    errors = jsonschema.Draft202012Validator({**schema, "anyOf": [{"$ref": "#/$defs/error"}]})
+    conn = connected(Role.ARTISAN)
+    conn.receive_text(json.dumps({"op": "machine_state", "twin": "shop", "machine": "printer-1",
+                                  "properties": {"state": LONE}}), 1.0)
+    [error] = sent(conn)
+    errors.validate(error)
+    assert error["field"] == "/properties/state"
