@@ -193,9 +193,10 @@ def _seen_part(points: np.ndarray, poses: list[np.ndarray], capture, depth_max_m
         local = (points - T[:3, 3]) @ T[:3, :3]
         z = local[:, 2]
         front = (z > 0.1) & (z < depth_max_m)
-        u = np.round(frame.K[0, 0] * local[:, 0] / np.where(front, z, 1) + frame.K[0, 2]).astype(int)
-        v = np.round(frame.K[1, 1] * local[:, 1] / np.where(front, z, 1) + frame.K[1, 2]).astype(int)
-        inside = front & (u >= 0) & (u < frame.width) & (v >= 0) & (v < frame.height)
+        camera = frame.camera
+        u = np.round(camera.fx * local[:, 0] / np.where(front, z, 1) + camera.cx).astype(int)
+        v = np.round(camera.fy * local[:, 1] / np.where(front, z, 1) + camera.cy).astype(int)
+        inside = front & (u >= 0) & (u < camera.width) & (v >= 0) & (v < camera.height)
         idx = np.flatnonzero(inside)
         depth = data.depth_m[v[idx], u[idx]]
         visible = (depth > 0) & (np.abs(depth - z[idx]) < 0.05)

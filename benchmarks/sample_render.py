@@ -32,7 +32,7 @@ import numpy as np
 import open3d as o3d
 
 from twin.synth import load_workshop, render_sample
-from twin.synth.camera import PinholeCamera
+from twin.camera import Camera
 from twin.synth.paths import photo_poses, walk_poses
 from twin.synth.render import _rays
 from twin.synth.sample import PHOTO_FOV_DEG, RGBD_FOV_DEG
@@ -62,8 +62,8 @@ def time_ray_casting(frames: int, photos: int) -> dict[str, float]:
     raycaster = o3d.t.geometry.RaycastingScene()
     raycaster.add_triangles(o3d.core.Tensor(scene.vertices.astype(np.float32)),
                             o3d.core.Tensor(scene.triangles.astype(np.uint32)))
-    views = ([(PinholeCamera.with_fov(640, 480, RGBD_FOV_DEG), T) for T in walk_poses(workshop, frames)]
-             + [(PinholeCamera.with_fov(1600, 1200, PHOTO_FOV_DEG), T) for _, T in photo_poses(workshop, photos)])
+    views = ([(Camera.with_fov(640, 480, RGBD_FOV_DEG), T) for T in walk_poses(workshop, frames)]
+             + [(Camera.with_fov(1600, 1200, PHOTO_FOV_DEG), T) for _, T in photo_poses(workshop, photos)])
     wall, cpu = time.perf_counter(), time.process_time()
     for camera, T in views:
         raycaster.cast_rays(o3d.core.Tensor.from_numpy(_rays(camera, T, slice(0, camera.height))))

@@ -12,7 +12,8 @@ import pytest
 from rgbd_scene import intrinsics, render, walk
 from scipy.spatial.transform import Rotation
 
-from twin.capture import detect, from_flags, open_capture
+from twin.camera import checked_intrinsics
+from twin.capture import detect, open_capture
 from twin.capture.axes import T_GL_CV
 from twin.capture.trajectory_log import write_trajectory_log
 from twin.geometry import T_ZUP_YUP
@@ -123,17 +124,17 @@ def write_nerfstudio(root, frames):
 def _check_frames(capture, frames, *, color_tolerance, poses=True):
     assert len(capture) == len(frames)
     for frame, truth in zip(capture.frames, frames):
-        assert (frame.width, frame.height) == (WIDTH, HEIGHT)
-        np.testing.assert_allclose(frame.K, intrinsics(WIDTH, HEIGHT), atol=1e-6)
+        assert frame.camera.size == (WIDTH, HEIGHT)
+        np.testing.assert_allclose(frame.camera.K, intrinsics(WIDTH, HEIGHT), atol=1e-6)
         data = frame.load()
         assert data.color.shape == (HEIGHT, WIDTH, 3) and data.color.dtype == np.uint8
         assert data.depth_m.dtype == np.float32
         np.testing.assert_allclose(data.depth_m, truth.depth_m, atol=1e-3)
         assert np.mean(np.abs(data.color.astype(float) - truth.color)) < color_tolerance
         if poses:
-            np.testing.assert_allclose(frame.T_world_camera, truth.T_world_camera, atol=1e-5)
+            np.testing.assert_allclose(frame.camera.T_world_camera, truth.T_world_camera, atol=1e-5)
         else:
-            assert frame.T_world_camera is None
+            assert frame.camera.T_world_camera is None
 
 
 def test_open3d_folder_picks_up_intrinsics_and_device_poses(tmp_path, frames):
@@ -150,7 +151,7 @@ def test_open3d_folder_with_color_folder_and_intrinsics_from_flags(tmp_path, fra
     with pytest.raises(ValueError, match="intrinsic"):
         open_capture(root)
     K = intrinsics(WIDTH, HEIGHT)
-    capture = open_capture(root, intrinsics=from_flags(K[0, 0], K[1, 1], K[0, 2], K[1, 2]))
+    capture = open_capture(root, intrinsics=(K[0, 0], K[1, 1], K[0, 2], K[1, 2]))
     assert not capture.has_device_poses
     _check_frames(capture, frames, color_tolerance=0.5, poses=False)
 
@@ -233,7 +234,7 @@ def test_bad_intrinsics_and_trajectories_are_clear_errors(tmp_path, frames):
     with pytest.raises(ValueError, match="PinholeCameraIntrinsic"):
         open_capture(root)
     with pytest.raises(ValueError, match="focal lengths must be positive"):
-        from_flags(0.0, 100.0, 50.0, 50.0)
+        checked_intrinsics(0.0, 100.0, 50.0, 50.0)
 
 
 def test_a_corrupt_record3d_file_is_a_clear_error(tmp_path):
@@ -253,5 +254,5 @@ def test_a_scaled_pose_is_refused_and_file_rounding_is_cleaned(tmp_path, frames)
         open_capture(root)
     root = write_open3d_folder(tmp_path / "cap", frames)   # .log files keep 8 decimals
     for frame in open_capture(root).frames:
-        R = frame.T_world_camera[:3, :3]
+        R = frame.camera.T_world_camera[:3, :3]
         np.testing.assert_allclose(R @ R.T, np.eye(3), atol=1e-12)

@@ -6,9 +6,9 @@ import numpy as np
 import open3d as o3d
 import pytest
 
+from twin.camera import Camera
 from twin.reconstruct.photos.evaluation import (accuracy_completeness, camera_centre_errors, read_strecha_cameras,
                                                 similarity_alignment, visible_surface)
-from twin.scanfolder import CameraPose
 
 
 def _rotation(seed: int) -> np.ndarray:
@@ -50,7 +50,7 @@ def test_visible_surface_accuracy_and_completeness_on_a_box():
         T = np.eye(4)
         T[:3, :3] = [[1, 0, 0], [0, 0, 1], [0, -1, 0]]
         T[:3, 3] = [x, -3.0, 0.5]
-        cameras.append(CameraPose(f"{x}", K, 400, 400, T))
+        cameras.append(Camera.from_K(K, 400, 400, name=f"{x}", T_world_camera=T))
     seen = visible_surface(box, cameras, min_views=2, samples=60_000)
     # Only the face towards them (and, within the occlusion tolerance, the rim of the side faces).
     assert np.all(seen[:, 1] < 0.01) and np.mean(seen[:, 1] < 1e-6) > 0.95

@@ -10,6 +10,7 @@ import numpy as np
 import open3d as o3d
 import pytest
 
+from twin.camera import Camera
 from twin.cli import main
 from twin.markers.detection import (detect_markers, marker_pose, scale_from_known_distance, scale_from_marker_size,
                                     triangulate_markers)
@@ -18,7 +19,6 @@ from twin.reconstruct.photos.depth_fusion import fuse_view
 from twin.reconstruct.photos.evaluation import camera_centre_errors
 from twin.reconstruct.photos.levelling import level
 from twin.reconstruct.photos.pipeline import reconstruct_photos
-from twin.reconstruct.photos.sfm import PhotoCamera
 from twin.scanfolder import read_cameras_json
 
 K = np.array([[500.0, 0.0, 319.5], [0.0, 500.0, 239.5], [0.0, 0.0, 1.0]])
@@ -179,7 +179,8 @@ def test_fusion_keeps_consistent_points_and_drops_a_wrong_depth_map(scene):
 
 
 def test_markers_are_triangulated_to_their_printed_size_and_place(scene):
-    cameras = [PhotoCamera(f"{i}", K, WIDTH, HEIGHT, T, np.zeros(4)) for i, T in enumerate(scene["poses"])]
+    cameras = [Camera.from_K(K, WIDTH, HEIGHT, name=f"{i}", T_world_camera=T, distortion=np.zeros(4))
+               for i, T in enumerate(scene["poses"])]
     detections = [detect_markers(cv2.cvtColor(image, cv2.COLOR_RGB2GRAY)) for image in scene["images"]]
     markers = triangulate_markers(cameras, detections)
     assert {m.key for m in markers} == {f"DICT_4X4_50:{i}" for i in MARKERS}

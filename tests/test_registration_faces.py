@@ -12,6 +12,7 @@ import pytest
 from rgbd_scene import intrinsics, render, walk
 from test_registration import ticks_inside
 from twin import registration
+from twin.camera import Camera
 from twin.reconstruct.rgbd.depth_points import back_project
 
 
@@ -63,8 +64,8 @@ def test_voxel_downsample_gives_open3d_centroids_once_its_grid_is_moved_onto_our
 def depth_frames_points() -> list[np.ndarray]:
     """Camera-frame points of rendered RGB-D frames on the tracker's stride: what odometry.py
     downsamples."""
-    K = intrinsics(160, 120)
-    return [back_project(frame.depth_m, K, 2)[0] for frame in render(walk(30)[::6], 160, 120)]
+    camera = Camera.from_K(intrinsics(160, 120), 160, 120)
+    return [back_project(frame.depth_m, camera, 2)[0] for frame in render(walk(30)[::6], 160, 120)]
 
 
 @pytest.mark.parametrize("voxel_size_m", [0.02, 0.03])

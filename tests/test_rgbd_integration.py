@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 from rgbd_scene import intrinsics, render, walk
 
+from twin.camera import Camera
 from twin.reconstruct.rgbd.integration import TsdfVolume
 
 
@@ -17,9 +18,9 @@ def frames():
 @pytest.mark.parametrize("voxel_size_m", [0.01, 0.02])
 def test_fused_planes_land_on_the_true_planes(frames, voxel_size_m):
     volume = TsdfVolume(voxel_size_m, 6.0)
-    K = intrinsics(320, 240)
+    camera = Camera.from_K(intrinsics(320, 240), 320, 240)
     for frame in frames:
-        volume.integrate(frame.depth_m, frame.color, K, frame.T_world_camera)
+        volume.integrate(frame.depth_m, frame.color, camera.with_pose(frame.T_world_camera))
     surface = volume.extract()
     vertices = surface.mesh_vertices
     floor = vertices[np.abs(vertices[:, 2]) < 0.05, 2]

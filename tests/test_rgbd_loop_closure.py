@@ -5,6 +5,7 @@ import cv2
 import numpy as np
 from rgbd_scene import intrinsics, render, walk
 
+from twin.camera import Camera
 from twin.reconstruct.rgbd.depth_points import back_project
 from twin.reconstruct.rgbd.loop_closure import LoopClosureSettings, close_loops
 from twin.reconstruct.rgbd.pose_prior import fuse_with_prior
@@ -22,10 +23,10 @@ def _drift(step: int) -> np.ndarray:
 def test_loops_between_fragments_pull_drifted_fragments_back():
     poses = walk(5)
     frames = render(poses, 160, 120)
-    K = intrinsics(160, 120)
+    camera = Camera.from_K(intrinsics(160, 120), 160, 120)
     fragments = []
     for k, frame in enumerate(frames):
-        points, _ = back_project(frame.depth_m, K, 1)
+        points, _ = back_project(frame.depth_m, camera, 1)
         drifted = poses[0] @ _drift(k) @ np.linalg.inv(poses[0]) @ poses[k]
         fragments.append(Fragment(k, drifted, points, [k]))
     result = close_loops(fragments, LoopClosureSettings(), lambda done, total: None)

@@ -9,13 +9,14 @@ import numpy as np
 import pytest
 from export_fixtures import SAMPLE_DOCUMENT
 
+from twin.camera import Camera
 from twin.capture import open_capture
 from twin.capture.trajectory_log import read_trajectory_log
 from twin.export import export_scan
 from twin.markers.detection import Marker, marker_pose, triangulate_markers
 from twin.reconstruct.rgbd.markers import find_capture_markers, frames_to_search, settle_on_surface
 from twin.reconstruct.rgbd.pipeline import RgbdOptions, reconstruct_rgbd
-from twin.scanfolder import CameraPose, read_cameras_json, read_scan_markers
+from twin.scanfolder import read_cameras_json, read_scan_markers
 
 FRAMES = 60  # the walk's first 60 frames see markers 0, 2, 3 and 4 (1 hides beside the CNC mill)
 SIDE_M = 0.16
@@ -49,7 +50,8 @@ def test_triangulated_marker_is_a_square_in_place():
     h = SIDE_M / 2
     corners = (T_world_marker @ np.array([[-h, h, 0, 1], [h, h, 0, 1], [h, -h, 0, 1], [-h, -h, 0, 1]]).T).T[:, :3]
     K = np.array([[525.0, 0, 319.5], [0, 525.0, 239.5], [0, 0, 1]])
-    cameras = [CameraPose(str(i), K, 640, 480, look_at([0.3 + 0.7 * i, 1.2, 1.4], [1.0, 3.0, 1.5])) for i in range(3)]
+    cameras = [Camera.from_K(K, 640, 480, name=str(i), T_world_camera=look_at([0.3 + 0.7 * i, 1.2, 1.4], [1.0, 3.0, 1.5]))
+               for i in range(3)]
     rng = np.random.default_rng(4)
     tilts = []
     for _ in range(10):
@@ -88,7 +90,7 @@ def test_marker_settles_onto_the_surface_behind_it():
 
 
 def test_frames_to_search_spread_over_the_walk():
-    cameras = [CameraPose(str(i), np.eye(3), 1, 1, np.eye(4)) for i in range(100)]
+    cameras = [Camera(1.0, 1.0, 0.0, 0.0, 1, 1, np.eye(4), name=str(i)) for i in range(100)]
     picked = [int(c.name) for c in frames_to_search(cameras, 5)]
     assert picked == [0, 25, 50, 74, 99]
     assert len(frames_to_search(cameras, 500)) == 100
@@ -136,7 +138,7 @@ def test_markers_stage_on_true_poses_is_millimetre_accurate(sample, truth):
     # The stage's own accuracy: the sample's true camera poses, the rendered colour frames.
     capture = open_capture(sample.rgbd)
     poses = read_trajectory_log(sample.trajectory)
-    cameras = [CameraPose(f.name, f.K, f.width, f.height, T) for f, T in zip(capture.frames, poses)]
+    cameras = [f.camera.with_pose(T, name=f.name) for f, T in zip(capture.frames, poses)]
     markers, searched = find_capture_markers(capture, cameras, ("DICT_4X4_50",), 120, lambda done, total: None)
     assert searched == FRAMES
     assert {m.key for m in markers} == {"DICT_4X4_50:0", "DICT_4X4_50:2", "DICT_4X4_50:3", "DICT_4X4_50:4"}

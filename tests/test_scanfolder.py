@@ -8,8 +8,9 @@ import numpy as np
 import open3d as o3d
 import pytest
 
+from twin.camera import Camera
 from twin.document import PrintedMarker
-from twin.scanfolder import (CameraPose, atomic_write, marker_anchor, read_cameras_json, read_cloud, read_json,
+from twin.scanfolder import (atomic_write, marker_anchor, read_cameras_json, read_cloud, read_json,
                              read_mesh, read_scan_markers, write_anchors_json, write_cameras_json, write_json,
                              write_mesh_ply, write_point_cloud_ply)
 
@@ -84,7 +85,7 @@ def test_unreadable_json_names_the_file(tmp_path, content, words):
 def test_cameras_round_trip_and_a_bad_file_names_itself(tmp_path):
     T = np.eye(4)
     T[:3, 3] = [1, 2, 3]
-    cameras = [CameraPose("a.jpg", np.diag([500.0, 500, 1]), 640, 480, T)]
+    cameras = [Camera(500.0, 500.0, 0.0, 0.0, 640, 480, T, name="a.jpg")]
     write_cameras_json(tmp_path / "cameras.json", cameras)
     [back] = read_cameras_json(tmp_path / "cameras.json")
     assert back.name == "a.jpg" and (back.width, back.height) == (640, 480)

@@ -14,7 +14,7 @@ from twin.capture import open_capture
 from twin.capture.trajectory_log import read_trajectory_log
 from twin.scanfolder import read_cameras_json
 from twin.synth import DEFAULT_SPEC, DepthSensorModel, OdometryDrift, load_workshop, render_sample
-from twin.synth.camera import PinholeCamera, look_at
+from twin.camera import Camera, look_at
 from twin.synth.paths import photo_poses, walk_poses
 from twin.synth.render import Renderer
 from twin.synth.sample import RGBD_FOV_DEG
@@ -139,7 +139,7 @@ def test_device_poses_drift_but_stay_near_the_truth(workshop):
 
 
 def test_photo_views_see_their_machines(workshop):
-    camera = PinholeCamera.with_fov(1600, 1200, 63.0)
+    camera = Camera.with_fov(1600, 1200, 63.0)
     views = photo_poses(workshop, 40)
     assert len(views) == 40 and len({name for name, _ in views}) == 40
     for machine in workshop.machines:
@@ -153,15 +153,6 @@ def test_photo_views_see_their_machines(workshop):
             assert abs(u - 800) < 2 and abs(v - 600) < 2  # aimed at the machine's middle
     with pytest.raises(ValueError, match="at least 3 photos"):
         photo_poses(workshop, 2)
-
-
-def test_look_at_uses_opencv_axes():
-    T = look_at(np.array([0.0, 0.0, 1.0]), np.array([1.0, 0.0, 1.0]))
-    np.testing.assert_allclose(T[:3, 2], [1, 0, 0], atol=1e-12)  # z forward
-    np.testing.assert_allclose(T[:3, 0], [0, -1, 0], atol=1e-12)  # x right (looking along +x, right is -y)
-    np.testing.assert_allclose(T[:3, 1], [0, 0, -1], atol=1e-12)  # y down
-    with pytest.raises(ValueError, match="straight up or down"):
-        look_at(np.zeros(3), np.array([0.0, 0.0, 1.0]))
 
 
 # --- the depth sensor model -------------------------------------------------------------------
@@ -233,7 +224,7 @@ def test_capture_reader_takes_the_sample_with_its_device_poses(sample):
     data = frame.load()
     assert data.color.shape == (120, 160, 3) and data.depth_m.shape == (120, 160)
     device = read_trajectory_log(sample.rgbd / "device_trajectory.log")
-    np.testing.assert_allclose(frame.T_world_camera, device[3], atol=1e-7)
+    np.testing.assert_allclose(frame.camera.T_world_camera, device[3], atol=1e-7)
 
 
 def test_machine_models_are_in_their_own_frames(sample, workshop):
@@ -312,7 +303,7 @@ def test_markers_are_detected_where_the_ground_truth_says(sample, workshop):
     entries = json.loads(sample.markers.read_text())["markers"]
     assert [e["key"] for e in entries] == [f"DICT_4X4_50:{i}" for i in range(5)]
     renderer = Renderer(workshop, build_room_scene(workshop))
-    camera = PinholeCamera.with_fov(800, 600, 63.0)
+    camera = Camera.with_fov(800, 600, 63.0)
     detector = cv2.aruco.ArucoDetector(cv2.aruco.getPredefinedDictionary(cv2.aruco.DICT_4X4_50),
                                        cv2.aruco.DetectorParameters())
     for marker, entry in zip(workshop.markers, entries):
@@ -340,7 +331,7 @@ def test_colour_has_texture_for_features(sample, workshop):
     assert np.mean([len(sift.detect(f, None)) for f in frames]) > 40  # even at 160x120
     # At the default 640x480, frames all around the walk are rich in features.
     renderer = Renderer(workshop, build_room_scene(workshop))
-    camera = PinholeCamera.with_fov(640, 480, RGBD_FOV_DEG)
+    camera = Camera.with_fov(640, 480, RGBD_FOV_DEG)
     for T in walk_poses(workshop, 300)[::60]:
         image = (renderer.render(camera, T).color * 255).astype(np.uint8)
         assert len(sift.detect(cv2.cvtColor(image, cv2.COLOR_RGB2GRAY), None)) > 300
@@ -428,7 +419,7 @@ def test_render_matches_a_per_pixel_reference(workshop, size, fov_deg, pose_inde
     from twin.synth.shader import _textures
 
     scene = build_room_scene(workshop)
-    camera = PinholeCamera.with_fov(*size, fov_deg)
+    camera = Camera.with_fov(*size, fov_deg)
     T = walk_poses(workshop, 300)[pose_index]
     view = Renderer(workshop, scene).render(camera, T)
     textures, lighting = _textures(workshop, scene), Lighting.from_workshop(workshop)

@@ -1,10 +1,9 @@
 """Capture: readers of what users bring (phone apps, RGB-D folders, photos) into one `Capture` type.
 
-Room: imports numpy, OpenCV, Open3D and `twin.geometry`; `open_capture` picks the reader.
+Room: imports numpy, OpenCV, Open3D, `twin.geometry` and `twin.camera`; `open_capture` picks the reader.
 """
 from twin.capture.capture import Capture, Frame, FrameData
 from twin.capture.detect import detect, open_capture
-from twin.capture.intrinsics import Intrinsics, from_flags, read_intrinsic_json
+from twin.capture.intrinsics import read_intrinsic_json
 
-__all__ = ["Capture", "Frame", "FrameData", "Intrinsics", "detect", "from_flags", "open_capture",
-           "read_intrinsic_json"]
+__all__ = ["Capture", "Frame", "FrameData", "detect", "open_capture", "read_intrinsic_json"]

@@ -7,6 +7,8 @@ from typing import Callable
 
 import numpy as np
 
+from twin.camera import Camera
+
 
 @dataclass(frozen=True)
 class FrameData:
@@ -26,17 +28,14 @@ class FrameData:
 class Frame:
     """One frame of a capture, its pixels loaded on demand (captures can be far larger than RAM).
 
-    `K` is the 3x3 pinhole matrix for the `width` x `height` images that `load()` returns;
-    `T_world_camera` is the device's camera-to-world pose (OpenCV camera axes) where the capture
-    has one. `load()` raises `ValueError` when the frame's files are missing or unreadable.
+    `camera` is the pinhole camera of the images that `load()` returns, with the device's
+    camera-to-world pose (OpenCV camera axes) as its `T_world_camera` where the capture has one.
+    `load()` raises `ValueError` when the frame's files are missing or unreadable.
     """
 
     name: str
-    K: np.ndarray
-    width: int
-    height: int
+    camera: Camera
     load: Callable[[], FrameData] = field(repr=False, compare=False)
-    T_world_camera: np.ndarray | None = None
 
 
 @dataclass(frozen=True)
@@ -49,7 +48,7 @@ class Capture:
 
     @property
     def has_device_poses(self) -> bool:
-        return bool(self.frames) and all(frame.T_world_camera is not None for frame in self.frames)
+        return bool(self.frames) and all(frame.camera.T_world_camera is not None for frame in self.frames)
 
     def __len__(self) -> int:
         return len(self.frames)

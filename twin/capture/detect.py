@@ -5,7 +5,6 @@ from pathlib import Path
 
 from twin.capture.capture import Capture
 from twin.capture.images import IMAGE_SUFFIXES
-from twin.capture.intrinsics import Intrinsics
 from twin.capture.nerfstudio import read_nerfstudio, transforms_file
 from twin.capture.open3d_folder import is_open3d_folder, read_open3d_folder
 from twin.capture.record3d import is_record3d, read_record3d
@@ -37,8 +36,10 @@ def detect(path: Path) -> str:
     raise ValueError(f"{path} is not a capture this tool can read; expected {EXPECTED}")
 
 
-def open_capture(path: Path, *, intrinsics: Intrinsics | None = None, depth_scale: float | None = None) -> Capture:
-    """The RGB-D capture at `path`; `intrinsics` and `depth_scale` override what folder layouts carry."""
+def open_capture(path: Path, *, intrinsics: tuple[float, float, float, float] | None = None,
+                 depth_scale: float | None = None) -> Capture:
+    """The RGB-D capture at `path`; `intrinsics` (fx, fy, cx, cy in pixels) and `depth_scale` override what
+    folder layouts carry."""
     kind = detect(path)
     if kind == "record3d":
         return read_record3d(path)

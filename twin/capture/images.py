@@ -94,17 +94,6 @@ def frame_data(color: np.ndarray, depth_m: np.ndarray, confidence: np.ndarray | 
                      confidence=confidence)
 
 
-def scale_intrinsics(K: np.ndarray, from_size: tuple[int, int], to_size: tuple[int, int]) -> np.ndarray:
-    """The pinhole matrix of an image resized from (width, height) `from_size` to `to_size`."""
-    sx, sy = to_size[0] / from_size[0], to_size[1] / from_size[1]
-    scaled = np.array(K, dtype=np.float64)
-    scaled[0, 0] *= sx
-    scaled[0, 2] = (K[0, 2] + 0.5) * sx - 0.5
-    scaled[1, 1] *= sy
-    scaled[1, 2] = (K[1, 2] + 0.5) * sy - 0.5
-    return scaled
-
-
 def numbered_files(folder: Path, suffixes: tuple[str, ...] = IMAGE_SUFFIXES) -> list[Path]:
     """Image files of a folder in natural order (frame 2 before frame 10)."""
     files = [p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in suffixes]

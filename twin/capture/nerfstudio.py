@@ -9,6 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
+from twin.camera import Camera
 from twin.capture.axes import opengl_to_opencv_pose, rigid_pose
 from twin.capture.capture import Capture, Frame
 from twin.capture.images import frame_data, read_color, read_depth_png
@@ -53,11 +54,13 @@ def read_nerfstudio(path: Path, *, depth_scale: float | None = None) -> Capture:
             pose = np.vstack([pose, [0.0, 0.0, 0.0, 1.0]])
         if pose.shape != (4, 4):
             raise ValueError(f"{file}: frame {name}'s transform_matrix is {pose.shape}; expected 4x4")
-        K = np.array([[values["fl_x"], 0.0, values["cx"]], [0.0, values["fl_y"], values["cy"]], [0.0, 0.0, 1.0]],
-                     dtype=np.float64)
-        frames.append(Frame(name=name, K=K, width=int(values["w"]), height=int(values["h"]),
-                            T_world_camera=opengl_to_opencv_pose(rigid_pose(pose, f"{file}, frame {name}")),
-                            load=_loader(name, file.parent / entry["file_path"],
+        T_world_camera = opengl_to_opencv_pose(rigid_pose(pose, f"{file}, frame {name}"))
+        try:
+            camera = Camera(values["fl_x"], values["fl_y"], values["cx"], values["cy"], int(values["w"]),
+                            int(values["h"]), T_world_camera)
+        except (TypeError, ValueError) as error:
+            raise ValueError(f"{file}: frame {name}: {error}") from None
+        frames.append(Frame(name=name, camera=camera, load=_loader(name, file.parent / entry["file_path"],
                                          file.parent / entry["depth_file_path"], scale)))
     if not frames:
         raise ValueError(f"{file} lists no frames")

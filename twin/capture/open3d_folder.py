@@ -6,6 +6,7 @@ from pathlib import Path
 
 import cv2
 
+from twin.camera import Camera
 from twin.capture.axes import rigid_pose
 from twin.capture.capture import Capture, Frame
 from twin.capture.images import (
@@ -17,7 +18,7 @@ from twin.capture.images import (
     read_depth_png,
     read_image,
 )
-from twin.capture.intrinsics import Intrinsics, read_intrinsic_json
+from twin.capture.intrinsics import read_intrinsic_json
 from twin.capture.trajectory_log import read_trajectory_log
 
 COLOR_FOLDERS = ("image", "color", "rgb")
@@ -34,8 +35,9 @@ def is_open3d_folder(path: Path) -> bool:
     return path.is_dir() and (path / "depth").is_dir() and color_folder(path) is not None
 
 
-def read_open3d_folder(path: Path, *, intrinsics: Intrinsics | None = None,
+def read_open3d_folder(path: Path, *, intrinsics: tuple[float, float, float, float] | None = None,
                        depth_scale: float | None = None) -> Capture:
+    """`intrinsics` (fx, fy, cx, cy for the depth images' own size) override the folder's intrinsic.json."""
     path = Path(path)
     if not is_open3d_folder(path):
         raise ValueError(f"{path} is not an Open3D/Redwood capture: expected an image/ (or color/, rgb/) "
@@ -47,15 +49,14 @@ def read_open3d_folder(path: Path, *, intrinsics: Intrinsics | None = None,
     pairs = _pair_by_name(colors, depths)
 
     json_file = next((path / name for name in INTRINSIC_FILES if (path / name).is_file()), None)
-    from_json = read_intrinsic_json(json_file) if json_file else None
-    chosen = intrinsics or from_json
-    if chosen is None:
+    camera, json_scale = read_intrinsic_json(json_file) if json_file else (None, None)
+    if intrinsics is not None:
+        height, width = _first_readable_size(pairs)
+        camera = Camera(*intrinsics, width, height)
+    if camera is None:
         raise ValueError(f"{path} has no intrinsic.json; give the camera intrinsics (fx fy cx cy) as options "
                          "or put Open3D's PinholeCameraIntrinsic JSON in the folder")
-    scale = depth_scale or (from_json.depth_scale if from_json else None) or DEFAULT_DEPTH_SCALE
-    width, height = chosen.width, chosen.height
-    if width is None or height is None:
-        height, width = _first_readable_size(pairs)
+    scale = depth_scale or json_scale or DEFAULT_DEPTH_SCALE
 
     poses = [None] * len(pairs)
     if (path / DEVICE_TRAJECTORY).is_file():
@@ -65,8 +66,7 @@ def read_open3d_folder(path: Path, *, intrinsics: Intrinsics | None = None,
             raise ValueError(f"{path / DEVICE_TRAJECTORY} has {len(poses)} poses but the capture has "
                              f"{len(pairs)} frames; it needs one pose per frame, in frame order")
 
-    frames = [Frame(name=name, K=chosen.K, width=width, height=height, T_world_camera=pose,
-                    load=_loader(name, color, depth, scale))
+    frames = [Frame(name=name, camera=camera.with_pose(pose), load=_loader(name, color, depth, scale))
               for (name, color, depth), pose in zip(pairs, poses)]
     return Capture(kind="open3d", path=path, frames=frames)
 

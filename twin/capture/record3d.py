@@ -10,9 +10,10 @@ from pathlib import Path
 import liblzfse
 import numpy as np
 
+from twin.camera import Camera
 from twin.capture.axes import arkit_to_twin_pose
 from twin.capture.capture import Capture, Frame
-from twin.capture.images import decode_color, frame_data, natural_key, scale_intrinsics
+from twin.capture.images import decode_color, frame_data, natural_key
 from twin.geometry import pose_matrix
 
 
@@ -31,13 +32,13 @@ def read_record3d(path: Path) -> Capture:
         raise ValueError(f"{path} has no 'metadata' entry; it is not a Record3D .r3d export")
     try:
         metadata = json.loads(archive.read("metadata"))
-        K_color = np.array(metadata["K"], dtype=np.float64).reshape(3, 3).T
-        color_size = (int(metadata["w"]), int(metadata["h"]))
+        color_camera = Camera.from_K(np.array(metadata["K"], dtype=np.float64).reshape(3, 3).T,
+                                     int(metadata["w"]), int(metadata["h"]))
         width, height = int(metadata["dw"]), int(metadata["dh"])
         pose_rows = metadata.get("poses") or []
     except (KeyError, TypeError, ValueError) as error:
         raise ValueError(f"{path}: the metadata lacks or mangles {error}; expected K, w, h, dw, dh and poses") from None
-    K = scale_intrinsics(K_color, color_size, (width, height))
+    camera = color_camera.scaled(width, height)
     depth_ids = sorted((n[len("rgbd/"):-len(".depth")] for n in names
                         if n.startswith("rgbd/") and n.endswith(".depth")), key=natural_key)
     if not depth_ids:
@@ -51,7 +52,7 @@ def read_record3d(path: Path) -> Capture:
         if pose_rows:
             qx, qy, qz, qw, tx, ty, tz = pose_rows[int(frame_id)] if frame_id.isdigit() else pose_rows[number]
             pose = arkit_to_twin_pose(pose_matrix((tx, ty, tz), (qx, qy, qz, qw)))
-        frames.append(Frame(name=frame_id, K=K, width=width, height=height, T_world_camera=pose,
+        frames.append(Frame(name=frame_id, camera=camera.with_pose(pose),
                             load=reader.loader(frame_id)))
     return Capture(kind="record3d", path=path, frames=frames)
 

@@ -9,6 +9,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from twin.camera import Camera
 from twin.capture.axes import arkit_to_twin_pose
 from twin.capture.capture import Capture, Frame
 from twin.capture.images import (
@@ -17,7 +18,6 @@ from twin.capture.images import (
     read_depth_png,
     read_gray,
     read_image,
-    scale_intrinsics,
 )
 from twin.geometry import pose_matrix
 
@@ -42,7 +42,10 @@ def read_stray_scanner(path: Path) -> Capture:
     if not depths:
         raise ValueError(f"{path / 'depth'} holds no PNG depth images")
     height, width = read_image(depths[0], cv2.IMREAD_UNCHANGED, "depth image").shape[:2]
-    K = scale_intrinsics(K_video, video.size, (width, height))
+    try:
+        camera = Camera.from_K(K_video, *video.size).scaled(width, height)
+    except ValueError as error:
+        raise ValueError(f"{path / 'camera_matrix.csv'}: {error}") from None
 
     frames = []
     for depth in depths:
@@ -51,7 +54,7 @@ def read_stray_scanner(path: Path) -> Capture:
         if pose is None:
             raise ValueError(f"{path / 'odometry.csv'} has no pose for frame {index}; each depth frame needs one")
         confidence = path / "confidence" / depth.name
-        frames.append(Frame(name=depth.stem, K=K, width=width, height=height, T_world_camera=pose,
+        frames.append(Frame(name=depth.stem, camera=camera.with_pose(pose),
                             load=_loader(depth.stem, video, index, depth, confidence)))
     return Capture(kind="stray_scanner", path=path, frames=frames)
 

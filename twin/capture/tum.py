@@ -5,14 +5,11 @@ from __future__ import annotations
 from bisect import bisect_left
 from pathlib import Path
 
+from twin.camera import Camera
+
 from twin.capture.capture import Capture, Frame
 from twin.capture.images import frame_data, read_color, read_depth_png
-from twin.capture.intrinsics import (
-    PRIMESENSE_DEFAULT,
-    Intrinsics,
-    from_flags,
-    read_intrinsic_json,
-)
+from twin.capture.intrinsics import PRIMESENSE_DEFAULT, read_intrinsic_json
 
 TUM_DEPTH_SCALE = 5000.0
 MAX_TIME_DIFFERENCE_S = 0.02
@@ -22,10 +19,11 @@ def is_tum_folder(path: Path) -> bool:
     return path.is_dir() and (path / "rgb.txt").is_file() and (path / "depth.txt").is_file()
 
 
-def read_tum_folder(path: Path, *, intrinsics: Intrinsics | None = None,
+def read_tum_folder(path: Path, *, intrinsics: tuple[float, float, float, float] | None = None,
                     depth_scale: float | None = None) -> Capture:
-    """Intrinsics come from the options, else `intrinsic.json` in the folder, else the ROS default
-    (fx = fy = 525, cx = 319.5, cy = 239.5) that TUM recommends for uncalibrated use."""
+    """Intrinsics (fx, fy, cx, cy for 640x480 images) come from the options, else `intrinsic.json` in the
+    folder, else the ROS default (fx = fy = 525, cx = 319.5, cy = 239.5) that TUM recommends for
+    uncalibrated use."""
     path = Path(path)
     if not is_tum_folder(path):
         raise ValueError(f"{path} is not a TUM capture: expected rgb.txt and depth.txt in the folder")
@@ -33,11 +31,12 @@ def read_tum_folder(path: Path, *, intrinsics: Intrinsics | None = None,
     depths = _read_list(path / "depth.txt")
     if not colors or not depths:
         raise ValueError(f"{path}: rgb.txt lists {len(colors)} and depth.txt {len(depths)} images; both need entries")
+    json_scale = None
     if intrinsics is None and (path / "intrinsic.json").is_file():
-        intrinsics = read_intrinsic_json(path / "intrinsic.json")
-    intrinsics = intrinsics or from_flags(*PRIMESENSE_DEFAULT)
-    scale = depth_scale or intrinsics.depth_scale or TUM_DEPTH_SCALE
-    width, height = intrinsics.width or 640, intrinsics.height or 480
+        camera, json_scale = read_intrinsic_json(path / "intrinsic.json")
+    else:
+        camera = Camera(*(intrinsics or PRIMESENSE_DEFAULT), 640, 480)
+    scale = depth_scale or json_scale or TUM_DEPTH_SCALE
 
     color_times = [t for t, _ in colors]
     frames = []
@@ -48,8 +47,7 @@ def read_tum_folder(path: Path, *, intrinsics: Intrinsics | None = None,
         else:
             color_file = colors[nearest][1]
         name = f"{time_s:.6f}"
-        frames.append(Frame(name=name, K=intrinsics.K, width=width, height=height,
-                            load=_loader(name, path, color_file, depth_file, scale)))
+        frames.append(Frame(name=name, camera=camera, load=_loader(name, path, color_file, depth_file, scale)))
     return Capture(kind="tum", path=path, frames=frames)
 
 

@@ -65,7 +65,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from twin.capture import detect, from_flags
+    from twin.camera import checked_intrinsics
+    from twin.capture import detect
     from twin.reconstruct import reconstruct
 
     kind = detect(args.capture)
@@ -86,7 +87,7 @@ def run(args: argparse.Namespace) -> int:
                        f"folders of photos; {args.capture} is a {kind} capture")
     if args.marker_dictionaries:
         options["marker_dictionaries"] = tuple(args.marker_dictionaries)
-    intrinsics = from_flags(*args.intrinsics) if args.intrinsics else None
+    intrinsics = checked_intrinsics(*args.intrinsics) if args.intrinsics else None
 
     with stage_bars() as progress:
         report = reconstruct(args.capture, args.output, progress=progress, intrinsics=intrinsics,

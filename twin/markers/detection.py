@@ -5,10 +5,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Protocol
 
 import cv2
 import numpy as np
+
+from twin.camera import Camera
 
 DEFAULT_DICTIONARIES = ("DICT_4X4_50", "DICT_APRILTAG_36h11")
 MAX_REPROJECTION_PX = 3.0
@@ -30,13 +31,6 @@ class Marker:
     @property
     def side(self) -> float:
         return float(np.mean(np.linalg.norm(self.corners - np.roll(self.corners, -1, axis=0), axis=1)))
-
-
-class PinholeView(Protocol):
-    """A registered image without distortion: intrinsics K (3x3) and T_world_camera (OpenCV axes)."""
-
-    K: np.ndarray
-    T_world_camera: np.ndarray
 
 
 def checked_dictionaries(names: str | Sequence[str]) -> tuple[str, ...]:
@@ -89,10 +83,11 @@ def _triangulate(projections: list[np.ndarray], rays: list[np.ndarray]) -> np.nd
     return Vt[-1, :3] / Vt[-1, 3]
 
 
-def triangulate_markers(cameras: Sequence[PinholeView], detections: list[dict[str, np.ndarray]]) -> list[Marker]:
+def triangulate_markers(cameras: Sequence[Camera], detections: list[dict[str, np.ndarray]]) -> list[Marker]:
     """Markers seen in two or more images (`detections[i]`, undistorted corner pixels, belongs to
-    `cameras[i]`), triangulated and checked (reprojection within a few pixels and a square shape, so
-    spurious detections drop out), then fitted as squares to every view (`_fit_square`)."""
+    `cameras[i]`, a posed camera whose distortion the corners no longer have), triangulated and checked
+    (reprojection within a few pixels and a square shape, so spurious detections drop out), then fitted
+    as squares to every view (`_fit_square`)."""
     seen: dict[str, list[int]] = {}
     for index, found in enumerate(detections):
         for key in found:
@@ -107,7 +102,7 @@ def triangulate_markers(cameras: Sequence[PinholeView], detections: list[dict[st
             T_camera_world = np.linalg.inv(camera.T_world_camera)
             projections.append(T_camera_world[:3])
             normalised.append(cv2.undistortPoints(detections[i][key].reshape(-1, 1, 2), camera.K, None).reshape(4, 2))
-        focals = np.array([cameras[i].K[0, 0] for i in indices])
+        focals = np.array([cameras[i].fx for i in indices])
         corners = np.array([_triangulate(projections, [n[c] for n in normalised]) for c in range(4)])
         sides = np.linalg.norm(corners - np.roll(corners, -1, axis=0), axis=1)
         residuals = _reprojection_residuals(corners, projections, normalised, focals)

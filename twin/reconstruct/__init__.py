@@ -11,15 +11,14 @@ from __future__ import annotations
 from pathlib import Path
 
 from twin.capture import detect, open_capture
-from twin.capture.intrinsics import Intrinsics
 from twin.reconstruct.stages import Progress
 
 
 def reconstruct(capture_path: Path, out_dir: Path, *, progress: Progress | None = None,
-                intrinsics: Intrinsics | None = None, depth_scale: float | None = None, **options) -> dict:
+                intrinsics: tuple[float, float, float, float] | None = None, depth_scale: float | None = None, **options) -> dict:
     """Detects the kind of capture at `capture_path` and reconstructs it into `out_dir`.
 
-    RGB-D captures go through `twin.reconstruct.rgbd.pipeline` (`intrinsics` and `depth_scale` override
+    RGB-D captures go through `twin.reconstruct.rgbd.pipeline` (`intrinsics`, fx fy cx cy in pixels, and `depth_scale` override
     what a folder capture carries); folders of plain photos through `twin.reconstruct.photos.pipeline`.
     `options` are the pipeline's own (see `RgbdOptions` for RGB-D). Returns the run's report.
     """

@@ -12,13 +12,13 @@ bring as well (`twin register`'s clouds and --init transform, a photo folder's K
 """
 from twin.scanfolder.anchors import ANCHORS_FILE, ScanMarker, marker_anchor, read_scan_markers, write_anchors_json
 from twin.scanfolder.atomic import atomic_write
-from twin.scanfolder.cameras import CameraPose, read_cameras_json, write_cameras_json
+from twin.scanfolder.cameras import read_cameras_json, write_cameras_json
 from twin.scanfolder.clouds import CLOUD_SUFFIXES, colors_uint8, read_cloud, write_point_cloud_ply
 from twin.scanfolder.json_files import read_json, write_json
 from twin.scanfolder.meshes import TriangleMesh, read_mesh, write_mesh_ply
 from twin.scanfolder.text_table import read_number_rows
 
-__all__ = ["ANCHORS_FILE", "CLOUD_SUFFIXES", "CameraPose", "ScanMarker", "TriangleMesh", "atomic_write",
+__all__ = ["ANCHORS_FILE", "CLOUD_SUFFIXES", "ScanMarker", "TriangleMesh", "atomic_write",
            "colors_uint8", "marker_anchor", "read_cameras_json", "read_cloud", "read_json", "read_mesh",
            "read_number_rows", "read_scan_markers", "write_anchors_json", "write_cameras_json", "write_json",
            "write_mesh_ply", "write_point_cloud_ply"]

@@ -7,18 +7,18 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from twin.synth.camera import PinholeCamera
+from twin.camera import Camera
 from twin.synth.spec import FiducialMarker
 
 
-def write_intrinsic_json(path: Path, camera: PinholeCamera, depth_scale: float) -> None:
+def write_intrinsic_json(path: Path, camera: Camera, depth_scale: float) -> None:
     """Open3D's `PinholeCameraIntrinsic` layout (column-major matrix) plus `depth_scale`."""
     data = {"width": camera.width, "height": camera.height,
             "intrinsic_matrix": camera.K.T.ravel().tolist(), "depth_scale": depth_scale}
     Path(path).write_text(json.dumps(data, indent=2))
 
 
-def write_k_txt(path: Path, camera: PinholeCamera) -> None:
+def write_k_txt(path: Path, camera: Camera) -> None:
     np.savetxt(path, camera.K, fmt="%.6f")
 
 

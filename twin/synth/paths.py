@@ -10,7 +10,7 @@ import math
 
 import numpy as np
 
-from twin.synth.camera import look_at
+from twin.camera import look_at
 from twin.synth.spec import Workshop
 
 EYE_HEIGHT_M = 1.45

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 import open3d as o3d
 
-from twin.synth.camera import PinholeCamera
+from twin.camera import Camera
 from twin.synth.scene import Scene
 from twin.synth.shader import SurfaceShader
 from twin.synth.spec import Workshop
@@ -15,6 +15,7 @@ from twin.synth.spec import Workshop
 # Grazing views make a pixel's footprint on the surface long; beyond this, blur instead of aliasing.
 _MIN_COS_FOR_FOOTPRINT = 0.3
 _BAND_PIXELS = 1 << 16
+MIN_IMAGE_SIDE_PX = 8
 
 
 @dataclass(frozen=True)
@@ -40,7 +41,8 @@ class Renderer:
         self._raycaster.add_triangles(o3d.core.Tensor(scene.vertices.astype(np.float32)),
                                       o3d.core.Tensor(scene.triangles.astype(np.uint32)))
 
-    def render(self, camera: PinholeCamera, T_world_camera: np.ndarray) -> RenderedView:
+    def render(self, camera: Camera, T_world_camera: np.ndarray) -> RenderedView:
+        check_renderable(camera)
         height, width = camera.height, camera.width
         view = RenderedView(np.empty((height, width), np.float32), np.empty((height, width, 3), np.float32),
                             np.empty((height, width), np.float32), np.empty((height, width), np.float32),
@@ -51,7 +53,7 @@ class Renderer:
             self._render_band(camera, T_world_camera, slice(top, min(height, top + rows)), view)
         return view
 
-    def _render_band(self, camera: PinholeCamera, T_world_camera: np.ndarray, band: slice, view: RenderedView) -> None:
+    def _render_band(self, camera: Camera, T_world_camera: np.ndarray, band: slice, view: RenderedView) -> None:
         """Render the image rows `band` into `view`."""
         rays = _rays(camera, T_world_camera, band)
         hits = self._raycaster.cast_rays(o3d.core.Tensor.from_numpy(rays))
@@ -86,7 +88,13 @@ class Renderer:
         view.cos_incidence[band] = cos.reshape(-1, camera.width)
 
 
-def _rays(camera: PinholeCamera, T_world_camera: np.ndarray, band: slice) -> np.ndarray:
+def check_renderable(camera: Camera) -> None:
+    if camera.width < MIN_IMAGE_SIDE_PX or camera.height < MIN_IMAGE_SIDE_PX:
+        raise ValueError(f"a camera of {camera.width}x{camera.height} px with fx={camera.fx}, fy={camera.fy} cannot "
+                         f"render; use at least {MIN_IMAGE_SIDE_PX}x{MIN_IMAGE_SIDE_PX} pixels")
+
+
+def _rays(camera: Camera, T_world_camera: np.ndarray, band: slice) -> np.ndarray:
     """(n, 6) float32 rays [origin, direction] in the world of the image rows `band`, row-major, directions
     with unit z in the camera: (x R[i, 0] + y R[i, 1]) + R[i, 2] over the columns and rows by broadcasting
     (in that order, the rounding of R @ [x, y, 1]: the same rays hit the same side of coplanar faces)."""
@@ -103,15 +111,14 @@ def _rays(camera: PinholeCamera, T_world_camera: np.ndarray, band: slice) -> np.
 
 
 @functools.lru_cache(maxsize=8)
-def _image_plane(camera: PinholeCamera) -> tuple[np.ndarray, np.ndarray]:
+def _image_plane(camera: Camera) -> tuple[np.ndarray, np.ndarray]:
     """x (W,) and y (H,) float32 of the pixel centres on the camera's z = 1 plane."""
-    K = camera.K
-    return ((np.arange(camera.width) - K[0, 2]) / camera.fx).astype(np.float32), \
-        ((np.arange(camera.height) - K[1, 2]) / camera.fy).astype(np.float32)
+    return ((np.arange(camera.width) - camera.cx) / camera.fx).astype(np.float32), \
+        ((np.arange(camera.height) - camera.cy) / camera.fy).astype(np.float32)
 
 
 @functools.lru_cache(maxsize=8)
-def _ray_lengths(camera: PinholeCamera) -> np.ndarray:
+def _ray_lengths(camera: Camera) -> np.ndarray:
     """(H, W) float32 metres of ray per metre of depth."""
     x, y = _image_plane(camera)
     return np.sqrt(x[None, :] ** 2 + y[:, None] ** 2 + 1)

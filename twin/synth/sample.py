@@ -14,17 +14,17 @@ from typing import Callable, TypeVar
 import cv2
 import numpy as np
 
+from twin.camera import Camera
 from twin.capture.trajectory_log import write_trajectory_log
 from twin.progress import Progress
-from twin.scanfolder import CameraPose, atomic_write, write_cameras_json, write_mesh_ply, write_point_cloud_ply
-from twin.synth.camera import PinholeCamera
+from twin.scanfolder import atomic_write, write_cameras_json, write_mesh_ply, write_point_cloud_ply
 from twin.synth.depth_noise import DepthSensorModel
 from twin.synth.drift import OdometryDrift
 from twin.synth.ground_truth import coloured_mesh
 from twin.synth.observed import merge, seen_points
 from twin.synth.outputs import write_depth_png, write_intrinsic_json, write_jpeg, write_k_txt, write_markers_json
 from twin.synth.paths import photo_poses, walk_poses
-from twin.synth.render import RenderedView, Renderer
+from twin.synth.render import RenderedView, Renderer, check_renderable
 from twin.synth.scene import build_object_scene, build_room_scene
 from twin.synth.shader import SurfaceShader
 from twin.synth.spec import Workshop, load_workshop
@@ -84,8 +84,10 @@ def render_sample(out_dir: str | Path, spec: str | Path | Workshop | None = None
     renderer = Renderer(workshop, scene)
 
     true_poses = walk_poses(workshop, frames, seed)
-    rgbd_camera = PinholeCamera.with_fov(*rgbd_size, RGBD_FOV_DEG)
-    photo_camera = PinholeCamera.with_fov(*photo_size, PHOTO_FOV_DEG)
+    rgbd_camera = Camera.with_fov(*rgbd_size, RGBD_FOV_DEG)
+    photo_camera = Camera.with_fov(*photo_size, PHOTO_FOV_DEG)
+    check_renderable(rgbd_camera)
+    check_renderable(photo_camera)
     views = photo_poses(workshop, photos)
 
     with atomic_write(root / "rgbd") as folder:
@@ -129,8 +131,7 @@ def render_sample(out_dir: str | Path, spec: str | Path | Workshop | None = None
         write_trajectory_log(folder / "trajectory.log", list(true_poses))
         write_markers_json(folder / "markers.json", workshop.markers)
         write_cameras_json(folder / "photo_cameras.json",
-                           [CameraPose(f"{name}.jpg", photo_camera.K, photo_camera.width, photo_camera.height, T)
-                            for name, T in views])
+                           [photo_camera.with_pose(T, name=f"{name}.jpg") for name, T in views])
         (folder / "machines").mkdir()
         for i, machine in enumerate(workshop.machines, start=1):
             shader = SurfaceShader(workshop, build_object_scene(machine.as_object(), workshop))

@@ -18,6 +18,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from twin.camera import Camera
 from twin.capture.images import read_color, read_image
 from twin.markers.detection import (DEFAULT_DICTIONARIES, Marker, checked_dictionaries, detect_markers, marker_pose,
                                     scale_from_known_distance, scale_from_marker_size, triangulate_markers,
@@ -31,7 +32,7 @@ from twin.reconstruct.photos.sfm import (SparseModel, TooFewRegistered, load_spa
                                          sparse_model_from_colmap)
 from twin.reconstruct.photos.surface_mesh import poisson_mesh
 from twin.reconstruct.stages import StageRunner
-from twin.scanfolder import (CameraPose, marker_anchor, read_json, read_mesh, write_anchors_json,
+from twin.scanfolder import (marker_anchor, read_json, read_mesh, write_anchors_json,
                              write_cameras_json, write_json, write_mesh_ply, write_point_cloud_ply)
 
 log = logging.getLogger(__name__)
@@ -40,18 +41,15 @@ WORK = "work/photos"
 DENSE_METHOD = "OpenCV semi-global matching on rectified pairs, multi-view consistency fusion"
 
 
-def _working_view(image_dir: Path, camera, max_size: int) -> View:
+def _working_view(image_dir: Path, camera: Camera, max_size: int) -> View:
     """The photo undistorted and resized so that its longer side is at most `max_size` pixels."""
     image = read_color(image_dir / camera.name, "photo")
-    if np.any(camera.distortion != 0):
+    if camera.distortion is not None and np.any(camera.distortion != 0):
         image = cv2.undistort(image, camera.K, camera.distortion)
     factor = min(1.0, max_size / max(camera.width, camera.height))
     width, height = round(camera.width * factor), round(camera.height * factor)
     image = cv2.resize(image, (width, height), interpolation=cv2.INTER_AREA)
-    S = np.diag([width / camera.width, height / camera.height, 1.0])
-    # Pixel centres: x_scaled + 0.5 = s (x + 0.5).
-    S[0, 2], S[1, 2] = 0.5 * S[0, 0] - 0.5, 0.5 * S[1, 1] - 0.5
-    return View(image, S @ camera.K, np.linalg.inv(camera.T_world_camera))
+    return View(image, camera.scaled(width, height).K, np.linalg.inv(camera.T_world_camera))
 
 
 def _save_view(path: Path, view: View) -> None:
@@ -177,8 +175,7 @@ class _Pipeline:
             T = levelling.T_world_model
             write_point_cloud_ply(paths["cloud.ply"], transform_points(T, points), fused["colors"])
             write_cameras_json(paths["cameras.json"], [
-                CameraPose(c.name, c.K, c.width, c.height, transform_pose(T, c.T_world_camera, scale))
-                for c in sparse.cameras])
+                c.with_pose(transform_pose(T, c.T_world_camera, scale)) for c in sparse.cameras])
             anchors = [marker_anchor(m.key, transform_pose(T, marker_pose(m), scale), m.side * scale)
                        for m in markers] if status != "arbitrary" else []
             write_anchors_json(paths["anchors.json"], anchors)

@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 import pycolmap
 
+from twin.camera import Camera
 from twin.progress import Progress
 from twin.reconstruct.photos.folder import PhotoFolder
 
@@ -33,19 +34,8 @@ class TooFewRegistered(ValueError):
 
 
 @dataclass
-class PhotoCamera:
-    """A registered photo: OpenCV intrinsics and distortion at the photo's own size, camera-to-world pose."""
-    name: str
-    K: np.ndarray
-    width: int
-    height: int
-    T_world_camera: np.ndarray
-    distortion: np.ndarray  # OpenCV order (k1, k2, p1, p2)
-
-
-@dataclass
 class SparseModel:
-    cameras: list[PhotoCamera]
+    cameras: list[Camera]  # per registered photo: named, posed, OpenCV distortion (k1, k2, p1, p2) at its own size
     points: np.ndarray  # (N, 3) triangulated SIFT tracks
     colors: np.ndarray  # (N, 3) uint8 RGB
     visible: list[np.ndarray]  # per camera: indices of the points it observes
@@ -161,8 +151,8 @@ def sparse_model_from_colmap(model: pycolmap.Reconstruction, not_registered: dic
         K, distortion = _camera_intrinsics(camera)
         T_camera_world = np.eye(4)
         T_camera_world[:3] = image.cam_from_world().matrix()
-        cameras.append(PhotoCamera(image.name, K, int(camera.width), int(camera.height),
-                                   np.linalg.inv(T_camera_world), distortion))
+        cameras.append(Camera.from_K(K, int(camera.width), int(camera.height), name=image.name,
+                                     T_world_camera=np.linalg.inv(T_camera_world), distortion=distortion))
         seen = [index_of[p.point3D_id] for p in image.points2D if p.has_point3D()]
         visible.append(np.unique(np.array(seen, dtype=np.int64)))
     return SparseModel(cameras, points, colors, visible, dict(not_registered),
@@ -219,7 +209,8 @@ def save_sparse_model(path: Path, model: SparseModel) -> None:
                  K=np.array([c.K for c in model.cameras]).reshape(-1, 3, 3),
                  sizes=np.array([(c.width, c.height) for c in model.cameras]).reshape(-1, 2),
                  T_world_camera=np.array([c.T_world_camera for c in model.cameras]).reshape(-1, 4, 4),
-                 distortion=np.array([c.distortion for c in model.cameras]).reshape(-1, 4),
+                 distortion=np.array([np.zeros(4) if c.distortion is None else c.distortion
+                                     for c in model.cameras]).reshape(-1, 4),
                  points=model.points, colors=model.colors,
                  visible=np.concatenate(model.visible) if model.visible else np.zeros(0, np.int64),
                  visible_offsets=offsets,
@@ -230,7 +221,7 @@ def save_sparse_model(path: Path, model: SparseModel) -> None:
 def load_sparse_model(path: Path) -> SparseModel:
     data = np.load(path)
     offsets = data["visible_offsets"]
-    cameras = [PhotoCamera(str(name), K, int(size[0]), int(size[1]), T, distortion)
+    cameras = [Camera.from_K(K, int(size[0]), int(size[1]), name=str(name), T_world_camera=T, distortion=distortion)
                for name, K, size, T, distortion in zip(data["names"], data["K"], data["sizes"],
                                                        data["T_world_camera"], data["distortion"])]
     visible = [data["visible"][offsets[i]:offsets[i + 1]] for i in range(len(cameras))]

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from twin.camera import Camera
 from twin.capture import Frame, FrameData
 
 # A frame with fewer valid depth pixels than this fraction says little about the scene.
@@ -25,9 +26,9 @@ def usable_depth(frame: Frame, data: FrameData, limits: DepthLimits) -> np.ndarr
     Raises ValueError with the reason to record when the frame cannot be used.
     """
     depth = data.depth_m
-    if depth.shape != (frame.height, frame.width):
+    if depth.shape != (frame.camera.height, frame.camera.width):
         raise ValueError(f"depth is {depth.shape[1]}x{depth.shape[0]} but the capture's intrinsics are for "
-                         f"{frame.width}x{frame.height}")
+                         f"{frame.camera.width}x{frame.camera.height}")
     if not np.any(depth > 0):
         raise ValueError("the depth image is all zero")
     keep = (depth >= limits.depth_min_m) & (depth <= limits.depth_max_m) & np.isfinite(depth)
@@ -39,7 +40,7 @@ def usable_depth(frame: Frame, data: FrameData, limits: DepthLimits) -> np.ndarr
     return np.where(keep, depth, 0.0).astype(np.float32)
 
 
-def back_project(depth_m: np.ndarray, K: np.ndarray, stride: int = 1,
+def back_project(depth_m: np.ndarray, camera: Camera, stride: int = 1,
                  color: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray | None]:
     """Camera-frame points (N, 3) float64 of the non-zero depth pixels on a `stride` grid, and
     their colours (N, 3) uint8 where `color` is given."""
@@ -47,9 +48,7 @@ def back_project(depth_m: np.ndarray, K: np.ndarray, stride: int = 1,
     v, u = np.nonzero(sampled > 0)
     z = sampled[v, u].astype(np.float64)
     u, v = u * stride, v * stride
-    x = (u - K[0, 2]) * z / K[0, 0]
-    y = (v - K[1, 2]) * z / K[1, 1]
-    points = np.column_stack([x, y, z])
+    points = camera.back_project(u, v, z)
     colors = color[v, u] if color is not None else None
     return points, colors
 

@@ -8,7 +8,7 @@ import cv2
 import numpy as np
 import open3d as o3d
 
-from twin.capture.images import scale_intrinsics
+from twin.camera import Camera
 
 BLOCK_RESOLUTION = 16
 # Truncation in voxels: enough for depth noise of a few voxels, small enough to keep thin things.
@@ -46,13 +46,14 @@ class TsdfVolume:
             block_count=INITIAL_BLOCKS, device=self._device)
         self.frames = 0
 
-    def integrate(self, depth_m: np.ndarray, color: np.ndarray, K: np.ndarray, T_world_camera: np.ndarray) -> None:
-        """Adds one frame; `depth_m` float32 metres (0 = none), `color` HxWx3 uint8 of the same size."""
-        depth_m, color, K = _fusion_resolution(depth_m, color, K)
+    def integrate(self, depth_m: np.ndarray, color: np.ndarray, camera: Camera) -> None:
+        """Adds one frame seen by `camera` (posed); `depth_m` float32 metres (0 = none), `color` HxWx3 uint8 of
+        the same size."""
+        depth_m, color, camera = _fusion_resolution(depth_m, color, camera)
         depth = o3d.t.geometry.Image(o3d.core.Tensor(np.ascontiguousarray(depth_m, np.float32)))
         image = o3d.t.geometry.Image(o3d.core.Tensor(np.ascontiguousarray(color.astype(np.float32) / 255.0)))
-        intrinsic = o3d.core.Tensor(_truncating_lookup(K))
-        extrinsic = o3d.core.Tensor(np.linalg.inv(T_world_camera))
+        intrinsic = o3d.core.Tensor(_truncating_lookup(camera.K))
+        extrinsic = o3d.core.Tensor(np.linalg.inv(camera.T_world_camera))
         blocks = self._grid.compute_unique_block_coordinates(
             depth, intrinsic, extrinsic, 1.0, self._depth_max, TRUNCATION_VOXELS)
         self._grid.integrate(blocks, depth, image, intrinsic, intrinsic, extrinsic, 1.0, self._depth_max,
@@ -75,17 +76,17 @@ class TsdfVolume:
             cloud_colors=cloud.point.colors.numpy(), cloud_normals=cloud.point.normals.numpy())
 
 
-def _fusion_resolution(depth_m: np.ndarray, color: np.ndarray, K: np.ndarray):
+def _fusion_resolution(depth_m: np.ndarray, color: np.ndarray, camera: Camera):
     height, width = depth_m.shape
     new_width, new_height = width, height
     while new_width > MAX_FUSION_WIDTH_PX:
         new_width, new_height = new_width // 2, new_height // 2
     if new_width == width:
-        return depth_m, color, K
+        return depth_m, color, camera
     size = (new_width, new_height)
     return (cv2.resize(depth_m, size, interpolation=cv2.INTER_NEAREST),
             cv2.resize(color, size, interpolation=cv2.INTER_AREA),
-            scale_intrinsics(K, (width, height), size))
+            camera.scaled(*size))
 
 
 def _truncating_lookup(K: np.ndarray) -> np.ndarray:

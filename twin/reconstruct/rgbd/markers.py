@@ -9,9 +9,9 @@ from collections.abc import Callable, Sequence
 import cv2
 import numpy as np
 
+from twin.camera import Camera
 from twin.capture import Capture
 from twin.markers.detection import Marker, detect_markers, marker_pose, triangulate_markers
-from twin.scanfolder import CameraPose
 
 SURFACE_REACH_M = 0.1
 """How far in front of or behind a triangulated marker its wall may be found."""
@@ -23,14 +23,14 @@ def check_marker_frames(max_frames: int) -> None:
         raise ValueError(f"marker_frames must be at least 2 (a marker is triangulated from two views), got {max_frames}")
 
 
-def frames_to_search(cameras: Sequence[CameraPose], max_frames: int) -> list[CameraPose]:
+def frames_to_search(cameras: Sequence[Camera], max_frames: int) -> list[Camera]:
     """At most `max_frames` of the tracked frames, evenly spread over the walk (neighbours see the same)."""
     check_marker_frames(max_frames)
     picks = np.unique(np.linspace(0, len(cameras) - 1, min(max_frames, len(cameras))).round().astype(int))
     return [cameras[i] for i in picks]
 
 
-def find_capture_markers(capture: Capture, cameras: Sequence[CameraPose], dictionaries: Sequence[str],
+def find_capture_markers(capture: Capture, cameras: Sequence[Camera], dictionaries: Sequence[str],
                          max_frames: int, report: Callable[[int, int], None]) -> tuple[list[Marker], int]:
     """(markers seen in two or more of the searched frames, how many frames were searched)."""
     by_name = {frame.name: frame for frame in capture.frames}

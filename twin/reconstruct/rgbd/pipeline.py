@@ -17,6 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
+from twin.camera import Camera
 from twin.capture import Capture
 from twin.markers.detection import DEFAULT_DICTIONARIES, checked_dictionaries, marker_pose
 from twin.reconstruct.rgbd.depth_points import DepthLimits, usable_depth
@@ -26,7 +27,7 @@ from twin.reconstruct.rgbd.markers import check_marker_frames, find_capture_mark
 from twin.reconstruct.rgbd.odometry import TrackingSettings
 from twin.reconstruct.rgbd.tracking_stage import Fragment, FrameRecord, track_capture
 from twin.reconstruct.stages import Progress, StageRunner
-from twin.scanfolder import (CameraPose, marker_anchor, read_cameras_json, read_cloud, read_json,
+from twin.scanfolder import (marker_anchor, read_cameras_json, read_cloud, read_json,
                              write_anchors_json, write_cameras_json, write_json, write_mesh_ply,
                              write_point_cloud_ply)
 
@@ -96,8 +97,8 @@ def reconstruct_rgbd(capture: Capture, out_dir: Path, *, progress: Progress | No
         fragments = _fragments_from_arrays(np.load(out_dir / "work/fragments.npz"))
         corrections, summary = _loop_corrections(fragments, opts, report)
         fragment_of = {index: k for k, fragment in enumerate(fragments) for index in fragment.frame_indices}
-        cameras = [CameraPose(r.name, capture.frames[r.index].K, capture.frames[r.index].width,
-                              capture.frames[r.index].height, corrections[fragment_of[r.index]] @ r.T_world_camera)
+        cameras = [capture.frames[r.index].camera.with_pose(corrections[fragment_of[r.index]] @ r.T_world_camera,
+                                                            name=r.name)
                    for r in records if r.status == "tracked"]
         write_cameras_json(paths["cameras.json"], cameras)
         write_json(paths["work/poses.json"], summary)
@@ -146,19 +147,19 @@ def _loop_corrections(fragments: list[Fragment], opts: RgbdOptions, report) -> t
     return corrections, {"loop_closure": result.summary(before)}
 
 
-def _fuse(capture: Capture, cameras: list[CameraPose], opts: RgbdOptions, report):
+def _fuse(capture: Capture, cameras: list[Camera], opts: RgbdOptions, report):
     by_name = {frame.name: frame for frame in capture.frames}
     volume = TsdfVolume(opts.voxel_size_m, opts.depth_max_m)
     for done, camera in enumerate(cameras):
         report(done, len(cameras))
         frame = by_name[camera.name]
         data = frame.load()
-        volume.integrate(usable_depth(frame, data, opts.depth_limits), data.color, frame.K, camera.T_world_camera)
+        volume.integrate(usable_depth(frame, data, opts.depth_limits), data.color, camera)
     report(len(cameras), len(cameras))
     return volume.extract()
 
 
-def _report(capture: Capture, opts: RgbdOptions, records: list[FrameRecord], cameras: list[CameraPose],
+def _report(capture: Capture, opts: RgbdOptions, records: list[FrameRecord], cameras: list[Camera],
             poses_summary: dict, markers: dict, timings: dict) -> dict:
     dropped = [{"name": r.name, "reason": r.reason} for r in records if r.status == "dropped"]
     reasons: dict[str, int] = {}
@@ -187,10 +188,10 @@ def _report(capture: Capture, opts: RgbdOptions, records: list[FrameRecord], cam
     return report
 
 
-def _device_drift(capture: Capture, cameras: list[CameraPose]) -> dict:
+def _device_drift(capture: Capture, cameras: list[Camera]) -> dict:
     """How far the device's own trajectory is from ours: at the last frame, and over the run."""
     by_name = {frame.name: frame for frame in capture.frames}
-    device = [by_name[c.name].T_world_camera for c in cameras]
+    device = [by_name[c.name].camera.T_world_camera for c in cameras]
     ours = [c.T_world_camera for c in cameras]
     gaps = [float(np.linalg.norm(d[:3, 3] - o[:3, 3])) for d, o in zip(device, ours)]
     return {"device_vs_reconstruction_last_frame_m": round(gaps[-1], 4),

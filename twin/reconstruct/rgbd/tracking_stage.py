@@ -75,11 +75,12 @@ def track_capture(capture: Capture, limits: DepthLimits, settings: TrackingSetti
         except ValueError as error:
             records.append(FrameRecord(index, frame.name, "dropped", reason=str(error)))
             continue
-        stride = max(1, frame.width // TRACKING_WIDTH_PX)
-        points, _ = back_project(depth, frame.K, stride)
-        guess = _initial_guess(last, frame.T_world_camera, velocity)
+        stride = max(1, frame.camera.width // TRACKING_WIDTH_PX)
+        points, _ = back_project(depth, frame.camera, stride)
+        device_pose = frame.camera.T_world_camera
+        guess = _initial_guess(last, device_pose, velocity)
         try:
-            result = tracker.track(points, guess, guess_from_device=_has_device_motion(last, frame.T_world_camera))
+            result = tracker.track(points, guess, guess_from_device=_has_device_motion(last, device_pose))
         except ValueError as error:   # e.g. too few points left after downsampling
             records.append(FrameRecord(index, frame.name, "dropped", reason=f"tracking failed ({error})"))
             continue
@@ -90,7 +91,7 @@ def track_capture(capture: Capture, limits: DepthLimits, settings: TrackingSetti
             continue
         if last is not None:
             velocity = np.linalg.inv(last[0]) @ result.T_world_camera
-        last = (result.T_world_camera, frame.T_world_camera)
+        last = (result.T_world_camera, device_pose)
 
         fragment_index = index // fragment_frames
         new_fragment = fragment_index not in fragments
