@@ -13,7 +13,7 @@ import pytest
 from twin.document import TwinDocument
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
-VALIDATOR_SCRIPT = PROJECT_ROOT / "tests" / "tools" / "validate_gltf.mjs"
+VALIDATOR_SCRIPT = PROJECT_ROOT / "tests" / "export" / "tools" / "validate_gltf.mjs"
 VALIDATOR_PACKAGE = PROJECT_ROOT / "viewer-web" / "node_modules" / "gltf-validator"
 SAMPLE_DOCUMENT = PROJECT_ROOT / "scans" / "sample_workshop.twin.yaml"
 

@@ -216,7 +216,7 @@ def test_real_lidar_scan_exports_and_validates(shared_data, tmp_path):
 def test_three_js_loads_what_we_write(exported, sample_doc):
     """The viewer's loader (three.js GLTFLoader + meshopt decoder) reads the twin and a tile whole."""
     node = shutil.which("node")
-    three = Path(__file__).resolve().parents[1] / "viewer-web" / "node_modules" / "three"
+    three = Path(__file__).resolve().parents[2] / "viewer-web" / "node_modules" / "three"
     if node is None or not three.is_dir():
         pytest.skip("needs node and viewer-web/node_modules/three (npm install)")
     folder, result, _ = exported

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from twin.serve.json_patch import JsonPatchError, apply_patch, parse_pointer, validate_patch
 
 # The cases the viewer's json-patch.js must pass too (viewer-web/tests/json-patch.test.js).
-CASES = json.loads((Path(__file__).parent / "json_patch_cases.json").read_text(encoding="utf-8"))["cases"]
+CASES = json.loads((Path(__file__).parents[1] / "json_patch_cases.json").read_text(encoding="utf-8"))["cases"]
 
 
 def _json_text(value):

@@ -2,16 +2,16 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import jsonschema
 import pytest
 
 from twin.serve import messages
 from twin.serve.access import Grant, Role
+from twin.serve.messages import PROTOCOL_SCHEMA_PATH
 from twin.serve.protocol import Connection, TwinInfo
 
-SCHEMA = json.loads((Path(__file__).resolve().parents[1] / "twin" / "schemas" / "protocol.schema.json").read_text())
+SCHEMA = json.loads(PROTOCOL_SCHEMA_PATH.read_text())
 
 
 def validator(kind: str) -> jsonschema.Draft202012Validator:

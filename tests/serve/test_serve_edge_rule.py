@@ -7,7 +7,6 @@ Python accepts but no socket can send) was stored and closed every later subscri
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import jsonschema
 import pytest
@@ -17,6 +16,7 @@ from twin.document import DocumentError
 from twin.document import validate as validate_document
 from twin.serve.access import Role
 from twin.serve.fields import MAX_DEPTH, MAX_SAFE_INTEGER
+from twin.serve.messages import PROTOCOL_SCHEMA_PATH
 from twin.serve.protocol import Connection
 
 LONE = "\ud800"
@@ -98,7 +98,7 @@ def test_a_document_holding_a_lone_surrogate_is_not_valid():
 
 
 def test_the_refusal_itself_follows_the_protocol_schema():
-    schema = json.loads((Path(__file__).resolve().parents[1] / "twin" / "schemas" / "protocol.schema.json").read_text())
+    schema = json.loads(PROTOCOL_SCHEMA_PATH.read_text())
     errors = jsonschema.Draft202012Validator({**schema, "anyOf": [{"$ref": "#/$defs/error"}]})
     conn = connected(Role.ARTISAN)
     conn.receive_text(json.dumps({"op": "machine_state", "twin": "shop", "machine": "printer-1",

@@ -25,10 +25,11 @@ from twin_folder import write_twin_folder
 from twin.serve import access, protocol
 from twin.serve.access import ALL_TWINS, Grant, Role
 from twin.serve.fanout import ClientQueue
+from twin.serve.messages import PROTOCOL_SCHEMA_PATH
 from twin.serve.server import TwinServer
 from twin.serve.sqlite_store import SqliteStore
 
-_SCHEMA = json.loads((Path(__file__).resolve().parents[1] / "twin" / "schemas" / "protocol.schema.json").read_text())
+_SCHEMA = json.loads(PROTOCOL_SCHEMA_PATH.read_text())
 SERVER_MESSAGES = jsonschema.Draft202012Validator({**_SCHEMA, "anyOf": [{"$ref": "#/$defs/server_message"}]})
 ROLES = [None, Role.VIEWER, Role.ARTISAN, Role.PLANNER, Role.ADMIN]
 SECONDS_PER_MESSAGE = 0.05  # the clients' clock: 20 messages a second each, under the rate limit

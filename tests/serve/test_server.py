@@ -17,12 +17,13 @@ from websockets.exceptions import ConnectionClosed
 
 from twin.serve import messages, protocol
 from twin.serve.access import Role, new_token
+from twin.serve.messages import PROTOCOL_SCHEMA_PATH
 from twin.serve.run import run_server, tls_context
 from twin.serve.server import TwinServer
 from twin.serve.sqlite_store import SqliteStore
 
 TIMEOUT = 10
-_SCHEMA = json.loads((Path(__file__).resolve().parents[1] / "twin" / "schemas" / "protocol.schema.json").read_text())
+_SCHEMA = json.loads(PROTOCOL_SCHEMA_PATH.read_text())
 SERVER_MESSAGES = jsonschema.Draft202012Validator({**_SCHEMA, "anyOf": [{"$ref": "#/$defs/server_message"}]})
 
 

@@ -9,9 +9,13 @@ from __future__ import annotations
 import json
 import struct
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Union
 
 from twin.serve.access import Role
+
+PROTOCOL_SCHEMA_PATH = Path(__file__).resolve().parents[1] / "schemas" / "protocol.schema.json"
+"""The published JSON schema of every message (docs/protocol.md); the tests hold the protocol to it."""
 
 PROTOCOL_VERSION = 1
 ASSET_OPCODE = 0x01

@@ -6,7 +6,7 @@ import path from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 
 const here = path.dirname(fileURLToPath(import.meta.url));
-const three = process.env.THREE_DIR ?? path.join(here, "..", "..", "viewer-web", "node_modules", "three");
+const three = process.env.THREE_DIR ?? path.join(here, "..", "..", "..", "viewer-web", "node_modules", "three");
 const { GLTFLoader } = await import(pathToFileURL(path.join(three, "examples/jsm/loaders/GLTFLoader.js")));
 const { MeshoptDecoder } = await import(pathToFileURL(path.join(three, "examples/jsm/libs/meshopt_decoder.module.js")));
 

@@ -7,7 +7,7 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 
 const here = path.dirname(fileURLToPath(import.meta.url));
-const packagePath = process.env.GLTF_VALIDATOR ?? path.join(here, "..", "..", "viewer-web", "node_modules", "gltf-validator");
+const packagePath = process.env.GLTF_VALIDATOR ?? path.join(here, "..", "..", "..", "viewer-web", "node_modules", "gltf-validator");
 const validator = createRequire(import.meta.url)(packagePath);
 
 const files = process.argv.slice(2);
