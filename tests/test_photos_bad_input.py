@@ -10,7 +10,7 @@ import pytest
 
 from twin.cli import main
 from twin.reconstruct.photos.folder import open_photo_folder
-from twin.reconstruct.photos.pipeline import reconstruct_photos
+from twin.reconstruct.photos.pipeline import PhotoOptions, reconstruct_photos
 
 
 def _noise_photo(path, seed: int) -> None:
@@ -68,14 +68,14 @@ def test_photos_that_do_not_overlap_fail_with_a_reason_per_photo(tmp_path):
 
 def test_options_out_of_range_are_refused(tmp_path):
     with pytest.raises(ValueError, match="at least 64 pixels"):
-        reconstruct_photos(tmp_path, tmp_path / "scan", dense_max_size=10)
+        reconstruct_photos(tmp_path, tmp_path / "scan", PhotoOptions(dense_max_size=10))
     with pytest.raises(ValueError, match="matcher 'fast' is not known"):
         for seed in range(3):
             _noise_photo(tmp_path / f"{seed}.jpg", seed)
-        reconstruct_photos(tmp_path, tmp_path / "scan", matcher="fast")
+        reconstruct_photos(tmp_path, tmp_path / "scan", PhotoOptions(matcher="fast"))
     # Before SfM's minutes, not when the markers stage reaches it.
     with pytest.raises(ValueError, match="unknown marker dictionary DICT_NOPE"):
-        reconstruct_photos(tmp_path, tmp_path / "scan2", marker_dictionaries=["DICT_4X4_50", "DICT_NOPE"])
+        reconstruct_photos(tmp_path, tmp_path / "scan2", PhotoOptions(marker_dictionaries=["DICT_4X4_50", "DICT_NOPE"]))
     assert not (tmp_path / "scan2" / "work").exists()
 
 
@@ -87,3 +87,14 @@ def test_twin_reconstruct_reports_photos_that_do_not_overlap(tmp_path, capsys):
     assert "only 0 of 3 photos registered" in capsys.readouterr().err
     code = main(["reconstruct", str(tmp_path), "-o", str(tmp_path / "scan"), "--known-distance", "1", "2", "far"])
     assert code == 2 and "distance in metres" in capsys.readouterr().err
+
+
+def test_photo_options_keep_the_pipeline_defaults_and_raise_fusion_views_to_the_pairs():
+    options = PhotoOptions()
+    assert (options.max_image_size, options.matcher, options.mapper, options.dense_max_size, options.pairs_per_photo,
+            options.fusion_views, options.min_consistent_views, options.marker_size_m, options.known_distance,
+            options.mesh, options.poisson_depth) == (1600, "auto", "incremental", 1024, 5, 6, 1, None, None, True, 9)
+    assert PhotoOptions(pairs_per_photo=8, fusion_views=3).fusion_views == 8
+    assert PhotoOptions(marker_dictionaries="DICT_4X4_50").marker_dictionaries == ("DICT_4X4_50",)
+    with pytest.raises(ValueError, match="at least 1"):
+        PhotoOptions(pairs_per_photo=0)

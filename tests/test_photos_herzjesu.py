@@ -9,7 +9,7 @@ import open3d as o3d
 import pytest
 
 from twin.reconstruct.photos.evaluation import camera_centre_errors, read_strecha_cameras
-from twin.reconstruct.photos.pipeline import reconstruct_photos
+from twin.reconstruct.photos.pipeline import PhotoOptions, reconstruct_photos
 from twin.scanfolder import read_cameras_json
 
 pytestmark = [pytest.mark.data, pytest.mark.slow]
@@ -20,7 +20,7 @@ def herzjesu(shared_data, tmp_path_factory):
     folder = shared_data / "photos" / "herzjesu_p8"
     out = tmp_path_factory.mktemp("herzjesu")
     steps = []
-    result = reconstruct_photos(folder, out, max_image_size=800, dense_max_size=384, mesh=False,
+    result = reconstruct_photos(folder, out, PhotoOptions(max_image_size=800, dense_max_size=384, mesh=False),
                                 progress=lambda stage, done, total: steps.append((stage, done, total)))
     return folder, out, result, steps
 
@@ -57,6 +57,6 @@ def test_dense_cloud_is_coloured_and_consistent_with_the_cameras(herzjesu):
 
 def test_rerun_reuses_every_stage(herzjesu):
     folder, out, _, _ = herzjesu
-    again = reconstruct_photos(folder, out, max_image_size=800, dense_max_size=384, mesh=False)
+    again = reconstruct_photos(folder, out, PhotoOptions(max_image_size=800, dense_max_size=384, mesh=False))
     assert all(timing["reused"] for timing in again["stages"].values())
     assert again["dense"]["points"] == json.loads((out / "report.json").read_text())["dense"]["points"]

@@ -18,7 +18,7 @@ from twin.reconstruct.photos.dense_stereo import View, combine_pair_depths, dept
 from twin.reconstruct.photos.depth_fusion import fuse_view
 from twin.reconstruct.photos.evaluation import camera_centre_errors
 from twin.reconstruct.photos.levelling import level
-from twin.reconstruct.photos.pipeline import reconstruct_photos
+from twin.reconstruct.photos.pipeline import PhotoOptions, reconstruct_photos
 from twin.scanfolder import read_cameras_json
 
 K = np.array([[500.0, 0.0, 319.5], [0.0, 500.0, 239.5], [0.0, 0.0, 1.0]])
@@ -216,8 +216,8 @@ def test_levelling_finds_the_floor_not_the_wall():
 @pytest.fixture(scope="module")
 def reconstruction(scene, tmp_path_factory):
     out = tmp_path_factory.mktemp("scan")
-    result = reconstruct_photos(scene["folder"], out, marker_size_m=MARKER_SIZE_M, dense_max_size=480,
-                                poisson_depth=7)
+    result = reconstruct_photos(scene["folder"], out, PhotoOptions(marker_size_m=MARKER_SIZE_M, dense_max_size=480,
+                                                                   poisson_depth=7))
     return out, result
 
 
@@ -254,8 +254,8 @@ def test_photos_to_metric_levelled_cameras_cloud_and_mesh(scene, reconstruction)
 
 def test_rerun_reuses_finished_stages_and_known_distance_rescales(scene, reconstruction):
     out, _ = reconstruction
-    result = reconstruct_photos(scene["folder"], out, known_distance=("0", "3", float(np.hypot(1.1, 1.0))),
-                                dense_max_size=480, poisson_depth=7)
+    result = reconstruct_photos(scene["folder"], out, PhotoOptions(
+        known_distance=("0", "3", float(np.hypot(1.1, 1.0))), dense_max_size=480, poisson_depth=7))
     timings = result["stages"]
     assert all(timings[name]["reused"] for name in ("sfm", "markers", "depth", "fusion"))
     assert not timings["world"]["reused"]
@@ -272,7 +272,7 @@ def test_corrupt_and_unrelated_photos_are_reported_and_the_rest_reconstructed(sc
     (folder / "broken.jpg").write_bytes((folder / "photo_00.jpg").read_bytes()[:600])
     elsewhere = np.random.default_rng(5).integers(0, 255, (HEIGHT // 8, WIDTH // 8, 3), dtype=np.uint8)
     cv2.imwrite(str(folder / "elsewhere.jpg"), cv2.resize(elsewhere, (WIDTH, HEIGHT), interpolation=cv2.INTER_NEAREST))
-    result = reconstruct_photos(folder, tmp_path / "scan", dense_max_size=320, mesh=False)
+    result = reconstruct_photos(folder, tmp_path / "scan", PhotoOptions(dense_max_size=320, mesh=False))
     report = json.loads((tmp_path / "scan" / "report.json").read_text())
     assert report["status"] == "ok" and len(report["photos"]["registered"]) == 6
     assert set(report["photos"]["not_registered"]) == {"broken.jpg", "elsewhere.jpg"}
@@ -309,8 +309,8 @@ def test_mixed_resolutions_and_cameras_register_together(scene, tmp_path):
         image, _ = render(scene["poses"][index], textures, K=other_K, size=(800, 600))
         (folder / f"photo_{index:02d}.jpg").unlink()
         cv2.imwrite(str(folder / f"other_{index:02d}.jpg"), cv2.cvtColor(image, cv2.COLOR_RGB2BGR))
-    report = reconstruct_photos(folder, tmp_path / "scan", marker_size_m=MARKER_SIZE_M, dense_max_size=320,
-                                mesh=False)
+    report = reconstruct_photos(folder, tmp_path / "scan", PhotoOptions(marker_size_m=MARKER_SIZE_M,
+                                                                           dense_max_size=320, mesh=False))
     assert len(report["photos"]["registered"]) == 6, report["photos"]["not_registered"]
     cameras = {c.name: c for c in read_cameras_json(tmp_path / "scan" / "cameras.json")}
     assert (cameras["other_01.jpg"].width, cameras["other_01.jpg"].height) == (800, 600)

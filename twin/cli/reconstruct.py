@@ -70,7 +70,7 @@ def run(args: argparse.Namespace) -> int:
     from twin.reconstruct import reconstruct
 
     kind = detect(args.capture)
-    options = {}
+    options, photo_options = {}, None
     if kind != "photos":
         options = {name: value for name, value in (("voxel_size_m", args.voxel_size), ("depth_max_m", args.depth_max),
                                                    ("marker_frames", args.marker_frames)) if value is not None}
@@ -80,18 +80,18 @@ def run(args: argparse.Namespace) -> int:
         raise CliError("--voxel-size, --depth-max, --no-loop-closure and --marker-frames apply to RGB-D captures; "
                        f"{args.capture} is a folder of photos")
     else:
-        options = _photo_options(args)
+        photo_options = _photo_options(args)
     photo_flags = (args.marker_size, args.known_distance, args.matcher, args.mapper, args.dense_size)
     if kind != "photos" and (any(flag is not None for flag in photo_flags) or args.no_mesh):
         raise CliError(f"--marker-size, --known-distance, --matcher, --mapper, --dense-size and --no-mesh apply to "
                        f"folders of photos; {args.capture} is a {kind} capture")
-    if args.marker_dictionaries:
+    if args.marker_dictionaries and kind != "photos":
         options["marker_dictionaries"] = tuple(args.marker_dictionaries)
     intrinsics = checked_intrinsics(*args.intrinsics) if args.intrinsics else None
 
     with stage_bars() as progress:
         report = reconstruct(args.capture, args.output, progress=progress, intrinsics=intrinsics,
-                             depth_scale=args.depth_scale, **options)
+                             depth_scale=args.depth_scale, photo_options=photo_options, **options)
 
     if args.json:
         print(json.dumps(report, indent=2))
@@ -100,10 +100,14 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _photo_options(args: argparse.Namespace) -> dict:
+def _photo_options(args: argparse.Namespace):
+    from twin.reconstruct.photos.pipeline import PhotoOptions
+
     options = {name: value for name, value in (("marker_size_m", args.marker_size), ("matcher", args.matcher),
                                                ("mapper", args.mapper), ("dense_max_size", args.dense_size))
                if value is not None}
+    if args.marker_dictionaries:
+        options["marker_dictionaries"] = tuple(args.marker_dictionaries)
     if args.known_distance:
         first, second, metres = args.known_distance
         try:
@@ -112,7 +116,7 @@ def _photo_options(args: argparse.Namespace) -> dict:
             raise CliError(f"--known-distance takes two markers and a distance in metres, got {metres!r}") from None
     if args.no_mesh:
         options["mesh"] = False
-    return options
+    return PhotoOptions(**options)
 
 
 def _print_summary(out_dir: Path, kind: str, report: dict) -> None:

@@ -10,23 +10,33 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from typing import TYPE_CHECKING
+
 from twin.capture import detect, open_capture
 from twin.reconstruct.stages import Progress
 
+if TYPE_CHECKING:
+    from twin.reconstruct.photos.pipeline import PhotoOptions
+
 
 def reconstruct(capture_path: Path, out_dir: Path, *, progress: Progress | None = None,
-                intrinsics: tuple[float, float, float, float] | None = None, depth_scale: float | None = None, **options) -> dict:
+                intrinsics: tuple[float, float, float, float] | None = None, depth_scale: float | None = None, photo_options: PhotoOptions | None = None,
+                **options) -> dict:
     """Detects the kind of capture at `capture_path` and reconstructs it into `out_dir`.
 
     RGB-D captures go through `twin.reconstruct.rgbd.pipeline` (`intrinsics`, fx fy cx cy in pixels, and `depth_scale` override
     what a folder capture carries); folders of plain photos through `twin.reconstruct.photos.pipeline`.
-    `options` are the pipeline's own (see `RgbdOptions` for RGB-D). Returns the run's report.
+    `options` are the RGB-D pipeline's (see `RgbdOptions`), `photo_options` the photo pipeline's.
+    Returns the run's report.
     """
     if detect(capture_path) == "photos":
-        if intrinsics is not None or depth_scale is not None:
-            raise ValueError(f"{capture_path} is a folder of photos; intrinsics and depth scale apply to RGB-D captures only")
+        if intrinsics is not None or depth_scale is not None or options:
+            raise ValueError(f"{capture_path} is a folder of photos; intrinsics, depth scale and "
+                             f"{', '.join(sorted(options)) or 'RGB-D options'} apply to RGB-D captures only")
         from twin.reconstruct.photos.pipeline import reconstruct_photos
-        return reconstruct_photos(Path(capture_path), Path(out_dir), progress=progress, **options)
+        return reconstruct_photos(Path(capture_path), Path(out_dir), photo_options, progress=progress)
+    if photo_options is not None:
+        raise ValueError(f"{capture_path} is an RGB-D capture; photo options apply to folders of photos only")
     from twin.reconstruct.rgbd.pipeline import reconstruct_rgbd
     capture = open_capture(capture_path, intrinsics=intrinsics, depth_scale=depth_scale)
     return reconstruct_rgbd(capture, Path(out_dir), progress=progress, **options)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import logging
+from dataclasses import dataclass
 from pathlib import Path
 
 import cv2
@@ -41,6 +42,40 @@ WORK = "work/photos"
 DENSE_METHOD = "OpenCV semi-global matching on rectified pairs, multi-view consistency fusion"
 
 
+@dataclass(frozen=True)
+class PhotoOptions:
+    """What a user may tune in the photo pipeline (checked on construction).
+
+    `marker_size_m`: printed side of the ArUco/AprilTag markers in the photos (gives metres);
+    `known_distance`: (marker, marker, metres) instead; `max_image_size` bounds SIFT's input and
+    `dense_max_size` the depth maps' longer side; a dense point needs `min_consistent_views` other
+    photos' depth maps to agree with it (1: on the sample workshop, completeness 63 % against 40 %
+    with 2, accuracy 5.4 mm against 4.1 mm); `pairs_per_photo` stereo partners per photo (5 against 3
+    on the sample workshop: accuracy 5.6 -> 4.7 mm, completeness 64.9 -> 65.0 %, 15 % more points)
+    and `fusion_views` photos checked for agreement (raised to `pairs_per_photo` where smaller)."""
+
+    max_image_size: int = 1600
+    matcher: str = "auto"
+    mapper: str = "incremental"
+    dense_max_size: int = 1024
+    pairs_per_photo: int = 5
+    fusion_views: int = 6
+    min_consistent_views: int = 1
+    marker_size_m: float | None = None
+    marker_dictionaries: tuple[str, ...] = DEFAULT_DICTIONARIES
+    known_distance: tuple[str, str, float] | None = None
+    mesh: bool = True
+    poisson_depth: int = 9
+
+    def __post_init__(self):
+        if self.dense_max_size < 64 or self.max_image_size < 64:
+            raise ValueError("dense_max_size and max_image_size must be at least 64 pixels")
+        if self.pairs_per_photo < 1 or self.fusion_views < 1 or self.min_consistent_views < 1:
+            raise ValueError("pairs_per_photo, fusion_views and min_consistent_views must be at least 1")
+        object.__setattr__(self, "fusion_views", max(self.fusion_views, self.pairs_per_photo))
+        object.__setattr__(self, "marker_dictionaries", checked_dictionaries(self.marker_dictionaries))
+
+
 def _working_view(image_dir: Path, camera: Camera, max_size: int) -> View:
     """The photo undistorted and resized so that its longer side is at most `max_size` pixels."""
     image = read_color(image_dir / camera.name, "photo")
@@ -63,7 +98,7 @@ def _load_view(path: Path) -> View:
 
 
 class _Pipeline:
-    def __init__(self, photo_dir: Path, out_dir: Path, progress: Progress | None, options: dict):
+    def __init__(self, photo_dir: Path, out_dir: Path, progress: Progress | None, options: PhotoOptions):
         self.photo_dir, self.out_dir, self.options = Path(photo_dir), Path(out_dir), options
         self.work = self.out_dir / WORK
         self.progress = progress or (lambda stage, done, total: None)
@@ -76,12 +111,12 @@ class _Pipeline:
         # A photo replaced by another of the same name changes its byte size or modification time.
         files = {name: (*size, (folder.image_dir / name).stat().st_size, (folder.image_dir / name).stat().st_mtime_ns)
                  for name, size in folder.sizes.items()}
-        settings = {"photos": files, "K": folder.K, "max_image_size": o["max_image_size"],
-                    "matcher": o["matcher"], "mapper": o["mapper"]}
+        settings = {"photos": files, "K": folder.K, "max_image_size": o.max_image_size,
+                    "matcher": o.matcher, "mapper": o.mapper}
 
         def work(paths, report):
-            model, not_registered = run_sfm(folder, self.work / "colmap", max_image_size=o["max_image_size"],
-                                            matcher=o["matcher"], mapper=o["mapper"],
+            model, not_registered = run_sfm(folder, self.work / "colmap", max_image_size=o.max_image_size,
+                                            matcher=o.matcher, mapper=o.mapper,
                                             progress=lambda step, done, total: self.progress(f"sfm: {step}", done, total))
             save_sparse_model(paths[f"{WORK}/sparse.npz"], sparse_model_from_colmap(model, not_registered))
 
@@ -89,7 +124,7 @@ class _Pipeline:
         return load_sparse_model(self.work / "sparse.npz")
 
     def markers(self, folder, sparse: SparseModel) -> list[Marker]:
-        dictionaries = list(self.options["marker_dictionaries"])
+        dictionaries = list(self.options.marker_dictionaries)
 
         def work(paths, report):
             detections = []
@@ -110,20 +145,20 @@ class _Pipeline:
     def depth(self, folder, sparse: SparseModel) -> list[list[int]]:
         o = self.options
         centres = np.array([c.T_world_camera[:3, 3] for c in sparse.cameras])
-        neighbours = select_neighbours(centres, sparse.visible, sparse.points, o["fusion_views"])
-        settings = {"dense_max_size": o["dense_max_size"], "pairs_per_photo": o["pairs_per_photo"]}
+        neighbours = select_neighbours(centres, sparse.visible, sparse.points, o.fusion_views)
+        settings = {"dense_max_size": o.dense_max_size, "pairs_per_photo": o.pairs_per_photo}
         depth_dir = self.work / "depth"
 
         def work(paths, report):
             depth_dir.mkdir(parents=True, exist_ok=True)
             for index, camera in enumerate(sparse.cameras):
                 _save_view(depth_dir / f"view_{index:04d}.npz", _working_view(folder.image_dir, camera,
-                                                                              o["dense_max_size"]))
+                                                                              o.dense_max_size))
             total = len(sparse.cameras)
             for i in range(total):
                 ref = _load_view(depth_dir / f"view_{i:04d}.npz")
                 pair_depths = []
-                for j in neighbours[i][:o["pairs_per_photo"]]:
+                for j in neighbours[i][:o.pairs_per_photo]:
                     shared = np.intersect1d(sparse.visible[i], sparse.visible[j])
                     src = _load_view(depth_dir / f"view_{j:04d}.npz")
                     pair_depths.append(depth_from_pair(ref, src, sparse.points[shared]))
@@ -139,7 +174,7 @@ class _Pipeline:
     def fusion(self, sparse: SparseModel, neighbours: list[list[int]]) -> None:
         o = self.options
         depth_dir = self.work / "depth"
-        settings = {"min_consistent_views": o["min_consistent_views"], "fusion_views": o["fusion_views"]}
+        settings = {"min_consistent_views": o.min_consistent_views, "fusion_views": o.fusion_views}
 
         def work(paths, report):
             points, colors, sources = [], [], []
@@ -148,7 +183,7 @@ class _Pipeline:
                 others = [(_load_view(depth_dir / f"view_{j:04d}.npz"), np.load(depth_dir / f"depth_{j:04d}.npy"))
                           for j in neighbours[i]]
                 p, c = fuse_view(_load_view(depth_dir / f"view_{i:04d}.npz"), np.load(depth_dir / f"depth_{i:04d}.npy"),
-                                 others, min_views=min(o["min_consistent_views"], max(len(others), 1)))
+                                 others, min_views=min(o.min_consistent_views, max(len(others), 1)))
                 points.append(p.astype(np.float32))
                 colors.append(c)
                 sources.append(np.full(len(p), i, np.uint32))
@@ -162,7 +197,7 @@ class _Pipeline:
     def world(self, sparse: SparseModel, markers: list[Marker]) -> dict:
         o = self.options
         outputs = ["cloud.ply", "cameras.json", "anchors.json", f"{WORK}/world.json"]
-        settings = {"marker_size_m": o["marker_size_m"], "known_distance": o["known_distance"]}
+        settings = {"marker_size_m": o.marker_size_m, "known_distance": o.known_distance}
 
         def work(paths, report):
             fused = np.load(self.work / "fused.npz")
@@ -188,7 +223,7 @@ class _Pipeline:
 
     def mesh(self, sparse: SparseModel, world: dict) -> dict:
         o = self.options
-        settings = {"poisson_depth": o["poisson_depth"]}
+        settings = {"poisson_depth": o.poisson_depth}
 
         def work(paths, report):
             fused = np.load(self.work / "fused.npz")
@@ -196,7 +231,7 @@ class _Pipeline:
             centres = transform_points(T, np.array([c.T_world_camera[:3, 3] for c in sparse.cameras]))
             vertices, triangles, colors = poisson_mesh(transform_points(T, fused["points"].astype(np.float64)),
                                                        fused["colors"], centres[fused["sources"]],
-                                                       depth=o["poisson_depth"])
+                                                       depth=o.poisson_depth)
             write_mesh_ply(paths["mesh.ply"], vertices, triangles, colors)
 
         self.runner.run("mesh", ["mesh.ply"], settings, work)
@@ -205,14 +240,14 @@ class _Pipeline:
 
     def _scale(self, markers: list[Marker]) -> tuple[float, str, str]:
         o = self.options
-        if o["known_distance"] is not None:
-            first, second, metres = o["known_distance"]
+        if o.known_distance is not None:
+            first, second, metres = o.known_distance
             return scale_from_known_distance(markers, str(first), str(second), float(metres)), \
                 "metric (known distance)", f"{metres} m between markers {first} and {second}"
-        if o["marker_size_m"] is not None and markers:
-            return scale_from_marker_size(markers, float(o["marker_size_m"])), "metric (markers)", \
-                f"{len(markers)} marker(s) of {o['marker_size_m']} m: " + ", ".join(m.key for m in markers)
-        if o["marker_size_m"] is not None:
+        if o.marker_size_m is not None and markers:
+            return scale_from_marker_size(markers, float(o.marker_size_m)), "metric (markers)", \
+                f"{len(markers)} marker(s) of {o.marker_size_m} m: " + ", ".join(m.key for m in markers)
+        if o.marker_size_m is not None:
             return 1.0, "arbitrary", ("a marker size was given but no marker was seen in two or more registered "
                                       "photos; units are arbitrary")
         note = "no marker size or known distance was given; units are arbitrary"
@@ -236,19 +271,19 @@ class _Pipeline:
             self.report["photos"]["not_registered"].update(sparse.not_registered)
             self.report["sfm"] = {"mean_reprojection_error_px": sparse.mean_reprojection_error_px,
                                   "sparse_points": len(sparse.points),
-                                  "matcher": self.options["matcher"], "mapper": self.options["mapper"]}
+                                  "matcher": self.options.matcher, "mapper": self.options.mapper}
             markers = self.markers(folder, sparse)
             neighbours = self.depth(folder, sparse)
             self.fusion(sparse, neighbours)
             world = self.world(sparse, markers)
             self.report["dense"] = {"method": DENSE_METHOD, "points": world["points"],
-                                    "max_working_size_px": self.options["dense_max_size"]}
+                                    "max_working_size_px": self.options.dense_max_size}
             self.report["scale"] = {"status": world["scale_status"], "metres_per_unit": world["scale_m_per_unit"],
                                     "note": world["scale_note"], "markers": [
                                         {"key": m.key, "views": m.views, "reprojection_px": m.reprojection_px}
                                         for m in markers]}
             self.report["up"] = world["up"]
-            if self.options["mesh"]:
+            if self.options.mesh:
                 self.report["mesh"] = self.mesh(sparse, world)
             self.report["status"] = "ok"
             log.info("%d of %d photos registered, %d dense points, scale %s", len(sparse.cameras),
@@ -267,31 +302,10 @@ class _Pipeline:
         return self.report
 
 
-def reconstruct_photos(photo_dir: str | Path, out_dir: str | Path, *, progress: Progress | None = None,
-                       max_image_size: int = 1600, matcher: str = "auto", mapper: str = "incremental",
-                       dense_max_size: int = 1024, pairs_per_photo: int = 5, fusion_views: int = 6,
-                       min_consistent_views: int = 1, marker_size_m: float | None = None,
-                       marker_dictionaries=DEFAULT_DICTIONARIES,
-                       known_distance: tuple[str, str, float] | None = None,
-                       mesh: bool = True, poisson_depth: int = 9) -> dict:
-    """Reconstructs the photos in `photo_dir` into the scan folder `out_dir` (see the module doc).
-
-    `marker_size_m`: printed side of the ArUco/AprilTag markers in the photos (gives metres);
-    `known_distance`: (marker, marker, metres) instead; `max_image_size` bounds SIFT's input and
-    `dense_max_size` the depth maps' longer side; a dense point needs `min_consistent_views` other
-    photos' depth maps to agree with it (1: on the sample workshop, completeness 63 % against 40 %
-    with 2, accuracy 5.4 mm against 4.1 mm); `pairs_per_photo` stereo partners per photo (5 against 3
-    on the sample workshop: accuracy 5.6 -> 4.7 mm, completeness 64.9 -> 65.0 %, 15 % more points)
-    and `fusion_views` photos checked for agreement. Returns the report (also written as report.json);
-    raises ValueError, after writing report.json, when the photos cannot make a reconstruction
-    (too few, not overlapping, no dense points)."""
-    if dense_max_size < 64 or max_image_size < 64:
-        raise ValueError("dense_max_size and max_image_size must be at least 64 pixels")
-    if pairs_per_photo < 1 or fusion_views < 1 or min_consistent_views < 1:
-        raise ValueError("pairs_per_photo, fusion_views and min_consistent_views must be at least 1")
-    options = dict(max_image_size=max_image_size, matcher=matcher, mapper=mapper, dense_max_size=dense_max_size,
-                   pairs_per_photo=pairs_per_photo, fusion_views=max(fusion_views, pairs_per_photo),
-                   min_consistent_views=min_consistent_views, marker_size_m=marker_size_m,
-                   marker_dictionaries=checked_dictionaries(marker_dictionaries), known_distance=known_distance,
-                   mesh=mesh, poisson_depth=poisson_depth)
-    return _Pipeline(Path(photo_dir), Path(out_dir), progress, options).run()
+def reconstruct_photos(photo_dir: str | Path, out_dir: str | Path, options: PhotoOptions | None = None, *,
+                       progress: Progress | None = None) -> dict:
+    """Reconstructs the photos in `photo_dir` into the scan folder `out_dir` (see the module doc) with
+    `options` (the defaults of `PhotoOptions` where None). Returns the report (also written as
+    report.json); raises ValueError, after writing report.json, when the photos cannot make a
+    reconstruction (too few, not overlapping, no dense points)."""
+    return _Pipeline(Path(photo_dir), Path(out_dir), progress, options or PhotoOptions()).run()
