@@ -15,7 +15,7 @@ from pathlib import Path
 
 import aiomqtt
 import pytest
-from test_server import Client  # the protocol-checking test client
+from protocol_client import Client
 from twin_folder import sample_document
 from websockets.asyncio.client import connect
 

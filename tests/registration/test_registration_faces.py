@@ -8,9 +8,9 @@ import math
 import numpy as np
 import open3d as o3d
 import pytest
-
 from rgbd_scene import intrinsics, render, walk
 from test_registration import ticks_inside
+
 from twin import registration
 from twin.camera import Camera
 from twin.reconstruct.rgbd.depth_points import back_project

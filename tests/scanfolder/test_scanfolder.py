@@ -10,11 +10,11 @@ import pytest
 
 from twin.camera import Camera
 from twin.document import PrintedMarker
-from twin.scanfolder import (atomic_write, marker_anchor, read_cameras_json, read_cloud, read_json,
-                             read_mesh, read_scan_markers, write_anchors_json, write_cameras_json, write_json,
-                             write_mesh_ply, write_point_cloud_ply)
+from twin.scanfolder import (atomic_write, marker_anchor, read_cameras_json, read_cloud, read_json, read_mesh,
+                             read_scan_markers, write_anchors_json, write_cameras_json, write_json, write_mesh_ply,
+                             write_point_cloud_ply)
 
-PROJECT_ROOT = Path(__file__).resolve().parents[1]
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture()

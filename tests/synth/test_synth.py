@@ -10,11 +10,11 @@ import numpy as np
 import open3d as o3d
 import pytest
 
+from twin.camera import Camera, look_at
 from twin.capture import open_capture
 from twin.capture.trajectory_log import read_trajectory_log
 from twin.scanfolder import read_cameras_json
 from twin.synth import DEFAULT_SPEC, DepthSensorModel, OdometryDrift, load_workshop, render_sample
-from twin.camera import Camera, look_at
 from twin.synth.paths import photo_poses, walk_poses
 from twin.synth.render import Renderer
 from twin.synth.sample import RGBD_FOV_DEG

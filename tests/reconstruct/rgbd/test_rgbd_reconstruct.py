@@ -8,8 +8,8 @@ import cv2
 import numpy as np
 import open3d as o3d
 import pytest
+from capture_writers import write_open3d_folder, write_record3d
 from rgbd_scene import ROOM_SIZE_M, render, walk
-from test_capture_formats import write_open3d_folder, write_record3d
 
 from twin.capture import open_capture
 from twin.capture.capture import Capture
