@@ -14,8 +14,9 @@ from test_protocol import connected, sent
 
 from twin.document import DocumentError
 from twin.document import validate as validate_document
+from twin.json_values import MAX_SAFE_INTEGER
 from twin.serve.access import Role
-from twin.serve.fields import MAX_DEPTH, MAX_SAFE_INTEGER
+from twin.serve.fields import MAX_DEPTH
 from twin.serve.messages import PROTOCOL_SCHEMA_PATH
 from twin.serve.protocol import Connection
 

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from twin.document.references import semantic_problems
+from twin.json_values import NOT_UNICODE, encodable, printable
 
 SCHEMA_PATH = Path(__file__).resolve().parent.parent / "schemas" / "twin-document.schema.json"
 SCHEMA_VERSION = 1
@@ -77,31 +78,14 @@ def _unstorable_values(value: Any, pointer: str) -> list[tuple[str, str]]:
     if isinstance(value, float) and not math.isfinite(value):
         return [(pointer, f"{value} is not a finite number; write a real number of metres")]
     if isinstance(value, str):
-        return [] if encodable(value) else [(pointer, _NOT_UNICODE)]
+        return [] if encodable(value) else [(pointer, NOT_UNICODE + "; write UTF-8 text")]
     if isinstance(value, dict):
         return [p for k, v in value.items()
-                for p in ([] if encodable(k) else [(pointer, "has a key " + _NOT_UNICODE)])
+                for p in ([] if encodable(k) else [(pointer, "has a key that " + NOT_UNICODE)])
                 + _unstorable_values(v, f"{pointer}/{printable(k)}")]
     if isinstance(value, list):
         return [p for i, v in enumerate(value) for p in _unstorable_values(v, f"{pointer}/{i}")]
     return []
-
-
-_NOT_UNICODE = "holds text that is not valid Unicode (a lone surrogate such as \\ud800); write UTF-8 text"
-
-
-def encodable(text: str) -> bool:
-    """Whether `text` can be written as UTF-8 (Python strings may hold lone surrogates; UTF-8 cannot)."""
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        return False
-    return True
-
-
-def printable(text: str) -> str:
-    """`text` with lone surrogates spelled as escapes, for error messages."""
-    return text.encode("utf-8", "backslashreplace").decode("utf-8")
 
 
 def _pointer(path) -> str:

@@ -3,17 +3,15 @@
 The same rule as for what clients send (docs/protocol.md): texts (keys too) must encode as UTF-8
 (JSON's `\\ud800` escapes decode to lone surrogates that no socket can carry), numbers must be
 finite, integers within +-2^53 (what a viewer's JavaScript holds exactly), nesting bounded. Payloads
-are parsed strictly (no NaN or Infinity). The text check is the document's own
-(`twin.document.validation.encodable`); live never imports the server.
+are parsed strictly (no NaN or Infinity). The rule itself is `twin.json_values`
+(live never imports the server).
 """
 from __future__ import annotations
 
 import json
-import math
 
-from twin.document.validation import encodable
+from twin import json_values
 
-MAX_SAFE_INTEGER = 2**53 - 1
 MAX_DEPTH = 16
 """Live values are numbers, texts and small objects; deeper nesting is refused."""
 MAX_PAYLOAD_BYTES = 64 * 1024
@@ -31,46 +29,17 @@ def parse_payload(payload: bytes) -> object:
         raise Malformed(f"the payload has {len(payload)} bytes, more than {MAX_PAYLOAD_BYTES}")
     try:
         text = payload.decode("utf-8")
-        return json.loads(text, parse_constant=_reject_constant)
+        return json.loads(text, parse_constant=json_values.reject_constant)
     except UnicodeDecodeError:
         raise Malformed("the payload is not UTF-8 text") from None
     except (ValueError, RecursionError) as error:
         raise Malformed(f"the payload is not JSON ({str(error)[:80]})") from None
 
 
-def _reject_constant(name: str):
-    raise ValueError(f"{name} is not a JSON number")
-
-
-def value_problem(value, depth: int = 0) -> str | None:
+def value_problem(value) -> str | None:
     """What breaks the edge rule in `value` (a sentence), or None when it may reach viewers."""
-    if value is None or isinstance(value, bool):
-        return None
-    if isinstance(value, str):
-        if not encodable(value):
-            return "holds text that is not valid Unicode (a lone surrogate such as \\ud800)"
-        return None if len(value) <= MAX_TEXT_CHARS else f"is a text longer than {MAX_TEXT_CHARS} characters"
-    if isinstance(value, int):
-        return None if -MAX_SAFE_INTEGER <= value <= MAX_SAFE_INTEGER else "is an integer beyond +-2^53"
-    if isinstance(value, float):
-        return None if math.isfinite(value) else "is not a finite number"
-    if depth >= MAX_DEPTH:
-        return f"nests deeper than {MAX_DEPTH} levels"
-    if isinstance(value, dict):
-        for key, item in value.items():
-            if not isinstance(key, str) or not encodable(key):
-                return "has a key that is not valid Unicode text"
-            problem = value_problem(item, depth + 1)
-            if problem:
-                return problem
-        return None
-    if isinstance(value, (list, tuple)):
-        for item in value:
-            problem = value_problem(item, depth + 1)
-            if problem:
-                return problem
-        return None
-    return f"is a {type(value).__name__}, not a number, text, true/false, list or object"
+    problem = json_values.value_problem(value, max_depth=MAX_DEPTH, max_text_chars=MAX_TEXT_CHARS)
+    return None if problem is None else (f"{problem[0]} {problem[1]}" if problem[0] else problem[1])
 
 
 def resolve_pointer(document: object, pointer: str) -> object:

@@ -11,18 +11,16 @@ from __future__ import annotations
 import json
 import math
 
-from twin.document.validation import encodable, printable
+from twin.json_values import finite_float, reject_constant, value_problem
 from twin.serve.messages import MAX_REQUEST_ID, ProtocolError
 
 MAX_DEPTH = 64
 """Nesting deeper than this is refused (documents are a few levels deep; recursion must stay bounded)."""
-MAX_SAFE_INTEGER = 2**53 - 1
-"""JavaScript's Number holds integers exactly up to here; larger ones would reach viewers changed."""
 
 def parse_message(text: str) -> dict:
     """The JSON object of a text frame, parsed strictly; ProtocolError (bad_message) otherwise."""
     try:
-        message = json.loads(text, parse_constant=_reject_constant, parse_float=_finite_float,
+        message = json.loads(text, parse_constant=reject_constant, parse_float=finite_float,
                              object_pairs_hook=_object_without_duplicates)
     except _DuplicateKey as error:
         raise ProtocolError("bad_message", f"the message has the key {error.key!r} twice in one object; "
@@ -36,7 +34,7 @@ def parse_message(text: str) -> dict:
 
 def check_edge(message: dict) -> None:
     """ProtocolError (bad_message, naming the field) unless every text, key and number can be kept and sent."""
-    problem = _value_problem(message, "", 0)
+    problem = value_problem(message, max_depth=MAX_DEPTH)
     if problem is not None:
         pointer, what = problem
         raise ProtocolError("bad_message", f"field {pointer} {what}", field=pointer)
@@ -57,50 +55,6 @@ def _object_without_duplicates(pairs: list[tuple[str, object]]) -> dict:
                 raise _DuplicateKey(key)
             seen.add(key)
     return obj
-
-
-def _reject_constant(name: str):
-    raise ValueError(f"{name} is not JSON")
-
-
-def _finite_float(text: str) -> float:
-    value = float(text)
-    if not math.isfinite(value):
-        raise ValueError(f"{text} is too large for a number")
-    return value
-
-
-def _value_problem(value, pointer: str, depth: int) -> tuple[str, str] | None:
-    """(JSON pointer, what is wrong) of the first value that breaks the edge rule, or None."""
-    if isinstance(value, str):
-        return None if encodable(value) else (pointer, _NOT_UNICODE)
-    if isinstance(value, int) and not isinstance(value, bool):
-        return None if -MAX_SAFE_INTEGER <= value <= MAX_SAFE_INTEGER else (
-            pointer, "is an integer beyond +-2^53, which viewers cannot hold exactly; send a smaller number")
-    if depth >= MAX_DEPTH and isinstance(value, (dict, list)):
-        return pointer, f"nests deeper than {MAX_DEPTH} levels; send a flatter value"
-    if isinstance(value, dict):
-        for key, item in value.items():
-            where = f"{pointer}/{_escaped(key)}"
-            if not encodable(key):
-                return where, "has a key " + _NOT_UNICODE
-            problem = _value_problem(item, where, depth + 1)
-            if problem is not None:
-                return problem
-    elif isinstance(value, list):
-        for index, item in enumerate(value):
-            problem = _value_problem(item, f"{pointer}/{index}", depth + 1)
-            if problem is not None:
-                return problem
-    return None
-
-
-_NOT_UNICODE = "holds text that is not valid Unicode (a lone surrogate such as \\ud800); send UTF-8 text"
-
-
-def _escaped(key: str) -> str:
-    """`key` as a JSON pointer token, printable even when it is not valid Unicode."""
-    return printable(key).replace("~", "~0").replace("/", "~1")
 
 
 _JSON_KINDS = {int: "an integer", float: "a number", str: "a string", bool: "true or false", dict: "an object",

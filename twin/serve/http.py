@@ -13,9 +13,17 @@ from websockets.asyncio.server import ServerConnection
 from websockets.http11 import Request, Response
 
 from twin.serve import access
-from twin.serve.access import Grant, Role
-from twin.serve.http_files import (HOW_TO_BUILD_VIEWER, MIME, asset_file, bytes_response, file_response,
-                                   file_response_now, safe_file, text_response)
+from twin.serve.access import Grant
+from twin.serve.http_files import (
+    HOW_TO_BUILD_VIEWER,
+    MIME,
+    asset_file,
+    bytes_response,
+    file_response,
+    file_response_now,
+    safe_file,
+    text_response,
+)
 
 
 class HttpRoutes:
