@@ -33,7 +33,7 @@ import pycolmap
 from twin.reconstruct.photos.evaluation import (accuracy_completeness, camera_centre_errors, read_strecha_cameras,
                                                 similarity_alignment, visible_surface)
 from twin.reconstruct.photos.folder import open_photo_folder
-from twin.reconstruct.photos.pipeline import reconstruct_photos
+from twin.reconstruct.photos.pipeline import PhotoResult, reconstruct_photos
 from twin.scanfolder import read_cameras_json
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -65,43 +65,43 @@ def pycolmap_alone(photo_dir: Path, work: Path, max_image_size: int = 1600) -> t
     return seconds, cpu, {im.name: im.projection_center() for im in model.images.values() if im.has_pose}
 
 
-def _stage_rows(report: dict) -> list[str]:
-    return [f"  {name:<8} {timing['seconds']:7.1f} s" for name, timing in report["stages"].items()]
+def _stage_rows(result: PhotoResult) -> list[str]:
+    return [f"  {name:<8} {timing.seconds:7.1f} s" for name, timing in result.stages.items()]
 
 
 def herzjesu(work: Path) -> None:
     truth = read_strecha_cameras(HERZJESU / "gt_dense_cameras")
     start, cpu = time.perf_counter(), time.process_time()
-    report = reconstruct_photos(HERZJESU, work / "ours")
+    result = reconstruct_photos(HERZJESU, work / "ours")
     ours_seconds, ours_cpu = time.perf_counter() - start, time.process_time() - cpu
     ours = {c.name: c.T_world_camera[:3, 3] for c in read_cameras_json(work / "ours" / "cameras.json")}
     anchor_seconds, anchor_cpu, anchor = pycolmap_alone(HERZJESU, work / "pycolmap")
     ours_errors = np.array(list(camera_centre_errors(ours, truth).values())) * 1000
     anchor_errors = np.array(list(camera_centre_errors(anchor, truth).values())) * 1000
-    sfm_seconds = report["stages"]["sfm"]["seconds"]
-    dense_seconds = sum(report["stages"][name]["seconds"] for name in ("sfm", "markers", "depth", "fusion", "world"))
+    sfm_seconds = result.stages["sfm"].seconds
+    dense_seconds = sum(result.stages[name].seconds for name in ("sfm", "markers", "depth", "fusion", "world"))
     print("\n## herzjesu_p8 (8 photos, 3072x2048)")
     print("| method | SfM s | registered | centre error mean mm | max mm |")
     print("| --- | --- | --- | --- | --- |")
     print(f"| twin (pycolmap SfM stage) | {sfm_seconds:.1f} | {len(ours)}/8 | {ours_errors.mean():.2f} | {ours_errors.max():.2f} |")
     print(f"| pycolmap alone | {anchor_seconds:.1f} | {len(anchor)}/8 | {anchor_errors.mean():.2f} | {anchor_errors.max():.2f} |")
     print(f"SfM time ratio twin / pycolmap: {sfm_seconds / anchor_seconds:.2f}")
-    print(f"dense points: {report['dense']['points']:,} in {dense_seconds:.1f} s from the photos "
+    print(f"dense points: {result.dense.points:,} in {dense_seconds:.1f} s from the photos "
           f"(to cloud.ply); whole run with mesh: {ours_seconds:.1f} s wall, {ours_cpu:.1f} s CPU "
           f"(pycolmap alone: {anchor_cpu:.1f} s CPU); on a shared machine wall time includes waiting for the cores")
-    print("\n".join(_stage_rows(report)))
+    print("\n".join(_stage_rows(result)))
 
 
 def sceaux(work: Path) -> None:
     start = time.perf_counter()
-    report = reconstruct_photos(SCEAUX, work / "sceaux")
+    result = reconstruct_photos(SCEAUX, work / "sceaux")
     seconds = time.perf_counter() - start
     print("\n## sceaux_castle (11 photos, 2832x2128, approximate K)")
-    print(f"registered {len(report['photos']['registered'])}/{report['photos']['total']}, "
-          f"not registered: {report['photos']['not_registered'] or 'none'}; reprojection error "
-          f"{report['sfm']['mean_reprojection_error_px']:.2f} px; dense points {report['dense']['points']:,}; "
+    print(f"registered {len(result.photos.registered)}/{result.photos.total}, "
+          f"not registered: {dict(result.photos.not_registered) or 'none'}; reprojection error "
+          f"{result.sfm.mean_reprojection_error_px:.2f} px; dense points {result.dense.points:,}; "
           f"{seconds:.1f} s")
-    print("\n".join(_stage_rows(report)))
+    print("\n".join(_stage_rows(result)))
 
 
 def sample_workshop(work: Path, sample_dir: Path | None) -> None:
@@ -111,7 +111,7 @@ def sample_workshop(work: Path, sample_dir: Path | None) -> None:
     if not (root / "ground_truth" / "mesh.ply").is_file():
         render_sample(root)
     start = time.perf_counter()
-    report = reconstruct_photos(root / "photos", work / "sample_scan")
+    result = reconstruct_photos(root / "photos", work / "sample_scan")
     seconds = time.perf_counter() - start
     true_cameras = read_cameras_json(root / "ground_truth" / "photo_cameras.json")
     truth = {c.name: c.T_world_camera[:3, 3] for c in true_cameras}
@@ -125,11 +125,11 @@ def sample_workshop(work: Path, sample_dir: Path | None) -> None:
     accuracy, completeness = accuracy_completeness(s * points @ R.T + t, mesh, surface=seen)
     print(f"\n## sample workshop ({len(truth)} photos)")
     print(f"registered {len(ours)}/{len(truth)}; centre error mean {errors.mean():.1f} mm, max {errors.max():.1f} mm; "
-          f"dense points {report['dense']['points']:,}; {seconds:.1f} s")
+          f"dense points {result.dense.points:,}; {seconds:.1f} s")
     print("| accuracy (mean distance to the true mesh) | completeness (true surface seen by 2+ photos, within 2 cm) |")
     print("| --- | --- |")
     print(f"| {accuracy * 100:.2f} cm | {completeness * 100:.1f} % |")
-    print("\n".join(_stage_rows(report)))
+    print("\n".join(_stage_rows(result)))
 
 
 def main() -> None:

@@ -44,7 +44,7 @@ import open3d as o3d
 from twin.capture import open_capture
 from twin.capture.trajectory_log import read_trajectory_log
 from twin.reconstruct.rgbd.evaluation import ate_rmse, sample_surface, surface_distances
-from twin.reconstruct.rgbd.pipeline import reconstruct_rgbd
+from twin.reconstruct.rgbd.pipeline import RgbdResult, reconstruct_rgbd
 from twin.scanfolder import read_cameras_json
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -54,12 +54,12 @@ OPEN3D_SYSTEM = Path(o3d.__file__).parent / "examples" / "reconstruction_system"
 CHAMFER_SAMPLES = 400_000
 
 
-def run_ours(capture_path: Path, out_dir: Path) -> tuple[float, float, list, dict]:
-    """Wall and CPU seconds of `twin.reconstruct` end to end, its cameras and report."""
+def run_ours(capture_path: Path, out_dir: Path) -> tuple[float, float, list, RgbdResult]:
+    """Wall and CPU seconds of `twin.reconstruct` end to end, its cameras and result."""
     start, cpu_start = time.perf_counter(), _cpu_seconds()
-    report = reconstruct_rgbd(open_capture(capture_path), out_dir)
+    result = reconstruct_rgbd(open_capture(capture_path), out_dir)
     seconds, cpu = time.perf_counter() - start, _cpu_seconds() - cpu_start
-    return seconds, cpu, read_cameras_json(out_dir / "cameras.json"), report
+    return seconds, cpu, read_cameras_json(out_dir / "cameras.json"), result
 
 
 def run_open3d_system(work: Path) -> tuple[float, list[np.ndarray] | None, str]:
@@ -130,13 +130,13 @@ def _open3d_system_main(config_path: str) -> int:
 
 def living_room(args, work: Path) -> list[tuple]:
     reference = read_trajectory_log(LIVING_ROOM / "open3d_reference_trajectory.log")
-    seconds, cpu, cameras, report = run_ours(LIVING_ROOM, work / "ours")
+    seconds, cpu, cameras, result = run_ours(LIVING_ROOM, work / "ours")
     by_name = {c.name: c.T_world_camera for c in cameras}
     names = [f.name for f in open_capture(LIVING_ROOM).frames]
     paired = [(by_name[n], ref) for n, ref in zip(names, reference) if n in by_name]
     ours_ate = ate_rmse([p for p, _ in paired], [r for _, r in paired])
     rows = [Row("livingroom: twin", seconds, cpu, ours_ate, None,
-                f"{len(cameras)}/{len(names)} frames; " + _stage_note(report))]
+                f"{len(cameras)}/{len(names)} frames; " + _stage_note(result))]
     if not args.skip_open3d:
         cpu_before = _children_cpu_seconds()
         o3d_seconds, o3d_poses, status = run_open3d_system(work / "open3d")
@@ -162,7 +162,7 @@ def sample_workshop(args, work: Path) -> list[tuple]:
     render_seconds = time.perf_counter() - start
     rgbd = sample_dir / "rgbd"
     truth = read_trajectory_log(sample_dir / "ground_truth" / "trajectory.log")
-    seconds, cpu, cameras, report = run_ours(rgbd, work / "sample_scan")
+    seconds, cpu, cameras, result = run_ours(rgbd, work / "sample_scan")
     names = [f.name for f in open_capture(rgbd).frames]
     by_name = {c.name: c.T_world_camera for c in cameras}
     paired = [(by_name[n], t) for n, t in zip(names, truth) if n in by_name]
@@ -174,13 +174,13 @@ def sample_workshop(args, work: Path) -> list[tuple]:
     gt_v, gt_t = np.asarray(gt.vertices), np.asarray(gt.triangles)
     to_gt = surface_distances(sample_surface(ours_v, ours_t, CHAMFER_SAMPLES), gt_v, gt_t)
     seen = _seen_part(sample_surface(gt_v, gt_t, CHAMFER_SAMPLES), truth, open_capture(rgbd),
-                      report["options"]["depth_max_m"])
+                      result.options.depth_max_m)
     from_gt = surface_distances(seen, ours_v, ours_t)
     to_gt, from_gt = float(to_gt.mean()), float(from_gt.mean())
     device_ate = ate_rmse(read_trajectory_log(rgbd / "device_trajectory.log"), truth)
     note = f"rendered in {render_seconds:.0f} s" if paths else "reused render"
     return [Row("sample workshop: twin", seconds, cpu, ate, (to_gt, from_gt),
-                f"{len(cameras)}/{len(names)} frames; {note}; " + _stage_note(report)),
+                f"{len(cameras)}/{len(names)} frames; {note}; " + _stage_note(result)),
             Row("sample workshop: device poses as given", None, None, device_ate, None, "the drifting input")]
 
 
@@ -224,8 +224,8 @@ def _children_cpu_seconds() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
-def _stage_note(report: dict) -> str:
-    return "stages " + ", ".join(f"{name} {t['seconds']:.1f} s" for name, t in report["stages"].items())
+def _stage_note(result: RgbdResult) -> str:
+    return "stages " + ", ".join(f"{name} {t.seconds:.1f} s" for name, t in result.stages.items())
 
 
 def _cell(value, fmt: str) -> str:

@@ -61,9 +61,8 @@ def run(args) -> int:
 
     print(f"2/4 reconstructing {capture / 'rgbd'} into {out}/")
     with stage_bars() as progress:
-        report = reconstruct(capture / "rgbd", out, progress=progress)
-    frames = report.get("frames", {})
-    print(f"    frames used {frames.get('used')}, dropped {frames.get('dropped')}")
+        frames = reconstruct(capture / "rgbd", out, progress=progress).frames
+    print(f"    frames used {frames.used}, dropped {frames.dropped}")
 
     print(f"3/4 exporting the twin into {out}/")
     with stage_bars() as progress:

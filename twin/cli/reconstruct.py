@@ -90,13 +90,13 @@ def run(args: argparse.Namespace) -> int:
     intrinsics = checked_intrinsics(*args.intrinsics) if args.intrinsics else None
 
     with stage_bars() as progress:
-        report = reconstruct(args.capture, args.output, progress=progress, intrinsics=intrinsics,
+        result = reconstruct(args.capture, args.output, progress=progress, intrinsics=intrinsics,
                              depth_scale=args.depth_scale, photo_options=photo_options, **options)
 
     if args.json:
-        print(json.dumps(report, indent=2))
+        print(json.dumps(result.as_report(), indent=2))
         return 0
-    _print_summary(args.output, kind, report)
+    _print_summary(args.output, kind, result)
     return 0
 
 
@@ -119,31 +119,30 @@ def _photo_options(args: argparse.Namespace):
     return PhotoOptions(**options)
 
 
-def _print_summary(out_dir: Path, kind: str, report: dict) -> None:
-    frames = report.get("frames", {})
+def _print_summary(out_dir: Path, kind: str, result) -> None:
+    """`result` is a `PhotoResult` for a folder of photos (`kind` "photos"), else an `RgbdResult`."""
     print(f"reconstructed the {kind} capture into {out_dir}/")
-    if frames:
-        print(f"  frames used: {frames.get('used')}, dropped: {frames.get('dropped')}")
-        for reason, count in frames.get("dropped_by_reason", {}).items():
-            print(f"    {count} dropped: {reason}")
-    photos = report.get("photos", {})
-    if photos:
-        print(f"  photos registered: {len(photos.get('registered', []))} of {photos.get('total')}")
-        for name, reason in photos.get("not_registered", {}).items():
+    if kind == "photos":
+        photos = result.photos
+        print(f"  photos registered: {len(photos.registered)} of {photos.total}")
+        for name, reason in photos.not_registered.items():
             print(f"    {name}: {reason}")
-        if "scale" in report:
-            print(f"  scale: {report['scale']['status']} ({report['scale']['note']}); up: {report.get('up')}")
-    loops = report.get("loop_closure", {})
-    if loops.get("enabled"):
-        print(f"  loop closures: {loops.get('accepted', 0)} kept of {loops.get('candidates', 0)} found; "
-              f"largest fragment correction {100 * loops.get('largest_fragment_correction_m', 0):.1f} cm")
-    drift = report.get("drift")
-    if drift:
-        print(f"  device poses vs reconstruction: {100 * drift['device_vs_reconstruction_max_m']:.1f} cm at most")
+        print(f"  scale: {result.scale.status} ({result.scale.note}); up: {result.up}")
+    else:
+        frames = result.frames
+        print(f"  frames used: {frames.used}, dropped: {frames.dropped}")
+        for reason, count in frames.dropped_by_reason.items():
+            print(f"    {count} dropped: {reason}")
+        loops = result.loop_closure
+        if loops.enabled:
+            print(f"  loop closures: {loops.accepted} kept of {loops.candidates} found; "
+                  f"largest fragment correction {100 * loops.largest_fragment_correction_m:.1f} cm")
+        if result.drift is not None:
+            print(f"  device poses vs reconstruction: {100 * result.drift.max_m:.1f} cm at most")
     _print_markers(out_dir / "anchors.json")
-    for name, timing in report.get("stages", {}).items():
-        note = " (done before, reused)" if timing.get("reused") else ""
-        print(f"  {name}: {timing['seconds']:.1f} s{note}")
+    for name, timing in result.stages.items():
+        note = " (done before, reused)" if timing.reused else ""
+        print(f"  {name}: {timing.seconds:.1f} s{note}")
     for name in ("mesh.ply", "cloud.ply", "cameras.json", "anchors.json", "report.json"):
         if (out_dir / name).is_file():
             print(f"  {out_dir / name}")

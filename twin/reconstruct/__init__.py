@@ -4,30 +4,31 @@ Room: the `rgbd/` and `photos/` pipelines, their stages, and merging scans; impo
 registration, markers and document, never export, serve or the CLI.
 
     from twin.reconstruct import reconstruct
-    report = reconstruct("captures/bench.r3d", "scans/bench", progress=lambda stage, done, total: ...)
+    result = reconstruct("captures/bench.r3d", "scans/bench", progress=lambda stage, done, total: ...)
+    result.stages["track"].seconds, result.as_report()   # an RgbdResult or a PhotoResult; report.json is as_report()
 """
 from __future__ import annotations
 
 from pathlib import Path
-
 from typing import TYPE_CHECKING
 
 from twin.capture import detect, open_capture
 from twin.reconstruct.stages import Progress
 
 if TYPE_CHECKING:
-    from twin.reconstruct.photos.pipeline import PhotoOptions
+    from twin.reconstruct.photos.pipeline import PhotoOptions, PhotoResult
+    from twin.reconstruct.rgbd.pipeline import RgbdResult
 
 
 def reconstruct(capture_path: Path, out_dir: Path, *, progress: Progress | None = None,
                 intrinsics: tuple[float, float, float, float] | None = None, depth_scale: float | None = None, photo_options: PhotoOptions | None = None,
-                **options) -> dict:
+                **options) -> RgbdResult | PhotoResult:
     """Detects the kind of capture at `capture_path` and reconstructs it into `out_dir`.
 
     RGB-D captures go through `twin.reconstruct.rgbd.pipeline` (`intrinsics`, fx fy cx cy in pixels, and `depth_scale` override
     what a folder capture carries); folders of plain photos through `twin.reconstruct.photos.pipeline`.
     `options` are the RGB-D pipeline's (see `RgbdOptions`), `photo_options` the photo pipeline's.
-    Returns the run's report.
+    Returns what the run did: an `RgbdResult` or a `PhotoResult`, whose `as_report()` is report.json.
     """
     if detect(capture_path) == "photos":
         if intrinsics is not None or depth_scale is not None or options:

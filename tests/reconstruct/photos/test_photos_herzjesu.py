@@ -45,7 +45,7 @@ def test_dense_cloud_is_coloured_and_consistent_with_the_cameras(herzjesu):
     _, out, result, steps = herzjesu
     cloud = o3d.io.read_point_cloud(str(out / "cloud.ply"))
     points, colors = np.asarray(cloud.points), np.asarray(cloud.colors)
-    assert len(points) == result["dense"]["points"] > 150_000
+    assert len(points) == result.dense.points > 150_000
     assert colors.std() > 0.05  # real colours, not one grey
     # Every camera looks at the cloud: most points lie in front of each camera.
     for camera in read_cameras_json(out / "cameras.json"):
@@ -58,5 +58,5 @@ def test_dense_cloud_is_coloured_and_consistent_with_the_cameras(herzjesu):
 def test_rerun_reuses_every_stage(herzjesu):
     folder, out, _, _ = herzjesu
     again = reconstruct_photos(folder, out, PhotoOptions(max_image_size=800, dense_max_size=384, mesh=False))
-    assert all(timing["reused"] for timing in again["stages"].values())
-    assert again["dense"]["points"] == json.loads((out / "report.json").read_text())["dense"]["points"]
+    assert all(timing.reused for timing in again.stages.values())
+    assert again.dense.points == json.loads((out / "report.json").read_text())["dense"]["points"]

@@ -18,8 +18,9 @@ from twin.reconstruct.photos.dense_stereo import View, combine_pair_depths, dept
 from twin.reconstruct.photos.depth_fusion import fuse_view
 from twin.reconstruct.photos.evaluation import camera_centre_errors
 from twin.reconstruct.photos.levelling import level
-from twin.reconstruct.photos.pipeline import PhotoOptions, reconstruct_photos
-from twin.scanfolder import read_cameras_json
+from twin.reconstruct.photos.pipeline import PhotoOptions, PhotoResult, reconstruct_photos
+from twin.reconstruct.result import StageTiming
+from twin.scanfolder import read_cameras_json, write_json
 
 K = np.array([[500.0, 0.0, 319.5], [0.0, 500.0, 239.5], [0.0, 0.0, 1.0]])
 WIDTH, HEIGHT = 640, 480
@@ -224,7 +225,7 @@ def reconstruction(scene, tmp_path_factory):
 def test_photos_to_metric_levelled_cameras_cloud_and_mesh(scene, reconstruction):
     out, result = reconstruction
     report = json.loads((out / "report.json").read_text())
-    assert report["status"] == "ok" and result["status"] == "ok"
+    assert report["status"] == "ok" and result.status == "ok"
     assert len(report["photos"]["registered"]) == 6 and report["photos"]["not_registered"] == {}
     assert report["scale"]["status"] == "metric (markers)"
     assert report["up"] == "floor plane"
@@ -252,14 +253,28 @@ def test_photos_to_metric_levelled_cameras_cloud_and_mesh(scene, reconstruction)
     assert np.linalg.norm(positions["DICT_4X4_50:0"] - positions["DICT_4X4_50:1"]) == pytest.approx(1.2, abs=0.03)
 
 
+def test_the_result_is_typed_and_report_json_is_its_report(reconstruction, tmp_path):
+    out, result = reconstruction
+    assert isinstance(result, PhotoResult)
+    write_json(tmp_path / "again.json", result.as_report())
+    assert (out / "report.json").read_text() == (tmp_path / "again.json").read_text()
+    assert result.photos.total == len(result.photos.registered) == 6 and result.photos.not_registered == {}
+    assert result.scale.status == "metric (markers)" and result.scale.metres_per_unit > 0
+    assert [m.key for m in result.scale.markers] == [f"DICT_4X4_50:{i}" for i in range(4)]
+    assert result.mesh is not None and result.mesh.triangles > 1000
+    assert result.dense.points > 50_000 and result.up == "floor plane" and result.intrinsics == "K.txt"
+    assert list(result.stages) == ["sfm", "markers", "depth", "fusion", "world", "mesh"]
+    assert all(isinstance(t, StageTiming) and t.seconds >= 0 for t in result.stages.values())
+
+
 def test_rerun_reuses_finished_stages_and_known_distance_rescales(scene, reconstruction):
     out, _ = reconstruction
     result = reconstruct_photos(scene["folder"], out, PhotoOptions(
         known_distance=("0", "3", float(np.hypot(1.1, 1.0))), dense_max_size=480, poisson_depth=7))
-    timings = result["stages"]
-    assert all(timings[name]["reused"] for name in ("sfm", "markers", "depth", "fusion"))
-    assert not timings["world"]["reused"]
-    assert result["scale"]["status"] == "metric (known distance)"
+    timings = result.stages
+    assert all(timings[name].reused for name in ("sfm", "markers", "depth", "fusion"))
+    assert not timings["world"].reused
+    assert result.scale.status == "metric (known distance)"
     cameras = read_cameras_json(out / "cameras.json")
     assert np.allclose([c.T_world_camera[2, 3] for c in cameras], 1.3, atol=0.03)
 
@@ -278,8 +293,10 @@ def test_corrupt_and_unrelated_photos_are_reported_and_the_rest_reconstructed(sc
     assert set(report["photos"]["not_registered"]) == {"broken.jpg", "elsewhere.jpg"}
     assert "cannot be decoded" in report["photos"]["not_registered"]["broken.jpg"]
     assert "matches" in report["photos"]["not_registered"]["elsewhere.jpg"]
-    assert result["scale"]["status"] == "arbitrary"
-    assert "arbitrary" in result["scale"]["note"] and "DICT_4X4_50:0" in result["scale"]["note"]
+    assert result.scale.status == "arbitrary" and result.scale.metres_per_unit is None and result.mesh is None
+    assert "arbitrary" in result.scale.note and "DICT_4X4_50:0" in result.scale.note
+    write_json(tmp_path / "again.json", result.as_report())
+    assert (tmp_path / "scan" / "report.json").read_text() == (tmp_path / "again.json").read_text()
     assert json.loads((tmp_path / "scan" / "anchors.json").read_text())["anchors"] == []
     assert not (tmp_path / "scan" / "mesh.ply").exists()
 
@@ -309,9 +326,9 @@ def test_mixed_resolutions_and_cameras_register_together(scene, tmp_path):
         image, _ = render(scene["poses"][index], textures, K=other_K, size=(800, 600))
         (folder / f"photo_{index:02d}.jpg").unlink()
         cv2.imwrite(str(folder / f"other_{index:02d}.jpg"), cv2.cvtColor(image, cv2.COLOR_RGB2BGR))
-    report = reconstruct_photos(folder, tmp_path / "scan", PhotoOptions(marker_size_m=MARKER_SIZE_M,
+    result = reconstruct_photos(folder, tmp_path / "scan", PhotoOptions(marker_size_m=MARKER_SIZE_M,
                                                                            dense_max_size=320, mesh=False))
-    assert len(report["photos"]["registered"]) == 6, report["photos"]["not_registered"]
+    assert len(result.photos.registered) == 6, result.photos.not_registered
     cameras = {c.name: c for c in read_cameras_json(tmp_path / "scan" / "cameras.json")}
     assert (cameras["other_01.jpg"].width, cameras["other_01.jpg"].height) == (800, 600)
     assert cameras["other_01.jpg"].K[0, 0] == pytest.approx(600, rel=0.05)  # estimated, not K.txt's 500

@@ -130,8 +130,8 @@ def truth(sample) -> dict[str, np.ndarray]:
 @pytest.fixture(scope="module")
 def scan(sample, tmp_path_factory):
     out = tmp_path_factory.mktemp("scan") / "sample_workshop"
-    report = reconstruct_rgbd(open_capture(sample.rgbd), out)
-    return out, report
+    result = reconstruct_rgbd(open_capture(sample.rgbd), out)
+    return out, result
 
 
 def test_markers_stage_on_true_poses_is_millimetre_accurate(sample, truth):
@@ -150,7 +150,7 @@ def test_markers_stage_on_true_poses_is_millimetre_accurate(sample, truth):
 
 
 def test_reconstruction_writes_the_sample_markers_as_anchors(scan, sample, truth):
-    out, report = scan
+    out, result = scan
     markers = read_scan_markers(out / "anchors.json")  # the format twin export reads
     assert {m.marker.key for m in markers} == {"DICT_4X4_50:0", "DICT_4X4_50:2", "DICT_4X4_50:3", "DICT_4X4_50:4"}
     # The tracked poses themselves are 1-3 cm from the truth (the twin's frame is the reconstruction's),
@@ -165,18 +165,18 @@ def test_reconstruction_writes_the_sample_markers_as_anchors(scan, sample, truth
         assert np.linalg.norm(T[:3, 3] - T_true[:3, 3]) < 0.04, scan_marker.marker.key
         assert rotation_error_deg(T[:3, :3], T_true[:3, :3]) < 3.0, scan_marker.marker.key
         assert scan_marker.marker.size_m == pytest.approx(SIDE_M, rel=0.03), scan_marker.marker.key
-    assert report["markers"]["frames_searched"] == FRAMES
-    assert {m["key"] for m in report["markers"]["found"]} == {m.marker.key for m in markers}
-    assert set(report["stages"]) == {"track", "poses", "integrate", "markers"}
+    assert result.markers.frames_searched == FRAMES
+    assert {m.key for m in result.markers.found} == {m.marker.key for m in markers}
+    assert set(result.stages) == {"track", "poses", "integrate", "markers"}
 
 
 def test_new_marker_settings_rerun_only_the_markers_stage(scan, sample):
     out, _ = scan
-    report = reconstruct_rgbd(open_capture(sample.rgbd), out, marker_frames=20)
-    assert [name for name, stage in report["stages"].items() if not stage["reused"]] == ["markers"]
-    assert report["markers"]["frames_searched"] == 20
-    report = reconstruct_rgbd(open_capture(sample.rgbd), out)
-    assert report["markers"]["frames_searched"] == FRAMES
+    result = reconstruct_rgbd(open_capture(sample.rgbd), out, marker_frames=20)
+    assert [name for name, stage in result.stages.items() if not stage.reused] == ["markers"]
+    assert result.markers.frames_searched == 20
+    result = reconstruct_rgbd(open_capture(sample.rgbd), out)
+    assert result.markers.frames_searched == FRAMES
 
 
 def test_exported_sample_twin_has_the_measured_marker_anchors(scan):

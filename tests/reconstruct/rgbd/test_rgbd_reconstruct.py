@@ -17,8 +17,9 @@ from twin.capture.trajectory_log import read_trajectory_log, write_trajectory_lo
 from twin.cli import main
 from twin.reconstruct import reconstruct
 from twin.reconstruct.rgbd.evaluation import ate_rmse
-from twin.reconstruct.rgbd.pipeline import reconstruct_rgbd
-from twin.scanfolder import read_cameras_json
+from twin.reconstruct.result import StageTiming
+from twin.reconstruct.rgbd.pipeline import RgbdOptions, RgbdResult, reconstruct_rgbd
+from twin.scanfolder import read_cameras_json, write_json
 
 FAST = {"voxel_size_m": 0.03, "fragment_frames": 12}
 
@@ -33,8 +34,8 @@ def scanned(tmp_path_factory, frames):
     """A capture without device poses, reconstructed once for the tests that only read outputs."""
     root = write_open3d_folder(tmp_path_factory.mktemp("cap") / "room", frames, with_poses=False)
     out = tmp_path_factory.mktemp("scan")
-    report = reconstruct(root, out, **FAST)
-    return root, out, report
+    result = reconstruct(root, out, **FAST)
+    return root, out, result
 
 
 def _poses(out):
@@ -42,9 +43,9 @@ def _poses(out):
 
 
 def test_synthetic_room_is_tracked_to_millimetres_with_frame_zero_as_world(scanned, frames):
-    _, out, report = scanned
+    _, out, result = scanned
     poses = _poses(out)
-    assert len(poses) == len(frames) and report["frames"]["dropped"] == 0
+    assert len(poses) == len(frames) and result.frames.dropped == 0
     np.testing.assert_allclose(poses[0], np.eye(4), atol=1e-9)
     truth = [np.linalg.inv(frames[0].T_world_camera) @ f.T_world_camera for f in frames]
     assert ate_rmse(poses, truth) < 0.005
@@ -53,7 +54,7 @@ def test_synthetic_room_is_tracked_to_millimetres_with_frame_zero_as_world(scann
 
 
 def test_outputs_are_a_coloured_mesh_and_cloud_on_the_room_surfaces(scanned, frames):
-    _, out, report = scanned
+    _, out, result = scanned
     mesh = o3d.io.read_triangle_mesh(str(out / "mesh.ply"))
     cloud = o3d.io.read_point_cloud(str(out / "cloud.ply"))
     assert len(mesh.triangles) > 1000 and mesh.has_vertex_colors()
@@ -64,18 +65,35 @@ def test_outputs_are_a_coloured_mesh_and_cloud_on_the_room_surfaces(scanned, fra
     cameras = json.loads((out / "cameras.json").read_text())["frames"]
     assert set(cameras[0]) == {"name", "K", "width", "height", "T_world_camera"}
     assert cameras[0]["width"] == 160 and np.array(cameras[0]["K"]).shape == (3, 3)
-    assert set(report["stages"]) == {"track", "poses", "integrate", "markers"}
+    assert set(result.stages) == {"track", "poses", "integrate", "markers"}
     assert json.loads((out / "report.json").read_text())["frames"]["used"] == len(frames)
+
+
+def test_the_result_is_typed_and_report_json_is_its_report(scanned, frames, tmp_path):
+    _, out, result = scanned
+    assert isinstance(result, RgbdResult)
+    write_json(tmp_path / "again.json", result.as_report())
+    assert (out / "report.json").read_text() == (tmp_path / "again.json").read_text()
+    assert result.options == RgbdOptions(**FAST) and result.world_frame == "first camera" and result.drift is None
+    assert result.capture.frames == len(frames) and not result.capture.device_poses
+    assert result.frames.used == len(frames) and result.frames.dropped_frames == ()
+    assert result.tracking.keyframes >= 1 and 0 < result.tracking.mean_fitness <= 1
+    assert list(result.stages) == ["track", "poses", "integrate", "markers"]
+    assert all(isinstance(t, StageTiming) and t.seconds >= 0 for t in result.stages.values())
+    assert result.seconds_all_stages >= result.seconds_this_run >= 0
+    assert result.markers.found == () and result.markers.frames_searched > 0
+    loops = result.loop_closure   # 30 frames in fragments of 12: three fragments, one loop to try
+    assert loops.enabled and loops.reason is None and loops.fragments == 3 and loops.accepted <= loops.candidates
 
 
 def test_rerun_reuses_finished_stages_and_a_new_voxel_size_only_refuses(scanned):
     root, out, _ = scanned
     mesh_before = (out / "mesh.ply").stat().st_mtime_ns
-    report = reconstruct(root, out, **FAST)
-    assert all(stage["reused"] for stage in report["stages"].values())
+    result = reconstruct(root, out, **FAST)
+    assert all(stage.reused for stage in result.stages.values()) and result.seconds_this_run == 0
     assert (out / "mesh.ply").stat().st_mtime_ns == mesh_before
-    report = reconstruct(root, out, **{**FAST, "voxel_size_m": 0.04})
-    assert report["stages"]["track"]["reused"] and not report["stages"]["integrate"]["reused"]
+    result = reconstruct(root, out, **{**FAST, "voxel_size_m": 0.04})
+    assert result.stages["track"].reused and not result.stages["integrate"].reused
 
 
 def test_bad_frames_are_dropped_with_reasons_and_the_run_goes_on(tmp_path, frames):
@@ -84,12 +102,13 @@ def test_bad_frames_are_dropped_with_reasons_and_the_run_goes_on(tmp_path, frame
     (root / "depth" / "00005.png").unlink()
     cv2.imwrite(str(root / "depth" / "00007.png"), np.zeros((60, 80), np.uint16) + 1500)
     (root / "image" / "00009.png").write_bytes(b"truncated")
-    report = reconstruct(root, tmp_path / "scan", **FAST)
-    dropped = {item["name"]: item["reason"] for item in report["frames"]["dropped_frames"]}
+    result = reconstruct(root, tmp_path / "scan", **FAST)
+    dropped = {item.name: item.reason for item in result.frames.dropped_frames}
     assert set(dropped) == {"00003", "00005", "00007", "00009"}
     assert "all zero" in dropped["00003"] and "no depth image" in dropped["00005"]
     assert "80x60" in dropped["00007"] and "cannot read colour" in dropped["00009"]
-    assert report["frames"]["used"] == 12 and report["frames"]["dropped"] == 4
+    assert result.frames.used == 12 and result.frames.dropped == 4
+    assert sum(result.frames.dropped_by_reason.values()) == 4
     assert len(read_cameras_json(tmp_path / "scan" / "cameras.json")) == 12
 
 
@@ -101,19 +120,19 @@ def test_device_poses_set_the_world_frame_and_tracking_removes_their_drift(tmp_p
         drift[:3, 3] = [0.004 * i, -0.002 * i, 0.001 * i]   # 4.5 mm per frame, 13 cm at the end
         drifting.append(drift @ frame.T_world_camera)
     write_trajectory_log(root / "device_trajectory.log", drifting)
-    report = reconstruct(root, tmp_path / "scan", **FAST)
+    result = reconstruct(root, tmp_path / "scan", **FAST)
     poses = _poses(tmp_path / "scan")
     np.testing.assert_allclose(poses[0], frames[0].T_world_camera, atol=1e-9)
     errors = [np.linalg.norm(p[:3, 3] - f.T_world_camera[:3, 3]) for p, f in zip(poses, frames)]
     assert max(errors) < 0.01
-    assert report["world_frame"] == "device"
-    assert report["drift"]["device_vs_reconstruction_last_frame_m"] > 0.1
+    assert result.world_frame == "device" and result.capture.device_poses
+    assert result.drift is not None and result.drift.last_frame_m > 0.1
 
 
 def test_record3d_capture_end_to_end_in_the_room_frame(tmp_path, frames):
     path = write_record3d(tmp_path / "scan.r3d", frames[:12])
-    report = reconstruct(path, tmp_path / "scan", **FAST)
-    assert report["capture"]["kind"] == "record3d" and report["frames"]["used"] == 12
+    result = reconstruct(path, tmp_path / "scan", **FAST)
+    assert result.capture.kind == "record3d" and result.frames.used == 12
     poses = _poses(tmp_path / "scan")
     errors = [np.linalg.norm(p[:3, 3] - f.T_world_camera[:3, 3]) for p, f in zip(poses, frames)]
     assert max(errors) < 0.01
@@ -151,7 +170,7 @@ def test_livingroom_slice_follows_open3d_reference(shared_data, tmp_path):
     root = shared_data / "rgbd" / "livingroom1_micro"
     capture = open_capture(root)
     first = Capture(capture.kind, capture.path, capture.frames[:40])
-    report = reconstruct_rgbd(first, tmp_path / "scan", voxel_size_m=0.03, fragment_frames=20)
+    result = reconstruct_rgbd(first, tmp_path / "scan", voxel_size_m=0.03, fragment_frames=20)
     reference = read_trajectory_log(root / "open3d_reference_trajectory.log")[:40]
-    assert report["frames"]["used"] == 40
+    assert result.frames.used == 40
     assert ate_rmse(_poses(tmp_path / "scan"), reference) < 0.03

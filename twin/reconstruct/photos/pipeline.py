@@ -7,14 +7,17 @@ Stages (each skipped on rerun when done with the same settings, see `stages.py`)
   fusion   multi-view consistent points                   -> work/photos/fused.npz
   world    scale (markers / known distance), floor up     -> cloud.ply, cameras.json, anchors.json
   mesh     screened Poisson, trimmed                      -> mesh.ply
-and `report.json` (what registered and why not, errors, scale, stage timings), also when a stage fails.
+and `report.json` (what registered and why not, errors, scale, stage timings), also when a stage fails;
+after a whole run it is `PhotoResult.as_report()`, the result `reconstruct_photos` returns.
 """
 from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import cv2
 import numpy as np
@@ -32,6 +35,7 @@ from twin.reconstruct.photos.levelling import level, transform_points, transform
 from twin.reconstruct.photos.sfm import (SparseModel, TooFewRegistered, load_sparse_model, run_sfm, save_sparse_model,
                                          sparse_model_from_colmap)
 from twin.reconstruct.photos.surface_mesh import poisson_mesh
+from twin.reconstruct.result import StageTiming, stage_timings, stages_report
 from twin.reconstruct.stages import StageRunner
 from twin.scanfolder import (marker_anchor, read_json, read_mesh, write_anchors_json,
                              write_cameras_json, write_json, write_mesh_ply, write_point_cloud_ply)
@@ -74,6 +78,97 @@ class PhotoOptions:
             raise ValueError("pairs_per_photo, fusion_views and min_consistent_views must be at least 1")
         object.__setattr__(self, "fusion_views", max(self.fusion_views, self.pairs_per_photo))
         object.__setattr__(self, "marker_dictionaries", checked_dictionaries(self.marker_dictionaries))
+
+
+@dataclass(frozen=True)
+class PhotoCounts:
+    """The photos in the folder, those registered (by name) and those not, with the reason of each."""
+
+    total: int
+    registered: tuple[str, ...]
+    not_registered: Mapping[str, str]
+
+    def as_report(self) -> dict[str, Any]:
+        return {"total": self.total, "registered": list(self.registered), "not_registered": dict(self.not_registered)}
+
+
+@dataclass(frozen=True)
+class SfmSummary:
+    mean_reprojection_error_px: float
+    sparse_points: int
+    matcher: str
+    mapper: str
+
+    def as_report(self) -> dict[str, Any]:
+        return {"mean_reprojection_error_px": self.mean_reprojection_error_px, "sparse_points": self.sparse_points,
+                "matcher": self.matcher, "mapper": self.mapper}
+
+
+@dataclass(frozen=True)
+class DenseSummary:
+    method: str
+    points: int
+    max_working_size_px: int
+
+    def as_report(self) -> dict[str, Any]:
+        return {"method": self.method, "points": self.points, "max_working_size_px": self.max_working_size_px}
+
+
+@dataclass(frozen=True)
+class ScaleMarker:
+    key: str
+    views: int
+    reprojection_px: float
+
+
+@dataclass(frozen=True)
+class ScaleSummary:
+    """How the model got its metres: `status` ("metric (markers)", "metric (known distance)" or "arbitrary"),
+    metres per model unit (None when arbitrary), a note that says why, and the markers triangulated."""
+
+    status: str
+    metres_per_unit: float | None
+    note: str
+    markers: tuple[ScaleMarker, ...]
+
+    def as_report(self) -> dict[str, Any]:
+        return {"status": self.status, "metres_per_unit": self.metres_per_unit, "note": self.note, "markers": [
+            {"key": m.key, "views": m.views, "reprojection_px": m.reprojection_px} for m in self.markers]}
+
+
+@dataclass(frozen=True)
+class MeshSummary:
+    vertices: int
+    triangles: int
+
+    def as_report(self) -> dict[str, Any]:
+        return {"vertices": self.vertices, "triangles": self.triangles}
+
+
+@dataclass(frozen=True)
+class PhotoResult:
+    """What a whole run of `reconstruct_photos` did; `as_report()` is the scan folder's report.json.
+    (A failed run raises instead, after writing its partial report.json with the error.)"""
+
+    input: str                            # the photo folder
+    status: str                           # "ok"
+    photos: PhotoCounts
+    intrinsics: str                       # "K.txt" or how they were estimated
+    sfm: SfmSummary
+    dense: DenseSummary
+    scale: ScaleSummary
+    up: str                               # what set the up direction
+    stages: Mapping[str, StageTiming]     # in the order they ran
+    mesh: MeshSummary | None = None       # None when the options ask for no mesh
+
+    def as_report(self) -> dict[str, Any]:
+        report = {"pipeline": "photos", "input": self.input, "status": self.status,
+                  "photos": self.photos.as_report(), "intrinsics": self.intrinsics, "sfm": self.sfm.as_report(),
+                  "dense": self.dense.as_report(), "scale": self.scale.as_report(), "up": self.up}
+        if self.mesh is not None:
+            report["mesh"] = self.mesh.as_report()
+        report["stages"] = stages_report(self.stages)
+        return report
 
 
 def _working_view(image_dir: Path, camera: Camera, max_size: int) -> View:
@@ -221,7 +316,7 @@ class _Pipeline:
         self.runner.run("world", outputs, settings, work)
         return read_json(self.work / "world.json", "the scale and levelling")
 
-    def mesh(self, sparse: SparseModel, world: dict) -> dict:
+    def mesh(self, sparse: SparseModel, world: dict) -> MeshSummary:
         o = self.options
         settings = {"poisson_depth": o.poisson_depth}
 
@@ -236,7 +331,7 @@ class _Pipeline:
 
         self.runner.run("mesh", ["mesh.ply"], settings, work)
         mesh = read_mesh(self.out_dir / "mesh.ply")
-        return {"vertices": len(mesh.vertices), "triangles": len(mesh.triangles)}
+        return MeshSummary(len(mesh.vertices), len(mesh.triangles))
 
     def _scale(self, markers: list[Marker]) -> tuple[float, str, str]:
         o = self.options
@@ -256,7 +351,7 @@ class _Pipeline:
         return 1.0, "arbitrary", note
 
     # --- the whole run ------------------------------------------------------------------
-    def run(self) -> dict:
+    def run(self) -> PhotoResult:
         try:
             folder = open_photo_folder(self.photo_dir)
             self.report["photos"] = {"total": len(folder.sizes) + len(folder.unreadable), "registered": [],
@@ -269,25 +364,27 @@ class _Pipeline:
                 raise
             self.report["photos"]["registered"] = [c.name for c in sparse.cameras]
             self.report["photos"]["not_registered"].update(sparse.not_registered)
-            self.report["sfm"] = {"mean_reprojection_error_px": sparse.mean_reprojection_error_px,
-                                  "sparse_points": len(sparse.points),
-                                  "matcher": self.options.matcher, "mapper": self.options.mapper}
+            sfm = SfmSummary(sparse.mean_reprojection_error_px, len(sparse.points), self.options.matcher,
+                             self.options.mapper)
+            self.report["sfm"] = sfm.as_report()
             markers = self.markers(folder, sparse)
             neighbours = self.depth(folder, sparse)
             self.fusion(sparse, neighbours)
             world = self.world(sparse, markers)
-            self.report["dense"] = {"method": DENSE_METHOD, "points": world["points"],
-                                    "max_working_size_px": self.options.dense_max_size}
-            self.report["scale"] = {"status": world["scale_status"], "metres_per_unit": world["scale_m_per_unit"],
-                                    "note": world["scale_note"], "markers": [
-                                        {"key": m.key, "views": m.views, "reprojection_px": m.reprojection_px}
-                                        for m in markers]}
-            self.report["up"] = world["up"]
-            if self.options.mesh:
-                self.report["mesh"] = self.mesh(sparse, world)
-            self.report["status"] = "ok"
+            dense = DenseSummary(DENSE_METHOD, world["points"], self.options.dense_max_size)
+            scale = ScaleSummary(world["scale_status"], world["scale_m_per_unit"], world["scale_note"],
+                                 tuple(ScaleMarker(m.key, m.views, m.reprojection_px) for m in markers))
+            self.report.update(dense=dense.as_report(), scale=scale.as_report(), up=world["up"])
+            mesh = self.mesh(sparse, world) if self.options.mesh else None
+            photos = PhotoCounts(self.report["photos"]["total"], tuple(self.report["photos"]["registered"]),
+                                 dict(self.report["photos"]["not_registered"]))
+            result = PhotoResult(input=self.report["input"], status="ok", photos=photos,
+                                 intrinsics=self.report["intrinsics"], sfm=sfm, dense=dense, scale=scale,
+                                 up=world["up"], stages=stage_timings(self.runner.timings), mesh=mesh)
+            # From here on report.json is the result's own report.
+            self.report = result.as_report()
             log.info("%d of %d photos registered, %d dense points, scale %s", len(sparse.cameras),
-                     self.report["photos"]["total"], world["points"], world["scale_status"])
+                     photos.total, world["points"], world["scale_status"])
         except Exception as error:  # the report says what stopped the run, whatever it was
             self.report["status"] = "failed"
             self.report["error"] = str(error) or type(error).__name__
@@ -296,16 +393,17 @@ class _Pipeline:
             # By design, a failed run leaves report.json too: the record of what stopped it (status "failed",
             # the error, the photos left out and why). Nothing else is half-written: stage outputs and this
             # report appear whole or not at all (atomic writes), and what earlier runs finished stays.
-            self.report["stages"] = self.runner.timings
+            if self.report.get("status") != "ok":
+                self.report["stages"] = self.runner.timings
             self.out_dir.mkdir(parents=True, exist_ok=True)
             write_json(self.out_dir / "report.json", self.report)
-        return self.report
+        return result
 
 
 def reconstruct_photos(photo_dir: str | Path, out_dir: str | Path, options: PhotoOptions | None = None, *,
-                       progress: Progress | None = None) -> dict:
+                       progress: Progress | None = None) -> PhotoResult:
     """Reconstructs the photos in `photo_dir` into the scan folder `out_dir` (see the module doc) with
-    `options` (the defaults of `PhotoOptions` where None). Returns the report (also written as
-    report.json); raises ValueError, after writing report.json, when the photos cannot make a
+    `options` (the defaults of `PhotoOptions` where None). Returns what it did (`as_report()` is also
+    written as report.json); raises ValueError, after writing report.json, when the photos cannot make a
     reconstruction (too few, not overlapping, no dense points)."""
     return _Pipeline(Path(photo_dir), Path(out_dir), progress, options or PhotoOptions()).run()

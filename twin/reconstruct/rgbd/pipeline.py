@@ -7,19 +7,22 @@ Stages (each skipped on rerun when done with the same settings, see `stages.py`)
   poses      -> cameras.json, work/poses.json   (loop closure and pose graph)
   integrate  -> mesh.ply, cloud.ply
   markers    -> anchors.json, work/markers.json (ArUco/AprilTag markers triangulated, on the surface)
-and report.json at the end of every run.
+and report.json at the end of every run: `RgbdResult.as_report()`, the result `reconstruct_rgbd` returns.
 """
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 from twin.camera import Camera
 from twin.capture import Capture
 from twin.markers.detection import DEFAULT_DICTIONARIES, checked_dictionaries, marker_pose
+from twin.reconstruct.result import StageTiming, stage_timings, stages_report
 from twin.reconstruct.rgbd.depth_points import DepthLimits, usable_depth
 from twin.reconstruct.rgbd.integration import TsdfVolume
 from twin.reconstruct.rgbd.loop_closure import LoopClosureSettings, close_loops
@@ -76,8 +79,154 @@ class RgbdOptions:
                                 max_correspondence_m=self.tracking_max_correspondence_m)
 
 
-def reconstruct_rgbd(capture: Capture, out_dir: Path, *, progress: Progress | None = None, **options) -> dict:
-    """Reconstructs `capture` into `out_dir`; returns the report (also written as report.json)."""
+@dataclass(frozen=True)
+class CaptureSummary:
+    """The capture reconstructed: where it is, its kind, how many frames it has, whether it carries device poses."""
+
+    path: str
+    kind: str
+    frames: int
+    device_poses: bool
+
+    def as_report(self) -> dict[str, Any]:
+        return {"path": self.path, "kind": self.kind, "frames": self.frames, "device_poses": self.device_poses}
+
+
+@dataclass(frozen=True)
+class DroppedFrame:
+    name: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class FrameCounts:
+    """Frames fused and frames dropped, with the reason of each (counted by reason, details cut off)."""
+
+    used: int
+    dropped: int
+    dropped_by_reason: Mapping[str, int]
+    dropped_frames: tuple[DroppedFrame, ...]
+
+    def as_report(self) -> dict[str, Any]:
+        return {"used": self.used, "dropped": self.dropped, "dropped_by_reason": dict(self.dropped_by_reason),
+                "dropped_frames": [{"name": d.name, "reason": d.reason} for d in self.dropped_frames]}
+
+
+@dataclass(frozen=True)
+class TrackingSummary:
+    keyframes: int
+    mean_fitness: float
+    mean_inlier_rmse_m: float
+
+    def as_report(self) -> dict[str, Any]:
+        return {"keyframes": self.keyframes, "mean_fitness": self.mean_fitness,
+                "mean_inlier_rmse_m": self.mean_inlier_rmse_m}
+
+
+@dataclass(frozen=True)
+class LoopClosureSummary:
+    """Loop closure between fragments: why it did not run (`reason`), or what it tried, kept and moved."""
+
+    enabled: bool
+    reason: str | None = None
+    fragments: int = 0
+    pairs_tried: int = 0
+    global_registrations_tried: int = 0
+    candidates: int = 0
+    accepted: int = 0
+    found_by: Mapping[str, int] | None = None
+    largest_fragment_correction_m: float = 0.0
+    largest_fragment_correction_deg: float = 0.0
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> LoopClosureSummary:
+        return cls(**data)
+
+    def as_report(self) -> dict[str, Any]:
+        if not self.enabled:
+            return {"enabled": False, "reason": self.reason}
+        return {"enabled": True, "fragments": self.fragments, "pairs_tried": self.pairs_tried,
+                "global_registrations_tried": self.global_registrations_tried, "candidates": self.candidates,
+                "accepted": self.accepted, "found_by": dict(self.found_by or {}),
+                "largest_fragment_correction_m": self.largest_fragment_correction_m,
+                "largest_fragment_correction_deg": self.largest_fragment_correction_deg}
+
+
+@dataclass(frozen=True)
+class FoundMarker:
+    key: str
+    views: int
+    reprojection_px: float
+    side_m: float
+
+
+@dataclass(frozen=True)
+class MarkersSummary:
+    """The printed markers found: how many colour frames were searched, and each marker triangulated."""
+
+    frames_searched: int
+    found: tuple[FoundMarker, ...]
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> MarkersSummary:
+        return cls(data["frames_searched"], tuple(FoundMarker(**m) for m in data["found"]))
+
+    def as_report(self) -> dict[str, Any]:
+        return {"frames_searched": self.frames_searched, "found": [
+            {"key": m.key, "views": m.views, "reprojection_px": m.reprojection_px, "side_m": m.side_m}
+            for m in self.found]}
+
+
+@dataclass(frozen=True)
+class DeviceDrift:
+    """How far the device's own trajectory is from ours, in metres: at the last frame, at most, on average."""
+
+    last_frame_m: float
+    max_m: float
+    mean_m: float
+
+    def as_report(self) -> dict[str, Any]:
+        return {"device_vs_reconstruction_last_frame_m": self.last_frame_m,
+                "device_vs_reconstruction_max_m": self.max_m,
+                "device_vs_reconstruction_mean_m": self.mean_m}
+
+
+@dataclass(frozen=True)
+class RgbdResult:
+    """What `reconstruct_rgbd` did; `as_report()` is the scan folder's report.json."""
+
+    capture: CaptureSummary
+    world_frame: str                      # "device" (the capture's poses) or "first camera"
+    options: RgbdOptions
+    frames: FrameCounts
+    tracking: TrackingSummary
+    loop_closure: LoopClosureSummary
+    markers: MarkersSummary
+    stages: Mapping[str, StageTiming]     # in the order they ran
+    seconds_this_run: float
+    seconds_all_stages: float
+    drift: DeviceDrift | None = None      # only for captures with device poses
+
+    def as_report(self) -> dict[str, Any]:
+        report = {
+            "capture": self.capture.as_report(),
+            "world_frame": self.world_frame,
+            "options": asdict(self.options),
+            "frames": self.frames.as_report(),
+            "tracking": self.tracking.as_report(),
+            "loop_closure": self.loop_closure.as_report(),
+            "markers": self.markers.as_report(),
+            "stages": stages_report(self.stages),
+            "seconds_this_run": self.seconds_this_run,
+            "seconds_all_stages": self.seconds_all_stages,
+        }
+        if self.drift is not None:
+            report["drift"] = self.drift.as_report()
+        return report
+
+
+def reconstruct_rgbd(capture: Capture, out_dir: Path, *, progress: Progress | None = None, **options) -> RgbdResult:
+    """Reconstructs `capture` into `out_dir`; returns what it did (`as_report()` is also written as report.json)."""
     opts = RgbdOptions.from_kwargs(**options)
     out_dir = Path(out_dir)
     runner = StageRunner(out_dir, progress=progress)
@@ -129,10 +278,10 @@ def reconstruct_rgbd(capture: Capture, out_dir: Path, *, progress: Progress | No
     runner.run("markers", ["anchors.json", "work/markers.json"],
                {**source, **_subset(opts, "marker_frames", "marker_dictionaries")}, markers)
 
-    report = _report(capture, opts, records, cameras, read_json(out_dir / "work/poses.json", "the loop closures"),
+    result = _result(capture, opts, records, cameras, read_json(out_dir / "work/poses.json", "the loop closures"),
                      read_json(out_dir / "work/markers.json", "the markers found"), runner.timings)
-    write_json(out_dir / "report.json", report)
-    return report
+    write_json(out_dir / "report.json", result.as_report())
+    return result
 
 
 def _loop_corrections(fragments: list[Fragment], opts: RgbdOptions, report) -> tuple[list[np.ndarray], dict]:
@@ -159,44 +308,40 @@ def _fuse(capture: Capture, cameras: list[Camera], opts: RgbdOptions, report):
     return volume.extract()
 
 
-def _report(capture: Capture, opts: RgbdOptions, records: list[FrameRecord], cameras: list[Camera],
-            poses_summary: dict, markers: dict, timings: dict) -> dict:
-    dropped = [{"name": r.name, "reason": r.reason} for r in records if r.status == "dropped"]
+def _result(capture: Capture, opts: RgbdOptions, records: list[FrameRecord], cameras: list[Camera],
+            poses_summary: dict, markers: dict, timings: dict) -> RgbdResult:
+    dropped = tuple(DroppedFrame(r.name, r.reason) for r in records if r.status == "dropped")
     reasons: dict[str, int] = {}
     for item in dropped:
-        key = item["reason"].split(" (")[0]
+        key = item.reason.split(" (")[0]
         reasons[key] = reasons.get(key, 0) + 1
     tracked = [r for r in records if r.status == "tracked"]
-    report = {
-        "capture": {"path": str(capture.path), "kind": capture.kind, "frames": len(capture.frames),
-                    "device_poses": capture.has_device_poses},
-        "world_frame": "device" if capture.has_device_poses else "first camera",
-        "options": asdict(opts),
-        "frames": {"used": len(cameras), "dropped": len(dropped), "dropped_by_reason": reasons,
-                   "dropped_frames": dropped},
-        "tracking": {"keyframes": sum(r.keyframe for r in tracked),
-                     "mean_fitness": float(np.mean([r.fitness for r in tracked])) if tracked else 0.0,
-                     "mean_inlier_rmse_m": float(np.mean([r.inlier_rmse for r in tracked])) if tracked else 0.0},
-        **poses_summary,
-        "markers": markers,
-        "stages": {name: {"seconds": round(t["seconds"], 3), "reused": t["reused"]} for name, t in timings.items()},
-        "seconds_this_run": round(sum(t["seconds"] for t in timings.values() if not t["reused"]), 3),
-        "seconds_all_stages": round(sum(t["seconds"] for t in timings.values()), 3),
-    }
-    if capture.has_device_poses:
-        report["drift"] = _device_drift(capture, cameras)
-    return report
+    return RgbdResult(
+        capture=CaptureSummary(str(capture.path), capture.kind, len(capture.frames), capture.has_device_poses),
+        world_frame="device" if capture.has_device_poses else "first camera",
+        options=opts,
+        frames=FrameCounts(len(cameras), len(dropped), reasons, dropped),
+        tracking=TrackingSummary(
+            keyframes=sum(r.keyframe for r in tracked),
+            mean_fitness=float(np.mean([r.fitness for r in tracked])) if tracked else 0.0,
+            mean_inlier_rmse_m=float(np.mean([r.inlier_rmse for r in tracked])) if tracked else 0.0),
+        loop_closure=LoopClosureSummary.from_json(poses_summary["loop_closure"]),
+        markers=MarkersSummary.from_json(markers),
+        stages=stage_timings(timings, digits=3),
+        seconds_this_run=round(sum(t["seconds"] for t in timings.values() if not t["reused"]), 3),
+        seconds_all_stages=round(sum(t["seconds"] for t in timings.values()), 3),
+        drift=_device_drift(capture, cameras) if capture.has_device_poses else None,
+    )
 
 
-def _device_drift(capture: Capture, cameras: list[Camera]) -> dict:
+def _device_drift(capture: Capture, cameras: list[Camera]) -> DeviceDrift:
     """How far the device's own trajectory is from ours: at the last frame, and over the run."""
     by_name = {frame.name: frame for frame in capture.frames}
     device = [by_name[c.name].camera.T_world_camera for c in cameras]
     ours = [c.T_world_camera for c in cameras]
     gaps = [float(np.linalg.norm(d[:3, 3] - o[:3, 3])) for d, o in zip(device, ours)]
-    return {"device_vs_reconstruction_last_frame_m": round(gaps[-1], 4),
-            "device_vs_reconstruction_max_m": round(max(gaps), 4),
-            "device_vs_reconstruction_mean_m": round(float(np.mean(gaps)), 4)}
+    return DeviceDrift(last_frame_m=round(gaps[-1], 4), max_m=round(max(gaps), 4),
+                       mean_m=round(float(np.mean(gaps)), 4))
 
 
 def _subset(opts: RgbdOptions, *names: str) -> dict:
