@@ -16,15 +16,16 @@ def write_json(path: str | Path, data: Any, *, indent: int = 2) -> None:
         partial.write_text(json.dumps(data, indent=indent, default=_jsonable), encoding="utf-8")
 
 
-def read_json(path: str | Path, what: str) -> Any:
-    """The parsed file; ValueError naming it (and `what` it should hold) when it cannot be read or parsed."""
+def read_json(path: str | Path, what: str, remedy: str = "reconstruct the scan again or delete the file") -> Any:
+    """The parsed file; ValueError naming it (and `what` it should hold, and the `remedy`) when it cannot
+    be read or parsed."""
     path = Path(path)
     try:
         return json.loads(path.read_text(encoding="utf-8"))
     except OSError as error:
         raise ValueError(f"{path}: cannot read {what} ({error.strerror})") from None
     except ValueError as error:  # bad JSON, or bytes that are not UTF-8
-        raise ValueError(f"{path}: not valid JSON ({error}); reconstruct the scan again or delete the file") from None
+        raise ValueError(f"{path}: not valid JSON ({error}); {remedy}") from None
 
 
 def _jsonable(value):

@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import itertools
-import json
 import logging
 import ssl
 from pathlib import Path
@@ -21,14 +20,25 @@ from websockets.asyncio.server import ServerConnection, serve
 from twin.document import validate as validate_document
 from twin.live.bridge import Backoff, Bridge
 from twin.live.sources import bridges as live_bridges
+from twin.scanfolder import read_json
 from twin.serve import protocol
 from twin.serve.access import Grant
 from twin.serve.fanout import Fanout, Latest, LocalFanout, Throttle
 from twin.serve.http import HttpRoutes
 from twin.serve.http_files import asset_file, find_viewer, read_file
 from twin.serve.hub import Hub, Publish, topic, topics
-from twin.serve.messages import (Close, Edit, GetAsset, Hello, MachineState, Presence, ProtocolError, Step, Subscribe,
-                                 Unsubscribe)
+from twin.serve.messages import (
+    Close,
+    Edit,
+    GetAsset,
+    Hello,
+    MachineState,
+    Presence,
+    ProtocolError,
+    Step,
+    Subscribe,
+    Unsubscribe,
+)
 from twin.serve.session import Session
 from twin.serve.store import StaleRevision, StepEvent, Store, StoreError
 
@@ -49,10 +59,7 @@ def read_twin_folder(folder: Path) -> dict:
         raise ValueError(f"{folder} is not a folder: give scan folders such as scans/NAME")
     if not path.is_file():
         raise ValueError(f"{folder} has no twin.json: run `twin export {folder}` first")
-    try:
-        document = json.loads(path.read_text(encoding="utf-8"))
-    except (ValueError, UnicodeDecodeError) as error:
-        raise ValueError(f"{path} is not valid JSON ({error}); re-run `twin export {folder}`") from None
+    document = read_json(path, "the twin document", remedy=f"re-run `twin export {folder}`")
     if not isinstance(document, dict):
         raise ValueError(f"{path} must hold a JSON object (the twin document)")
     return document
