@@ -15,6 +15,7 @@ ldconfig -p | grep -q 'libusb-1.0.so' || apt_packages+=(libusb-1.0-0)   # open3d
 [[ -f /usr/include/eigen3/Eigen/Core ]] || apt_packages+=(libeigen3-dev)  # the C++ core's linear algebra
 command -v node >/dev/null || apt_packages+=(nodejs npm)
 (( want_test )) && { command -v chromium >/dev/null || apt_packages+=(chromium); }
+(( want_test )) && { command -v pdftoppm >/dev/null || apt_packages+=(poppler-utils); }  # plan tests rasterise PDFs
 (( want_test )) && { command -v mosquitto >/dev/null || [[ -x /usr/sbin/mosquitto ]] || apt_packages+=(mosquitto); }  # the live tests' MQTT broker
 if (( ${#apt_packages[@]} )); then
   echo "setup: installing system packages: ${apt_packages[*]}"
