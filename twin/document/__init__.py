@@ -7,6 +7,7 @@ beyond reading and writing a document.
 from twin.document.model import (
                                  Anchor,
                                  Box,
+                                 FloorPlan,
                                  Highlight,
                                  Layout,
                                  LiveProperty,
@@ -14,6 +15,8 @@ from twin.document.model import (
                                  Measurement,
                                  Media,
                                  Model,
+                                 PlanOpening,
+                                 PlanWall,
                                  Pose,
                                  PrintedMarker,
                                  Procedure,
@@ -45,7 +48,7 @@ from twin.document.validation import (
 )
 
 __all__ = ["GLB_NODES", "MARKER_DICTIONARY_SIZES", "QUATERNION_NORM_TOLERANCE", "SCHEMA_PATH", "SCHEMA_VERSION",
-           "Anchor", "Box", "DocumentError", "Highlight", "Layout", "LiveProperty", "Machine", "Measurement", "Media",
-           "Model", "Pose", "PrintedMarker", "Procedure", "Source", "SourceMachine", "Step", "Stop", "Text", "Tour",
+           "Anchor", "Box", "DocumentError", "FloorPlan", "Highlight", "Layout", "LiveProperty", "Machine", "Measurement", "Media",
+           "Model", "PlanOpening", "PlanWall", "Pose", "PrintedMarker", "Procedure", "Source", "SourceMachine", "Step", "Stop", "Text", "Tour",
            "TwinDocument", "Vec3", "Viewpoint",
            "from_dict", "load", "schema", "to_dict", "to_json", "validate"]

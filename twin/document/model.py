@@ -188,6 +188,43 @@ class Measurement:
         return float(np.linalg.norm(np.diff(np.asarray(self.points), axis=0), axis=1).sum())
 
 
+Vec2 = tuple[float, float]
+
+
+@dataclass(frozen=True)
+class PlanWall:
+    """A wall's room-side face as a polyline in the world's x-y plane; `confidence` is the share of
+    it that scan points support (plans draw weakly supported walls dashed)."""
+
+    id: str
+    points: tuple[Vec2, ...]
+    confidence: float
+    thickness_m: float | None = None
+
+
+@dataclass(frozen=True)
+class PlanOpening:
+    """A door or window: the stretch `points` (two ends) of wall `wall` with no wall face in it."""
+
+    id: str
+    kind: str
+    wall: str
+    points: tuple[Vec2, Vec2]
+    confidence: float
+    sill_m: float | None = None
+    head_m: float | None = None
+
+
+@dataclass(frozen=True)
+class FloorPlan:
+    """Walls and openings found in the scan (`twin plan`), for planners to correct."""
+
+    walls: tuple[PlanWall, ...] = ()
+    openings: tuple[PlanOpening, ...] = ()
+    floor_z_m: float | None = None
+    clearance_m: float = 0.6
+
+
 @dataclass(frozen=True)
 class LiveProperty:
     """Where one live property is found: a JSON pointer into an MQTT payload ('' for the whole
@@ -237,6 +274,7 @@ class TwinDocument:
     layouts: tuple[Layout, ...] = ()
     measurements: tuple[Measurement, ...] = ()
     sources: tuple[Source, ...] = ()
+    floor_plan: FloorPlan | None = None
 
     def machine(self, machine_id: str) -> Machine:
         for machine in self.machines:
@@ -324,6 +362,7 @@ def from_dict(data: Any, source: str = "<twin document>") -> TwinDocument:
         measurements=tuple(Measurement(id=m["id"], name=m["name"], points=tuple(_vec3(p) for p in m["points"]))
                            for m in data.get("measurements", ())),
         sources=tuple(source_from_dict(s) for s in data.get("sources", ())),
+        floor_plan=None if "floor_plan" not in data else floor_plan_from_dict(data["floor_plan"]),
     )
 
 
@@ -389,6 +428,19 @@ def source_from_dict(s: dict) -> Source:
                   username_env=s.get("username_env"), password_env=s.get("password_env"),
                   api_key_env=s.get("api_key_env"),
                   stale_after_s=None if "stale_after_s" not in s else float(s["stale_after_s"]))
+
+
+def floor_plan_from_dict(plan: dict) -> FloorPlan:
+    """A `FloorPlan` from its JSON form (in a document already validated)."""
+    def vec2(p) -> Vec2:
+        return float(p[0]), float(p[1])
+    return FloorPlan(
+        walls=tuple(PlanWall(w["id"], tuple(vec2(p) for p in w["points"]), float(w["confidence"]),
+                             w.get("thickness_m")) for w in plan["walls"]),
+        openings=tuple(PlanOpening(o["id"], o["kind"], o["wall"], (vec2(o["points"][0]), vec2(o["points"][1])),
+                                   float(o["confidence"]), o.get("sill_m"), o.get("head_m"))
+                       for o in plan.get("openings", ())),
+        floor_z_m=plan.get("floor_z_m"), clearance_m=float(plan.get("clearance_m", 0.6)))
 
 
 def _source_machine(where: dict) -> SourceMachine:
