@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from twin.synth.openings import WallOpening, in_opening, wall_frames, wall_openings, wall_rectangles
 from twin.synth.spec import FiducialMarker, Part, SceneObject, Workshop
 
 _UP = np.array([0.0, 0.0, 1.0])
@@ -179,11 +180,24 @@ def _room_faces(workshop: Workshop) -> list[_Face]:
         "west": ([[0, 0, 0], [0, d, 0], [0, d, h], [0, 0, h]], [1, 0, 0], workshop.wall_materials["west"]),
         "east": ([[w, 0, 0], [w, 0, h], [w, d, h], [w, d, 0]], [-1, 0, 0], workshop.wall_materials["east"]),
     }
+    openings = wall_openings(workshop)
+    frames = wall_frames(workshop.room_size_m)
     faces = []
     for name, (points, normal, material) in corners.items():
         normal = np.array(normal, float)
         axes = _texture_axes(normal, _UP)
-        faces.append(_Face(np.array(points, float), normal, material, axes, _seed_offset(f"room/{name}")))
+        holes = [o for o in openings if o.wall == name]
+        if not holes:
+            faces.append(_Face(np.array(points, float), normal, material, axes, _seed_offset(f"room/{name}")))
+            continue
+        # The same texture map on every piece, so the wall's pattern runs on across the cuts.
+        origin, along, _ = frames[name]
+        length = w if name in ("south", "north") else d
+        for u0, u1, z0, z1 in wall_rectangles(length, h, holes):
+            quad = [origin + along * u + _UP * z for u, z in ((u0, z0), (u1, z0), (u1, z1), (u0, z1))]
+            if np.cross(quad[1] - quad[0], quad[2] - quad[1]) @ normal < 0:
+                quad = quad[::-1]  # counter-clockwise seen from inside the room
+            faces.append(_Face(np.array(quad), normal, material, axes, _seed_offset(f"room/{name}")))
     return faces
 
 
@@ -224,7 +238,7 @@ def build_room_scene(workshop: Workshop) -> Scene:
     objects = [m.as_object() for m in workshop.machines] + list(workshop.objects)
     solids = {(o, p): (part, obj.T_world_object) for o, obj in enumerate(objects) for p, part in enumerate(obj.parts)}
     faces = [(face, o, p) for o, obj in enumerate(objects) for face, p in _object_faces(obj, obj.T_world_object)]
-    kept = _visible_faces(faces, solids, workshop.room_size_m)
+    kept = _visible_faces(faces, solids, workshop.room_size_m, wall_openings(workshop))
     markers = [_marker_face(m) for m in workshop.markers]
     names = tuple(workshop.materials) + tuple(marker_material_name(m) for m in workshop.markers)
     return _to_scene(_room_faces(workshop) + kept + markers, names)
@@ -239,14 +253,15 @@ def build_object_scene(obj: SceneObject, workshop: Workshop) -> Scene:
 
 
 def _visible_faces(faces: list[tuple[_Face, int, int]], solids: dict[tuple[int, int], tuple[Part, np.ndarray]],
-                   room_size_m: np.ndarray | None) -> list[_Face]:
-    """Drop faces whose outside is entirely inside another solid (or outside the room)."""
+                   room_size_m: np.ndarray | None, openings: tuple[WallOpening, ...] = ()) -> list[_Face]:
+    """Drop faces whose outside is entirely inside another solid (or outside the room and its openings)."""
     probes = np.stack([face.probes() for face, _, _ in faces])  # (F, P, 3)
     owner = [(o, p) for _, o, p in faces]
     covered = np.zeros(probes.shape[:2], bool)
-    if room_size_m is not None:
-        covered |= np.any((probes < 0) | (probes > room_size_m), axis=2)
     flat = probes.reshape(-1, 3)
+    if room_size_m is not None:
+        outside = np.any((flat < 0) | (flat > room_size_m), axis=1) & ~in_opening(flat, openings, room_size_m)
+        covered |= outside.reshape(probes.shape[:2])
     for key, (part, T) in solids.items():
         inside = _inside_part(flat, part, T).reshape(probes.shape[:2])
         inside[[i for i, k in enumerate(owner) if k == key]] = False
