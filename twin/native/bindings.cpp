@@ -197,6 +197,7 @@ void bind_icp(py::module_& m) {
 
 void bind_global(py::module_& m);  // bindings_global.cpp: global registration and pose graphs
 void bind_export(py::module_& m);  // bindings_export.cpp: Morton order of clouds for export
+void bind_changes(py::module_& m);  // bindings_changes.cpp: distances for change detection
 
 PYBIND11_MODULE(_native, m) {
   m.doc() = "twin's C++ registration core (use twin.registration, not this module)";
@@ -211,4 +212,5 @@ PYBIND11_MODULE(_native, m) {
   bind_icp(m);
   bind_global(m);
   bind_export(m);
+  bind_changes(m);
 }
