@@ -70,6 +70,8 @@ class Machine:
     node: str | None = None
     model: Model = field(default_factory=lambda: Model("scan"))
     properties: dict[str, Any] = field(default_factory=dict)
+    status_rules: dict[str, str] | None = None
+    """'alarm' and/or 'running' -> a condition on live properties (twin.document.conditions); None: no rules."""
 
     @property
     def node_name(self) -> str:
@@ -127,12 +129,23 @@ class Media:
 
 
 @dataclass(frozen=True)
+class StepLive:
+    """Live values beside a step: those it shows, and the condition it waits for (on `machine`, or the
+    procedure's machine when None)."""
+
+    machine: str | None = None
+    show: tuple[str, ...] = ()
+    wait_for: str | None = None
+
+
+@dataclass(frozen=True)
 class Step:
     id: str
     text: Text
     anchor: str
     highlight: Highlight | None = None
     media: tuple[Media, ...] = ()
+    live: StepLive | None = None
 
 
 @dataclass(frozen=True)
@@ -418,7 +431,7 @@ def _machine(m: dict) -> Machine:
     return Machine(id=m["id"], name=m["name"], kind=m["kind"], pose=_pose(m["pose"]),
                    bounds=Box(_vec3(m["bounds"]["min"]), _vec3(m["bounds"]["max"])), node=m.get("node"),
                    model=Model(model["source"], model.get("uri"), float(model.get("scale", 1.0))),
-                   properties=dict(m.get("properties", {})))
+                   properties=dict(m.get("properties", {})), status_rules=m.get("status_rules"))
 
 
 def source_from_dict(s: dict) -> Source:
@@ -456,4 +469,6 @@ def _step(s: dict) -> Step:
     h = s.get("highlight")
     return Step(id=s["id"], text=dict(s["text"]), anchor=s["anchor"],
                 highlight=None if h is None else Highlight(h["kind"], h.get("color", "#ff8800"), h.get("label")),
-                media=tuple(Media(m["uri"], m["type"], m.get("caption")) for m in s.get("media", ())))
+                media=tuple(Media(m["uri"], m["type"], m.get("caption")) for m in s.get("media", ())),
+                live=None if "live" not in s else StepLive(s["live"].get("machine"), tuple(s["live"].get("show", ())),
+                                                           s["live"].get("wait_for")))

@@ -1,7 +1,7 @@
 """What the document's schema cannot say: unique ids, references between lists (procedure ->
 machine, step -> anchor, anchor -> machine, tour stop -> anchor, layout -> machines, live source ->
-machines), unit
-quaternions, a text for every language, one anchor per printed marker. Problems are
+machines, step live -> machine), unit quaternions, a text for every language, one anchor per printed
+marker, conditions that parse. Problems are
 (JSON pointer, message) pairs; plain dicts in, so it runs before any dataclass is built.
 """
 from __future__ import annotations
@@ -10,6 +10,7 @@ import math
 
 import numpy as np
 
+from twin.document.conditions import parse_condition
 from twin.geometry import quaternion_to_matrix
 
 GLB_NODES = ("twin", "room", "cloud")
@@ -84,6 +85,11 @@ def semantic_problems(data: dict) -> list[tuple[str, str]]:
         for j, step in enumerate(procedure["steps"]):
             needs(anchor_ids, step["anchor"], f"/procedures/{i}/steps/{j}/anchor", "anchor")
             texts(step["text"], f"/procedures/{i}/steps/{j}/text")
+            live = step.get("live", {})
+            if "machine" in live:
+                needs(machine_ids, live["machine"], f"/procedures/{i}/steps/{j}/live/machine", "machine")
+            if "wait_for" in live:
+                _condition_problem(live["wait_for"], f"/procedures/{i}/steps/{j}/live/wait_for", problems)
     for i, tour in enumerate(data.get("tours", [])):
         texts(tour["title"], f"/tours/{i}/title")
         _unique_ids(tour["stops"], f"/tours/{i}/stops", problems)
@@ -103,6 +109,7 @@ def semantic_problems(data: dict) -> list[tuple[str, str]]:
         for machine_id in sorted(added & machine_ids):
             problems.append((f"/layouts/{i}/add", f"adds a machine with the id {machine_id!r}, which the as-is "
                                                   "layout already has; give the added machine a new id"))
+    rules = {m["id"]: m.get("status_rules") for m in machines}
     for i, source in enumerate(data.get("sources", [])):
         for machine_id in source["machines"]:
             needs(machine_ids, machine_id, f"/sources/{i}/machines/{machine_id}", "machine")
@@ -111,6 +118,12 @@ def semantic_problems(data: dict) -> list[tuple[str, str]]:
                 problem = _topic_filter_problem(where["topic"])
                 if problem:
                     problems.append((f"/sources/{i}/machines/{machine_id}/topic", problem))
+        for machine_id, where in source["machines"].items():
+            mapped = {**where.get("properties", {}), **where.get("nodes", {})}
+            if "status" in mapped and rules.get(machine_id):
+                problems.append((f"/sources/{i}/machines/{machine_id}", f"maps a property 'status', but machine "
+                                 f"{machine_id!r} has status_rules, which make its status; name the source's "
+                                 "value otherwise (e.g. 'state') and use it in the rules"))
         if "api_key_env" in source and source["kind"] != "octoprint":
             problems.append((f"/sources/{i}/api_key_env", f"is for octoprint sources; a {source['kind']} source "
                                                           "takes username_env and password_env"))
@@ -135,6 +148,15 @@ def _machine_problems(machine: dict, pointer: str, problems: list) -> None:
     lo, hi = machine["bounds"]["min"], machine["bounds"]["max"]
     if not all(a < b for a, b in zip(lo, hi)):
         problems.append((f"{pointer}/bounds", f"min {lo} must be below max {hi} on every axis"))
+    for status, condition in machine.get("status_rules", {}).items():
+        _condition_problem(condition, f"{pointer}/status_rules/{status}", problems)
+
+
+def _condition_problem(condition: str, pointer: str, problems: list) -> None:
+    try:
+        parse_condition(condition)
+    except ValueError as error:
+        problems.append((pointer, str(error)))
 
 
 def _anchor_near_machine(anchor: dict, box: dict, pointer: str, problems: list) -> None:

@@ -1,7 +1,8 @@
 """Running a document's sources: one `Bridge` per source, of its kind's stream.
 
 `bridges(document, on_update)` makes them (OctoPrint sources are accepted by the document but not
-bridged yet: they are skipped with a warning); each bridge's `run()` is one asyncio task.
+bridged yet: they are skipped with a warning); each bridge's `run()` is one asyncio task. Machines
+with `status_rules` get their `status` added to the updates (twin.live.status).
 """
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from typing import Mapping
 from twin.document.model import Source, source_from_dict
 from twin.live import mqtt, opcua
 from twin.live.bridge import Backoff, Bridge, OnUpdate
+from twin.live.status import MachineStatus
 
 log = logging.getLogger(__name__)
 
@@ -26,6 +28,13 @@ def sources_of(document: dict) -> tuple[Source, ...]:
 def bridges(document: dict, on_update: OnUpdate, *, backoff: Backoff = Backoff(),
             env: Mapping[str, str] | None = None) -> list[Bridge]:
     """A bridge per bridged source of `document`, each calling `on_update(machine, properties)`."""
+    status = MachineStatus(document)
+
+    def update(machine: str, properties: dict[str, dict]) -> None:
+        with_status = status.with_status(machine, properties)
+        if with_status:
+            on_update(machine, with_status)
+
     made = []
     for source in sources_of(document):
         stream = STREAMS.get(source.kind)
@@ -33,5 +42,5 @@ def bridges(document: dict, on_update: OnUpdate, *, backoff: Backoff = Backoff()
             log.warning("source %s: %s sources are not bridged yet; its machines get no live state", source.id,
                         source.kind)
             continue
-        made.append(Bridge(source, stream, on_update, backoff=backoff, env=env))
+        made.append(Bridge(source, stream, update, backoff=backoff, env=env))
     return made
