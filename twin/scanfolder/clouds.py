@@ -51,9 +51,10 @@ def colors_uint8(colors: np.ndarray, source: str) -> np.ndarray:
 
 
 def write_point_cloud_ply(path: Path, points: np.ndarray, colors: np.ndarray | None = None,
-                          normals: np.ndarray | None = None) -> None:
+                          normals: np.ndarray | None = None, scalars: dict[str, np.ndarray] | None = None) -> None:
     """Binary PLY, atomically; `colors` as uint8 or floats in [0, 1], written as uint8 so that every
-    reader (Open3D's legacy reader too) understands them: float colours are read back divided by 255."""
+    reader (Open3D's legacy reader too) understands them: float colours are read back divided by 255.
+    `scalars`: extra per-point properties by name (e.g. {"distance": (n,) floats}), written as float32."""
     import open3d as o3d  # slow to import: only when a cloud is written
 
     cloud = o3d.t.geometry.PointCloud(o3d.core.Tensor(np.asarray(points, np.float32)))
@@ -61,6 +62,8 @@ def write_point_cloud_ply(path: Path, points: np.ndarray, colors: np.ndarray | N
         cloud.point.colors = o3d.core.Tensor(colors_uint8(colors, str(path)))
     if normals is not None:
         cloud.point.normals = o3d.core.Tensor(np.asarray(normals, np.float32))
+    for name, values in (scalars or {}).items():
+        cloud.point[name] = o3d.core.Tensor(np.asarray(values, np.float32).reshape(-1, 1))
     with atomic_write(path) as partial:
         if not o3d.t.io.write_point_cloud(str(partial), cloud, write_ascii=False):
             raise OSError(f"could not write the point cloud {path}")
