@@ -1,5 +1,5 @@
 """Walls and openings from a levelled cloud (z up): straight walls by RANSAC on a horizontal band,
-merged and snapped to right angles, closed into an outline; doors and windows where a wall's face
+merged and snapped to right angles, closed into an outline (a convex room: rectangular workshops); doors and windows where a wall's face
 has a gap with nothing in front of it.
 
 Only what points support is drawn: walls whose face is thinly covered get a low confidence (plans
@@ -43,7 +43,8 @@ def extract_floor_plan(points: np.ndarray, source: str, settings: PlanSettings =
     points = points[np.all(np.isfinite(points), axis=1)]
     floor_z = level_floor_z(points, source)
     above = points[:, 2] - floor_z
-    band = points[(above >= settings.wall_band_m[0]) & (above <= settings.wall_band_m[1])][:, :2]
+    in_band = (above >= settings.wall_band_m[0]) & (above <= settings.wall_band_m[1])
+    band = np.column_stack([points[in_band, :2], above[in_band]])
     lines = _wall_lines(band, settings, source)
     corners = _outline(lines, source)
     walls, openings = [], []
@@ -73,31 +74,34 @@ def level_floor_z(points: np.ndarray, source: str) -> float:
     return float((edges[peak] + edges[peak + 1]) / 2)
 
 
-def _wall_lines(band: np.ndarray, settings: PlanSettings, source: str) -> list[tuple[np.ndarray, float]]:
-    """Wall lines as (unit normal, offset) with normal @ p = offset, normals pointing into the room."""
+def _wall_lines(band_xyh: np.ndarray, settings: PlanSettings, source: str) -> list[tuple[np.ndarray, float]]:
+    """Wall lines as (unit normal, offset) with normal @ p = offset, normals pointing into the room,
+    from band points (x, y, height above the floor)."""
+    band = band_xyh[:, :2]
     if len(band) < 200:
         raise ValueError(f"{source}: too few wall points ({len(band)}) between {settings.wall_band_m[0]} and "
                          f"{settings.wall_band_m[1]} m above the floor to find walls; scan the walls at that height")
     rng = np.random.default_rng(settings.seed)
     if len(band) > 60_000:
-        band = band[rng.choice(len(band), 60_000, replace=False)]
+        band_xyh = band_xyh[rng.choice(len(band), 60_000, replace=False)]
+        band = band_xyh[:, :2]
     centre = np.median(band, axis=0)
-    remaining = band
-    found: list[tuple[np.ndarray, float, float]] = []  # normal, offset, support length
+    remaining = band_xyh
+    found: list[tuple[np.ndarray, float, float]] = []  # normal, offset, face area covered
     for _ in range(24):
         if len(remaining) < 50:
             break
-        normal, offset, inliers = _ransac_line(remaining, settings.inlier_m, rng)
-        support = _support_length(remaining[inliers], normal, settings.cell_m)
+        normal, offset, inliers = _ransac_line(remaining[:, :2], settings.inlier_m, rng)
+        length, area = _support(remaining[inliers], normal, settings.cell_m)
         remaining = remaining[~inliers]
-        if support < settings.min_wall_m:
+        if length < settings.min_wall_m:
             continue
         if normal @ centre < offset:
             normal, offset = -normal, -offset  # into the room: the room's centre on the positive side
         # A wall has the room on one side only; a machine's face has its body behind it.
         behind = np.mean(band @ normal - offset < -0.3)
         if behind < 0.02:
-            found.append((normal, offset, support))
+            found.append((normal, offset, area))
     if not found:
         raise ValueError(f"{source}: no straight walls found in the band {settings.wall_band_m} m above the floor")
     found.sort(key=lambda f: -f[2])
@@ -110,11 +114,12 @@ def _wall_lines(band: np.ndarray, settings: PlanSettings, source: str) -> list[t
         if abs(angle - main_angle - quarter * math.pi / 2) < math.radians(settings.snap_deg):
             angle = main_angle + quarter * math.pi / 2
             normal = np.array([math.cos(angle), math.sin(angle)])
-        # The offset refitted along the snapped normal; one wall found twice (in pieces) counts once.
-        offset = float(np.median(on_face @ normal))
-        if not any(n @ normal > math.cos(math.radians(settings.snap_deg)) and abs(o - offset) < 0.1 for n, o in lines):
-            lines.append((normal, offset))
-    return lines
+        lines.append((normal, float(np.median(on_face @ normal))))  # the offset refitted along the snapped normal
+    # Of lines facing the same way (the room is taken as convex) the wall is the one whose face points
+    # cover most: not a machine's back before it, nor the glass or door leaf set back in its openings.
+    # `found` is sorted by that area, so the first of each direction is kept.
+    parallel = math.cos(math.radians(settings.snap_deg))
+    return [(n, o) for k, (n, o) in enumerate(lines) if not any(m @ n > parallel for m, _ in lines[:k])]
 
 
 def _ransac_line(points: np.ndarray, inlier_m: float, rng: np.random.Generator,
@@ -143,10 +148,11 @@ def _ransac_line(points: np.ndarray, inlier_m: float, rng: np.random.Generator,
     return normal, float(offset), inliers
 
 
-def _support_length(points: np.ndarray, normal: np.ndarray, cell_m: float) -> float:
-    """Metres of a line that its points cover, in cells along it."""
-    along = points @ np.array([-normal[1], normal[0]])
-    return len(np.unique(np.floor(along / cell_m))) * cell_m
+def _support(points_xyh: np.ndarray, normal: np.ndarray, cell_m: float) -> tuple[float, float]:
+    """Metres of a line that its points cover (cells along it), and square metres of face (cells along x up)."""
+    along = np.floor(points_xyh[:, :2] @ np.array([-normal[1], normal[0]]) / cell_m)
+    up = np.floor(points_xyh[:, 2] / cell_m)
+    return len(np.unique(along)) * cell_m, len(np.unique(np.column_stack([along, up]), axis=0)) * cell_m ** 2
 
 
 def _outline(lines: list[tuple[np.ndarray, float]], source: str) -> np.ndarray:
