@@ -33,6 +33,9 @@ GOOD_CLIENT_MESSAGES = [
     {"op": "machine_state", "twin": "shop", "machine": "cnc-1", "properties": {"spindle": True}},
     {"op": "step", "id": 5, "twin": "shop", "procedure": "p", "step": 0, "done": True},
     {"op": "get_asset", "id": 4, "twin": "shop", "path": "tiles/tileset.json"},
+    {"op": "history", "id": 6, "twin": "shop", "machine": "cnc-1", "property": "spindle_rpm"},
+    {"op": "history", "id": 6, "twin": "shop", "machine": "cnc-1", "property": "spindle_rpm", "from_s": 1.5e9,
+     "to_s": 1.6e9, "max_points": 2000},
 ]
 BAD_CLIENT_MESSAGES = [
     {"op": "hello", "id": 1, "protocol": 2},
@@ -40,6 +43,8 @@ BAD_CLIENT_MESSAGES = [
     {"op": "edit", "id": 3, "twin": "shop", "base_revision": 1, "patch": [{"op": "jump", "path": "/a"}]},
     {"op": "presence", "twin": "shop", "pose": {"position": [1, 2]}, "mode": "tour"},
     {"op": "get_asset", "id": -1, "twin": "shop", "path": "x"},
+    {"op": "history", "id": 6, "twin": "shop", "machine": "cnc-1", "property": "rpm", "max_points": 5000},
+    {"op": "history", "id": 6, "twin": "shop", "machine": "cnc-1"},
     {"op": "dance"},
 ]
 
@@ -70,6 +75,9 @@ def test_every_server_message_kind_matches_the_schema():
     conn.ack(3, twin="shop", revision=5)
     conn.error(4, "stale_revision", "rebase", revision=5)
     conn.error(None, "rate_limited", "slow down")
+    asked = messages.History(7, "shop", "cnc-1", "rpm", None, None, 300)
+    conn.history(asked, 1.7e9, 1.7e9 + 3600, "rpm", [[1.7e9 + 5, 9000.0, 8000.0, 10000.0]])
+    conn.history(asked, 1.7e9, 1.7e9 + 3600, None, [[1.7e9 + 5, "running"]])
     frames = conn.data_to_send()
     frames += [
         messages.encode_snapshot("shop", 4, {"name": "shop"}, Role.PLANNER, 2),

@@ -5,6 +5,7 @@ import sys
 import urllib.parse
 from pathlib import Path
 
+from twin.live.history import DEFAULT_RESOLUTION_S, DEFAULT_RETENTION_S
 from twin.serve.http_files import HOW_TO_BUILD_VIEWER, PACKAGED_VIEWER
 from twin.serve.run import DEFAULT_DB, DEFAULT_PORT, ServeInfo, serve_twins
 from twin.serve.sqlite_store import DURABILITY
@@ -39,6 +40,11 @@ def add_arguments(parser) -> None:
     parser.add_argument("--tls-cert", type=Path, metavar="PEM",
                         help="serve HTTPS/WSS with this certificate (phones need HTTPS for AR); needs --tls-key")
     parser.add_argument("--tls-key", type=Path, metavar="PEM", help="the private key of --tls-cert")
+    parser.add_argument("--history-days", type=float, default=DEFAULT_RETENTION_S / 86400, metavar="DAYS",
+                        help="keep the history of live values this long (default %(default)g days)")
+    parser.add_argument("--history-resolution", type=float, default=DEFAULT_RESOLUTION_S, metavar="SECONDS",
+                        help="one history point per property per this many seconds (mean, min, max; "
+                             "default %(default)g)")
     parser.add_argument("--no-admin-link", action="store_true",
                         help="do not mint and print an admin link for this run")
 
@@ -73,6 +79,7 @@ def run(args) -> int:
         raise ValueError(f"--port {args.port} is not a TCP port (0 .. 65535)")
     serve_twins(args.folders, host=args.host, port=args.port, db_path=args.db, durability=args.durability,
                 published=tuple(args.publish), tls_cert=args.tls_cert, tls_key=args.tls_key,
-                admin_link=not args.no_admin_link, on_ready=print_ready)
+                admin_link=not args.no_admin_link, on_ready=print_ready,
+                history_retention_s=args.history_days * 86400, history_resolution_s=args.history_resolution)
     print("stopped", file=sys.stderr)
     return 0

@@ -19,8 +19,17 @@ from twin.serve import access
 from twin.serve.access import Role
 from twin.serve.fanout import Latest
 from twin.serve.json_patch import JsonPatchError, apply_patch
-from twin.serve.messages import (ProtocolError, encode_delta, encode_snapshot, encode_step, machine_state_message,
-                                 presence_left_message, presence_message)
+from twin.serve.messages import (
+    DEFAULT_HISTORY_SPAN_S,
+    History,
+    ProtocolError,
+    encode_delta,
+    encode_snapshot,
+    encode_step,
+    machine_state_message,
+    presence_left_message,
+    presence_message,
+)
 from twin.serve.store import StepEvent
 
 MAX_MACHINE_PROPERTIES = 256  # live state is kept in memory: bound what one machine may hold
@@ -130,11 +139,7 @@ class Hub:
 
     def machine_state(self, twin: str, machine: str, properties: dict, client: int) -> Latest:
         """Merge `properties` into `machine`'s latest state; the message to offer the throttle."""
-        document = self.heads[twin][1]
-        machines = {m.get("id") for m in document.get("machines", []) if isinstance(m, dict)}
-        if machine not in machines:
-            raise ProtocolError("bad_message", f"twin {twin!r} has no machine {machine!r}; use a machine id of its "
-                                               "document")
+        self._check_machine(twin, machine)
         latest = self._machine_states[twin].get(machine, {})
         if len(latest.keys() | properties.keys()) > MAX_MACHINE_PROPERTIES:
             raise ProtocolError("bad_message", f"machine {machine!r} would have more than {MAX_MACHINE_PROPERTIES} "
@@ -142,6 +147,22 @@ class Hub:
         self._machine_states[twin][machine] = {**latest, **properties}
         return Latest(("machine", twin, machine), machine_state_message(twin, machine, properties, client),
                       merge_field="properties")
+
+    def history_span(self, event: History, now_s: float) -> tuple[float, float]:
+        """The time range a `history` request asks for, its defaults filled (the hour until `now_s`)."""
+        self._check_machine(event.twin, event.machine)
+        to_s = now_s if event.to_s is None else event.to_s
+        from_s = to_s - DEFAULT_HISTORY_SPAN_S if event.from_s is None else event.from_s
+        if not from_s < to_s:
+            raise ProtocolError("bad_message", "history needs from_s before to_s (Unix seconds)")
+        return from_s, to_s
+
+    def _check_machine(self, twin: str, machine: str) -> None:
+        document = self.heads[twin][1]
+        machines = {m.get("id") for m in document.get("machines", []) if isinstance(m, dict)}
+        if machine not in machines:
+            raise ProtocolError("bad_message", f"twin {twin!r} has no machine {machine!r}; use a machine id of its "
+                                               "document")
 
     # Steps.
 

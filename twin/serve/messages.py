@@ -20,7 +20,10 @@ PROTOCOL_SCHEMA_PATH = Path(__file__).resolve().parents[1] / "schemas" / "protoc
 PROTOCOL_VERSION = 1
 ASSET_OPCODE = 0x01
 MAX_REQUEST_ID = 2**32 - 1
-CAPABILITIES = ("edit", "presence", "machine_state", "step", "assets")
+CAPABILITIES = ("edit", "presence", "machine_state", "step", "assets", "history")
+MAX_HISTORY_POINTS = 2000
+DEFAULT_HISTORY_POINTS = 300
+DEFAULT_HISTORY_SPAN_S = 3600.0  # a chart of the last hour
 
 
 # Events: requests for the shell.
@@ -84,6 +87,20 @@ class GetAsset:
 
 
 @dataclass(frozen=True)
+class History:
+    """A chart's request: one property of one machine over [from_s, to_s] (Unix seconds; None: the
+    last hour until now)."""
+
+    id: int
+    twin: str
+    machine: str
+    property: str
+    from_s: float | None
+    to_s: float | None
+    max_points: int
+
+
+@dataclass(frozen=True)
 class Close:
     """The protocol wants the connection closed (the shell sends the close frame)."""
 
@@ -91,7 +108,7 @@ class Close:
     reason: str
 
 
-Event = Union[Hello, Subscribe, Unsubscribe, Edit, Presence, MachineState, Step, GetAsset, Close]
+Event = Union[Hello, Subscribe, Unsubscribe, Edit, Presence, MachineState, Step, GetAsset, History, Close]
 
 CLOSE_POLICY = 1008
 CLOSE_TOO_BIG = 1009

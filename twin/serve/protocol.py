@@ -23,9 +23,29 @@ from twin.serve.access import VISITOR, Grant, Role, forbidden_path
 from twin.serve.fields import check_edge, field, parse_message, pose
 from twin.serve.fields import request_id as checked_request_id
 from twin.serve.json_patch import JsonPatchError, validate_patch
-from twin.serve.messages import (CAPABILITIES, CLOSE_POLICY, CLOSE_TOO_BIG, MAX_REQUEST_ID, PROTOCOL_VERSION, Close,
-                                 Edit, Event, GetAsset, Hello, MachineState, Presence, ProtocolError, Step, Subscribe,
-                                 Unsubscribe, encode, encode_asset)
+from twin.serve.messages import (
+    CAPABILITIES,
+    CLOSE_POLICY,
+    CLOSE_TOO_BIG,
+    DEFAULT_HISTORY_POINTS,
+    MAX_HISTORY_POINTS,
+    MAX_REQUEST_ID,
+    PROTOCOL_VERSION,
+    Close,
+    Edit,
+    Event,
+    GetAsset,
+    Hello,
+    History,
+    MachineState,
+    Presence,
+    ProtocolError,
+    Step,
+    Subscribe,
+    Unsubscribe,
+    encode,
+    encode_asset,
+)
 
 
 @dataclass(frozen=True)
@@ -242,6 +262,22 @@ class Connection:
         twin, _ = self._readable(message)
         self._events.append(GetAsset(request_id, twin, field(message, "path", str)))
 
+    def _on_history(self, message: dict) -> None:
+        request_id = checked_request_id(message)
+        twin, _ = self._readable(message)
+        machine = field(message, "machine", str)
+        name = field(message, "property", str)
+        from_s = field(message, "from_s", (int, float), optional=True)
+        to_s = field(message, "to_s", (int, float), optional=True)
+        if from_s is not None and to_s is not None and not from_s < to_s:
+            raise ProtocolError("bad_message", "history needs from_s before to_s (Unix seconds)")
+        max_points = field(message, "max_points", int, optional=True)
+        max_points = DEFAULT_HISTORY_POINTS if max_points is None else max_points
+        if not 1 <= max_points <= MAX_HISTORY_POINTS:
+            raise ProtocolError("bad_message", f"history max_points must be within 1 .. {MAX_HISTORY_POINTS}")
+        self._events.append(History(request_id, twin, machine, name, None if from_s is None else float(from_s),
+                                    None if to_s is None else float(to_s), max_points))
+
     # Answers from the shell.
 
     def welcome(self, request_id: int, grant: Grant | None, twins: list[TwinInfo]) -> None:
@@ -270,6 +306,13 @@ class Connection:
         if request_id is not None:
             self._send({"op": "ack", "id": request_id, **fields})
 
+    def history(self, event: History, from_s: float, to_s: float, unit: str | None, points: list[list]) -> None:
+        reply = {"op": "history", "id": event.id, "twin": event.twin, "machine": event.machine,
+                 "property": event.property, "from_s": from_s, "to_s": to_s, "points": points}
+        if unit is not None:
+            reply["unit"] = unit
+        self._send(reply)
+
     def asset(self, request_id: int, data: bytes) -> None:
         self._outgoing.append(encode_asset(request_id, data))
 
@@ -292,4 +335,5 @@ _HANDLERS = {
     "machine_state": Connection._on_machine_state,
     "step": Connection._on_step,
     "get_asset": Connection._on_get_asset,
+    "history": Connection._on_history,
 }

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
+from twin.live.history import DEFAULT_RESOLUTION_S, DEFAULT_RETENTION_S
 from twin.serve import access
 from twin.serve.access import ALL_TWINS, Role
 from twin.serve.server import VIEWER_DIST, TwinServer
@@ -127,7 +128,8 @@ def _calm_garbage_collector() -> None:
 def serve_twins(folders: list[Path], *, host: str = "127.0.0.1", port: int = DEFAULT_PORT,
                 db_path: Path = DEFAULT_DB, durability: str = "full", published: tuple[str, ...] = (),
                 admin_link: bool = True, tls_cert: Path | None = None, tls_key: Path | None = None,
-                viewer_dir: Path | None = VIEWER_DIST, on_ready: Callable[[ServeInfo], None] | None = None) -> None:
+                viewer_dir: Path | None = VIEWER_DIST, on_ready: Callable[[ServeInfo], None] | None = None,
+                history_retention_s: float = DEFAULT_RETENTION_S, history_resolution_s: float = DEFAULT_RESOLUTION_S) -> None:
     """Serve scan folders until interrupted (Ctrl-C or SIGTERM). `on_ready` gets the URLs.
 
     `durability`: see `twin.serve.sqlite_store.SqliteStore` ("full": acknowledged edits survive power cuts too).
@@ -138,7 +140,8 @@ def serve_twins(folders: list[Path], *, host: str = "127.0.0.1", port: int = DEF
     _allow_many_connections()
     store = SqliteStore(db_path, durability)
     try:
-        server = TwinServer(folders, store, published=published, viewer_dir=viewer_dir)
+        server = TwinServer(folders, store, published=published, viewer_dir=viewer_dir,
+                            history_retention_s=history_retention_s, history_resolution_s=history_resolution_s)
         admin_token = mint_session_token(store) if admin_link else None
         _calm_garbage_collector()
 

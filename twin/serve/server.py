@@ -13,12 +13,14 @@ import concurrent.futures
 import itertools
 import logging
 import ssl
+import time
 from pathlib import Path
 
 from websockets.asyncio.server import ServerConnection, serve
 
 from twin.document import validate as validate_document
 from twin.live.bridge import Backoff, Bridge
+from twin.live.history import DEFAULT_RESOLUTION_S, DEFAULT_RETENTION_S, HistoryBuffer
 from twin.live.sources import bridges as live_bridges
 from twin.scanfolder import read_json
 from twin.serve import protocol
@@ -27,8 +29,19 @@ from twin.serve.fanout import Fanout, Latest, LocalFanout, Throttle
 from twin.serve.http import HttpRoutes
 from twin.serve.http_files import asset_file, find_viewer, read_file
 from twin.serve.hub import Hub, Publish, topic, topics
-from twin.serve.messages import (Close, Edit, GetAsset, Hello, MachineState, Presence, ProtocolError, Step, Subscribe,
-                                 Unsubscribe)
+from twin.serve.messages import (
+    Close,
+    Edit,
+    GetAsset,
+    Hello,
+    History,
+    MachineState,
+    Presence,
+    ProtocolError,
+    Step,
+    Subscribe,
+    Unsubscribe,
+)
 from twin.serve.session import Session
 from twin.serve.store import StaleRevision, StepEvent, Store, StoreError
 
@@ -38,6 +51,7 @@ DEFAULT_QUEUE_LIMIT = 1024
 # Presence and machine state reach viewers at most this often per client / machine (10 Hz).
 LIVE_INTERVAL_S = 0.1
 CHECKPOINT_INTERVAL_S = 2.0
+PRUNE_INTERVAL_S = 3600.0  # history older than the retention goes once an hour
 VIEWER_DIST = find_viewer()  # the installed package's copy, else the source tree's build, else None
 _STORE_ERRORS = (StoreError, OSError)
 
@@ -60,7 +74,8 @@ class TwinServer:
 
     def __init__(self, folders: list[Path], store: Store, *, published: tuple[str, ...] = (),
                  viewer_dir: Path | None = VIEWER_DIST, limits: protocol.Limits = protocol.Limits(),
-                 queue_limit: int = DEFAULT_QUEUE_LIMIT, fanout: Fanout | None = None):
+                 queue_limit: int = DEFAULT_QUEUE_LIMIT, fanout: Fanout | None = None,
+                 history_resolution_s: float = DEFAULT_RESOLUTION_S, history_retention_s: float = DEFAULT_RETENTION_S):
         if not folders:
             raise ValueError("give at least one scan folder to serve, e.g. scans/sample_workshop")
         self.folders: dict[str, Path] = {}
@@ -93,13 +108,17 @@ class TwinServer:
         self.live_backoff = Backoff()  # how bridges retry a source that is down
         self.bridges: dict[str, list[Bridge]] = {}  # twin -> its sources' bridges, while live
         self._bridge_tasks: list[asyncio.Task] = []
+        self.history = HistoryBuffer(history_resolution_s)  # what bridges bring in, until it is stored
+        if not history_retention_s > 0:
+            raise ValueError("the history retention must be a positive number of seconds")
+        self.history_retention_s = history_retention_s
         self._ids = itertools.count(1)
         self._db_thread = concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="twin-store")
         self._checkpoint_thread = concurrent.futures.ThreadPoolExecutor(max_workers=1,
                                                                         thread_name_prefix="twin-checkpoint")
         self._handlers = {Hello: self._hello, Subscribe: self._subscribe, Unsubscribe: self._unsubscribe,
                           Edit: self._edit, Presence: self._presence, MachineState: self._machine_state,
-                          Step: self._step, GetAsset: self._get_asset, Close: self._close}
+                          Step: self._step, GetAsset: self._get_asset, History: self._history, Close: self._close}
 
     def close(self) -> None:
         self._db_thread.shutdown(wait=True)
@@ -131,6 +150,7 @@ class TwinServer:
         loop = asyncio.get_running_loop()
         self._throttle = Throttle(interval_s, self._publish_live, loop.call_later, loop.time)
         self._start_bridges()
+        self._bridge_tasks.append(asyncio.create_task(self._keep_history(), name="twin-live-history"))
 
     def _start_bridges(self) -> None:
         """One task per source of each twin (its document when serving starts), read only."""
@@ -147,6 +167,30 @@ class TwinServer:
             self._throttle.offer(self.hub.machine_state(twin, machine, properties, 0))
         except ProtocolError as error:  # e.g. an edit removed the machine: the source's fault, not serving's
             log.warning("twin %s: a live update of machine %s was refused: %s", twin, machine, error)
+            return
+        self.history.offer(twin, machine, properties, time.time())
+
+    async def _keep_history(self) -> None:
+        """Store closed history buckets every bucket's time, and forget what is past the retention."""
+        next_prune_s = 0.0
+        try:
+            while True:
+                await asyncio.sleep(self.history.resolution_s)
+                now_s = time.time()
+                await self._store_history(self.history.drain(now_s))
+                if now_s >= next_prune_s:
+                    await self._db(self.store.prune_history, now_s - self.history_retention_s)
+                    next_prune_s = now_s + PRUNE_INTERVAL_S
+        finally:  # at shutdown, what is still open is stored too
+            await asyncio.shield(self._store_history(self.history.drain()))
+
+    async def _store_history(self, rows) -> None:
+        if not rows:
+            return
+        try:
+            await self._db(self.store.record_history, rows)
+        except _STORE_ERRORS:  # history is best effort: serving goes on without it
+            log.exception("could not store %d history buckets", len(rows))
 
     async def stop_live(self) -> None:
         """Stop the bridges (at shutdown)."""
@@ -275,6 +319,16 @@ class TwinServer:
         except OSError as error:
             raise ProtocolError("not_found", f"twin {event.twin!r}: cannot read {event.path!r} ({error})") from None
         session.connection.asset(event.id, data)
+
+    async def _history(self, session: Session, event: History) -> None:
+        from_s, to_s = self.hub.history_span(event, time.time())
+        try:
+            series = await self._db(self.store.history, event.twin, event.machine, event.property, from_s, to_s,
+                                    event.max_points)
+        except _STORE_ERRORS as error:
+            log.exception("could not read the history of %s", event.twin)
+            raise ProtocolError("internal", f"the server could not read the history ({error})") from None
+        session.connection.history(event, from_s, to_s, series.unit, series.points)
 
     async def _close(self, session: Session, event: Close) -> None:
         await session.close(event.code, event.reason)

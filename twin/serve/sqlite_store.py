@@ -1,5 +1,5 @@
 """The embedded store (`twin.serve.store.Store` on a SQLite file): documents, the append-only edit
-log, step events and token hashes.
+log, step events, token hashes and the history of live values.
 
 SQLite in WAL mode. When `commit_edit` returns, the edit is committed: a server killed at any
 moment after acknowledging it loses nothing. `durability` chooses what else it survives:
@@ -23,8 +23,9 @@ import sqlite3
 import time
 from pathlib import Path
 
+from twin.live.history import HistoryRow
 from twin.serve.access import Grant, Role, hash_token
-from twin.serve.store import IMPORT_AUTHOR, Edit, StaleRevision, StepEvent, Store, StoreError
+from twin.serve.store import IMPORT_AUTHOR, Edit, HistorySeries, StaleRevision, StepEvent, Store, StoreError
 
 DURABILITY = {"full": "FULL", "process": "NORMAL"}  # what an acknowledged edit survives -> SQLite setting
 
@@ -54,6 +55,18 @@ CREATE TABLE IF NOT EXISTS steps (
     revision INTEGER NOT NULL,
     at REAL NOT NULL
 );
+CREATE TABLE IF NOT EXISTS history (  -- one row per property per bucket (twin.live.history)
+    twin TEXT NOT NULL,
+    machine TEXT NOT NULL,
+    property TEXT NOT NULL,
+    t REAL NOT NULL,
+    n INTEGER NOT NULL,
+    mean REAL, lo REAL, hi REAL,  -- numbers
+    last TEXT,                    -- other values, as JSON
+    unit TEXT,
+    PRIMARY KEY (twin, machine, property, t)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS history_by_time ON history (t);
 CREATE TABLE IF NOT EXISTS tokens (
     sha256 TEXT PRIMARY KEY,
     name TEXT NOT NULL,
@@ -191,6 +204,36 @@ class SqliteStore(Store):
         rows = self._db.execute(
             "SELECT procedure, step, done, author, revision FROM steps WHERE twin = ? ORDER BY seq", (twin,))
         return [StepEvent(p, json.loads(s), bool(d), a, r) for p, s, d, a, r in rows]
+
+    # History of live values.
+
+    def record_history(self, rows: list[HistoryRow]) -> None:
+        with self._transaction():
+            self._db.executemany(
+                "INSERT INTO history VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO UPDATE SET "
+                "mean = (mean * n + excluded.mean * excluded.n) / (n + excluded.n), lo = min(lo, excluded.lo), "
+                "hi = max(hi, excluded.hi), n = n + excluded.n, last = excluded.last, "
+                "unit = coalesce(excluded.unit, unit)",
+                [(r.twin, r.machine, r.property, r.t_s, r.count, r.mean, r.low, r.high,
+                  None if r.numeric else json.dumps(r.last, ensure_ascii=False), r.unit) for r in rows])
+
+    def history(self, twin: str, machine: str, property: str, from_s: float, to_s: float,
+                max_points: int) -> HistorySeries:
+        width = max((to_s - from_s) / max_points, 1e-9)
+        # Within a bucket of `width`: the first time, the count-weighted mean, min, max; SQLite takes the
+        # bare columns `last` and `unit` from the row of MAX(t), i.e. the latest value.
+        rows = self._db.execute(
+            "SELECT MIN(t), SUM(mean * n) / SUM(n), MIN(lo), MAX(hi), last, unit, MAX(t) FROM history "
+            "WHERE twin = ? AND machine = ? AND property = ? AND t >= ? AND t <= ? "
+            "GROUP BY CAST((t - ?) / ? AS INTEGER) ORDER BY 1",
+            (twin, machine, property, from_s, to_s, from_s, width)).fetchall()
+        points = [[t, mean, low, high] if mean is not None else [t, json.loads(last)]
+                  for t, mean, low, high, last, _, _ in rows if mean is not None or last is not None]
+        return HistorySeries(unit=rows[-1][5] if rows else None, points=points)
+
+    def prune_history(self, before_s: float) -> int:
+        with self._transaction():
+            return self._db.execute("DELETE FROM history WHERE t < ?", (before_s,)).rowcount
 
     # Tokens.
 

@@ -1,8 +1,8 @@
 """The store's interface: what `twin serve` keeps of each twin, and what any backend must provide.
 
 A twin is a document at a head revision, the document it was imported with (revision 0), and an
-append-only log of the patches in between with their authors; beside them, step events and the
-hashes of access tokens. `SqliteStore` (`twin.serve.sqlite_store`) is the embedded backend for
+append-only log of the patches in between with their authors; beside them, step events, the
+hashes of access tokens, and the downsampled history of live values (twin.live.history). `SqliteStore` (`twin.serve.sqlite_store`) is the embedded backend for
 one machine; a shared database for several machines implements the same methods.
 """
 from __future__ import annotations
@@ -11,6 +11,7 @@ import abc
 from dataclasses import dataclass
 from pathlib import Path
 
+from twin.live.history import HistoryRow
 from twin.serve.access import Grant, Role
 
 IMPORT_AUTHOR = "import"
@@ -42,6 +43,14 @@ class StepEvent:
     done: bool
     author: str
     revision: int
+
+
+@dataclass(frozen=True)
+class HistorySeries:
+    """Points of one property: [t_s, mean, min, max] for numbers, [t_s, value] for other values."""
+
+    unit: str | None
+    points: list[list]
 
 
 class Store(abc.ABC):
@@ -101,6 +110,19 @@ class Store(abc.ABC):
     @abc.abstractmethod
     def token_names(self) -> list[tuple[str, str, str]]:
         """(name, role, twin) of every stored token; the tokens themselves are not stored."""
+
+    @abc.abstractmethod
+    def record_history(self, rows: list[HistoryRow]) -> None:
+        """Keep closed history buckets; a bucket already stored (same twin, machine, property, time) is merged."""
+
+    @abc.abstractmethod
+    def history(self, twin: str, machine: str, property: str, from_s: float, to_s: float,
+                max_points: int) -> HistorySeries:
+        """The history of one property in [from_s, to_s], in at most `max_points` points, oldest first."""
+
+    @abc.abstractmethod
+    def prune_history(self, before_s: float) -> int:
+        """Forget history older than `before_s` (the retention); return how many buckets went."""
 
     def checkpoint(self) -> None:
         """Housekeeping the server runs every few seconds beside the commits (none by default)."""
