@@ -37,6 +37,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("capture", type=Path, help="the capture: a folder or an .r3d file")
     parser.add_argument("-o", "--output", type=Path, required=True, metavar="SCAN",
                         help="scan folder to write into, e.g. scans/NAME (created if needed)")
+    add_reconstruct_options(parser)
+    parser.add_argument("--json", action="store_true", help="print the report as JSON instead of a summary")
+
+
+def add_reconstruct_options(parser: argparse.ArgumentParser) -> None:
+    """The reconstruction settings, shared with `twin batch` (which applies them to every capture)."""
     parser.add_argument("--intrinsics", type=float, nargs=4, metavar=("FX", "FY", "CX", "CY"),
                         help="pinhole intrinsics in pixels, for folders without intrinsic.json")
     parser.add_argument("--depth-scale", type=float, metavar="UNITS",
@@ -61,15 +67,30 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     photos.add_argument("--dense-size", type=int, metavar="PX",
                         help="longer side of the depth maps in pixels (default 1024)")
     photos.add_argument("--no-mesh", action="store_true", help="stop after cloud.ply and cameras.json")
-    parser.add_argument("--json", action="store_true", help="print the report as JSON instead of a summary")
 
 
 def run(args: argparse.Namespace) -> int:
-    from twin.camera import checked_intrinsics
     from twin.capture import detect
     from twin.reconstruct import reconstruct
 
     kind = detect(args.capture)
+    with stage_bars() as progress:
+        result = reconstruct(args.capture, args.output, progress=progress, **reconstruct_options(args, args.capture))
+
+    if args.json:
+        print(json.dumps(result.as_report(), indent=2))
+        return 0
+    _print_summary(args.output, kind, result)
+    return 0
+
+
+def reconstruct_options(args: argparse.Namespace, capture: Path) -> dict:
+    """The keyword arguments of `twin.reconstruct.reconstruct` for `capture` from the options of
+    `add_reconstruct_options`; CliError where an option does not apply to that kind of capture."""
+    from twin.camera import checked_intrinsics
+    from twin.capture import detect
+
+    kind = detect(capture)
     options, photo_options = {}, None
     if kind != "photos":
         options = {name: value for name, value in (("voxel_size_m", args.voxel_size), ("depth_max_m", args.depth_max),
@@ -78,26 +99,17 @@ def run(args: argparse.Namespace) -> int:
             options["loop_closure"] = False
     elif args.voxel_size or args.depth_max or args.no_loop_closure or args.marker_frames is not None:
         raise CliError("--voxel-size, --depth-max, --no-loop-closure and --marker-frames apply to RGB-D captures; "
-                       f"{args.capture} is a folder of photos")
+                       f"{capture} is a folder of photos")
     else:
         photo_options = _photo_options(args)
     photo_flags = (args.marker_size, args.known_distance, args.matcher, args.mapper, args.dense_size)
     if kind != "photos" and (any(flag is not None for flag in photo_flags) or args.no_mesh):
         raise CliError(f"--marker-size, --known-distance, --matcher, --mapper, --dense-size and --no-mesh apply to "
-                       f"folders of photos; {args.capture} is a {kind} capture")
+                       f"folders of photos; {capture} is a {kind} capture")
     if args.marker_dictionaries and kind != "photos":
         options["marker_dictionaries"] = tuple(args.marker_dictionaries)
     intrinsics = checked_intrinsics(*args.intrinsics) if args.intrinsics else None
-
-    with stage_bars() as progress:
-        result = reconstruct(args.capture, args.output, progress=progress, intrinsics=intrinsics,
-                             depth_scale=args.depth_scale, photo_options=photo_options, **options)
-
-    if args.json:
-        print(json.dumps(result.as_report(), indent=2))
-        return 0
-    _print_summary(args.output, kind, result)
-    return 0
+    return {"intrinsics": intrinsics, "depth_scale": args.depth_scale, "photo_options": photo_options, **options}
 
 
 def _photo_options(args: argparse.Namespace):
