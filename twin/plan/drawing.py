@@ -13,7 +13,8 @@ import numpy as np
 from twin.document import FloorPlan, TwinDocument
 from twin.plan.footprints import Footprint, layout_footprints
 
-LAYERS = ("walls", "openings", "machines", "clearance", "dimensions", "text")
+LAYERS = ("clearance", "walls", "openings", "machines", "dimensions", "text")
+"""In drawing order: the shaded zones under everything else."""
 
 
 @dataclass(frozen=True)

@@ -100,26 +100,33 @@ def _wall_lines(band_xyh: np.ndarray, settings: PlanSettings, source: str) -> li
             normal, offset = -normal, -offset  # into the room: the room's centre on the positive side
         # A wall has the room on one side only; a machine's face has its body behind it.
         behind = np.mean(band @ normal - offset < -0.3)
-        if behind < 0.02:
+        if behind < 0.005:
             found.append((normal, offset, area))
     if not found:
         raise ValueError(f"{source}: no straight walls found in the band {settings.wall_band_m} m above the floor")
-    found.sort(key=lambda f: -f[2])
+    found.sort(key=lambda f: -f[2])  # the main wall, which the others are snapped to, first
     main_angle = math.atan2(found[0][0][1], found[0][0][0])
-    lines: list[tuple[np.ndarray, float]] = []
+    lines: list[tuple[np.ndarray, float, float]] = []  # normal, offset, face area
     for normal, offset, _ in found:
-        on_face = band[np.abs(band @ normal - offset) < 2 * settings.inlier_m]
         angle = math.atan2(normal[1], normal[0])
         quarter = round((angle - main_angle) / (math.pi / 2))
         if abs(angle - main_angle - quarter * math.pi / 2) < math.radians(settings.snap_deg):
             angle = main_angle + quarter * math.pi / 2
-            normal = np.array([math.cos(angle), math.sin(angle)])
-        lines.append((normal, float(np.median(on_face @ normal))))  # the offset refitted along the snapped normal
+        snapped = np.array([math.cos(angle), math.sin(angle)])
+        # Refit along the snapped normal: the densest 1 cm slice near the line (a slightly tilted fit
+        # may have taken in some of the glass behind a wall), then the median of the points on it.
+        near = band_xyh[np.abs(band @ normal - offset) < 0.1]
+        offsets = near[:, :2] @ snapped
+        counts, edges = np.histogram(offsets, bins=np.arange(offsets.min(), offsets.max() + 0.02, 0.01))
+        peak = (edges[np.argmax(counts)] + edges[np.argmax(counts) + 1]) / 2
+        on_face = near[np.abs(offsets - peak) < settings.inlier_m]
+        refitted = float(np.median(on_face[:, :2] @ snapped))
+        lines.append((snapped, refitted, _support(on_face, snapped, settings.cell_m)[1]))
     # Of lines facing the same way (the room is taken as convex) the wall is the one whose face points
     # cover most: not a machine's back before it, nor the glass or door leaf set back in its openings.
-    # `found` is sorted by that area, so the first of each direction is kept.
+    lines.sort(key=lambda line: -line[2])
     parallel = math.cos(math.radians(settings.snap_deg))
-    return [(n, o) for k, (n, o) in enumerate(lines) if not any(m @ n > parallel for m, _ in lines[:k])]
+    return [(n, o) for k, (n, o, _) in enumerate(lines) if not any(m @ n > parallel for m, _, _ in lines[:k])]
 
 
 def _ransac_line(points: np.ndarray, inlier_m: float, rng: np.random.Generator,
@@ -197,12 +204,17 @@ def _face_profile(points: np.ndarray, above: np.ndarray, start: np.ndarray, end:
     gaps = []
     face_all = within & (np.abs(depth) < settings.inlier_m)
     for first, last in _runs(~covered & ~blocked):
-        if (last - first) * settings.cell_m < settings.min_opening_m or first == 0 or last == cells:
-            continue  # too narrow for a door, or an end of the wall that was not seen
+        if (last - first) * settings.cell_m < settings.min_opening_m or first == 0 or last == cells \
+                or not (covered[first - 1] and covered[last]):
+            continue  # too narrow for a door, or a stretch of the wall that was not seen (at an end, beside an obstacle)
         # Sill and head from the gap's inner columns (its edge cells hold some of the wall beside it);
         # its ends from the last face points before and the first after it.
         in_gap = face_all & (column > first) & (column < last - 1)
         heights = above[in_gap]
+        lintel = np.unique(column[in_gap & (above > high)])
+        if len(lintel) < 0.5 * (last - first - 2):
+            continue  # no wall seen above it: unseen wall, not an opening
+
         sill = float(heights[heights < low].max()) if np.any(heights < low) else 0.0
         head = float(heights[heights > high].min()) if np.any(heights > high) else float(high)
         face_along = along[on_face]

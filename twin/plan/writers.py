@@ -34,8 +34,10 @@ class _Paper:
             raise ValueError(f"the plan needs {need[0]:.0f} x {need[1]:.0f} mm at 1:{scale}, more than {paper} "
                              f"({self.width_mm:.0f} x {self.height_mm:.0f} mm); choose a larger paper or scale")
 
+        self.origin_mm = (np.array([self.width_mm, self.height_mm]) - need) / 2 + _MARGIN_MM  # centred
+
     def mm(self, points: np.ndarray) -> np.ndarray:
-        return (np.atleast_2d(points) - self.low) * self.mm_per_m + _MARGIN_MM
+        return (np.atleast_2d(points) - self.low) * self.mm_per_m + self.origin_mm
 
 
 def write_plan(drawing: PlanDrawing, path: str | Path, scale: int = 100, paper: str = "A4") -> Path:
