@@ -12,10 +12,11 @@ Room: floor 3; imports registration, scanfolder, document and geometry; only the
     changes.cloud_to_cloud(queries, reference, max_distance_m=1.0)
 """
 from twin.changes.alignment import ScanAlignment, align_scans
+from twin.changes.colors import distance_colors
 from twin.changes.diff import Change, DiffSettings, ScanDiff, diff_scans
 from twin.changes.distances import M3c2Distances, cloud_to_cloud, m3c2
 from twin.changes.motion import Motion
 from twin.changes.regions import Region, connected_regions
 
 __all__ = ["Change", "DiffSettings", "M3c2Distances", "Motion", "Region", "ScanAlignment", "ScanDiff",
-           "align_scans", "cloud_to_cloud", "connected_regions", "diff_scans", "m3c2"]
+           "align_scans", "cloud_to_cloud", "distance_colors", "connected_regions", "diff_scans", "m3c2"]

@@ -149,7 +149,7 @@ def _classify(removed: list[Region], added: list[Region], document: TwinDocument
         used_removed.add(r)
         used_added.add(a)
         moves.append((removed[r], motion))
-    changes = [_change("moved", region, document, motion) for region, motion in _merge_moves(moves, voxel)]
+    changes = [_change("moved", region, document, motion) for region, motion in _merge_moves(moves, document, voxel)]
     for kind, regions, used in (("removed", removed, used_removed), ("added", added, used_added)):
         for i, region in enumerate(regions):
             if i not in used and not _uncovered_patch(region, removed + added, voxel):
@@ -169,7 +169,7 @@ def _change(kind: str, region: Region, document: TwinDocument | None, motion: Mo
 def _uncovered_patch(region: Region, others: list[Region], voxel: float) -> bool:
     """A region lying mostly inside a larger region's box: the floor and wall an object left bare
     (or now hides) where it stood; part of that object's change, not a change of its own."""
-    margin = 3 * voxel
+    margin = 5 * voxel  # the gap between an object and the wall or floor it stood against
     for other in others:
         if len(other.points) <= len(region.points):
             continue
@@ -179,13 +179,17 @@ def _uncovered_patch(region: Region, others: list[Region], voxel: float) -> bool
     return False
 
 
-def _merge_moves(moves: list[tuple[Region, Motion]], voxel: float) -> list[tuple[Region, Motion]]:
-    """Pieces of one object moved (split by occlusion) share one motion: one region each."""
+def _merge_moves(moves: list[tuple[Region, Motion]], document: TwinDocument | None,
+                 voxel: float) -> list[tuple[Region, Motion]]:
+    """Pieces of one object moved (split by occlusion) become one region with the largest piece's
+    motion: pieces of the same machine, or pieces that share one motion."""
     merged: list[tuple[Region, Motion]] = []
     for region, motion in sorted(moves, key=lambda m: -len(m[0].points)):
+        machine = machine_of(region.points, document)
         for k, (kept, kept_motion) in enumerate(merged):
-            if (np.linalg.norm(kept_motion.of_point(region.centroid) - motion.of_point(region.centroid)) < 2 * voxel
-                    and abs(kept_motion.turn_deg - motion.turn_deg) < 3):
+            same_motion = (np.linalg.norm(kept_motion.of_point(region.centroid) - motion.of_point(region.centroid))
+                           < 2 * voxel and abs(kept_motion.turn_deg - motion.turn_deg) < 3)
+            if same_motion or (machine is not None and machine == machine_of(kept.points, document)):
                 merged[k] = (Region(np.concatenate([kept.points, region.points])), kept_motion)
                 break
         else:

@@ -47,9 +47,11 @@ def match_motion(removed: Region, added: Region, voxel_size_m: float) -> Motion 
                                     max_correspondence_distance=3 * voxel_size_m, init=init, max_iterations=40)
         if best is None or result.fitness > best.fitness:
             best = result
-    if best.fitness < MIN_SHAPE_FITNESS:
+    motion = Motion(np.array(best.T_target_source), best.fitness)
+    standing_still = np.linalg.norm(motion.of_point(removed.centroid)) < 3 * voxel_size_m and abs(motion.turn_deg) < 2
+    if best.fitness < MIN_SHAPE_FITNESS or standing_still:  # in place: a change of shape, not a move
         return None
-    return Motion(np.array(best.T_target_source), best.fitness)
+    return motion
 
 
 def _turn_about(source_centre: np.ndarray, target_centre: np.ndarray, angle: float) -> np.ndarray:
