@@ -5,10 +5,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import copy
-import shutil
-import socket
-import subprocess
-import time
 from pathlib import Path
 
 import aiomqtt
@@ -21,42 +17,14 @@ from twin.serve.access import Role, new_token
 from twin.serve.run import run_server
 from twin.serve.server import TwinServer
 from twin.serve.sqlite_store import SqliteStore
+from twin.simulator.broker import MosquittoBroker, free_port  # noqa: F401 (free_port: for the tests)
 
 TIMEOUT = 10
 FAST_RETRY = Backoff(first_s=0.1, max_s=0.5)
-MOSQUITTO = shutil.which("mosquitto") or next((p for p in ("/usr/sbin/mosquitto",) if Path(p).is_file()), None)
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-class Mosquitto:
-    """A real broker on 127.0.0.1:port, stopped and started again at will."""
-
-    def __init__(self, folder: Path):
-        self.port = free_port()
-        self.config = folder / "mosquitto.conf"
-        self.config.write_text(f"listener {self.port} 127.0.0.1\nallow_anonymous true\npersistence false\n")
-        self.process = None
-
-    def start(self) -> None:
-        self.process = subprocess.Popen([MOSQUITTO, "-c", str(self.config)], stdout=subprocess.DEVNULL,
-                                        stderr=subprocess.DEVNULL)
-        deadline = time.monotonic() + TIMEOUT
-        while time.monotonic() < deadline:
-            with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", self.port), timeout=0.2):
-                return
-            time.sleep(0.05)
-        raise RuntimeError("mosquitto did not start")
-
-    def stop(self) -> None:
-        if self.process is not None:
-            self.process.terminate()
-            self.process.wait(TIMEOUT)
-            self.process = None
+class Mosquitto(MosquittoBroker):
+    """The simulator's broker, with a way for tests to publish as a machine would."""
 
     async def publish(self, topic: str, payload: bytes | str, retain: bool = False) -> None:
         async with aiomqtt.Client("127.0.0.1", self.port) as client:

@@ -1,6 +1,7 @@
 """`twin demo`: the whole path on the built-in sample workshop, from capture to a twin in the browser."""
 from __future__ import annotations
 
+import contextlib
 import shutil
 import time
 from pathlib import Path
@@ -18,7 +19,8 @@ Steps, each reused on a rerun when its outputs are already there:
               cameras.json, report.json
   3. export   the twin with its document (scans/sample_workshop.twin.yaml: machines, procedures,
               a tour, a layout)                                         -> OUT/twin.glb, tiles/, twin.json
-  4. serve    it on http://127.0.0.1:PORT/ for the viewer (3D, instructions, tour, planner, AR)
+  4. serve    it on http://127.0.0.1:PORT/ for the viewer (3D, instructions, tour, planner, AR),
+              with its machines simulated live over MQTT and OPC UA (`twin simulate`)
 
 examples:
   twin demo                      # everything, then serve until Ctrl-C
@@ -37,6 +39,8 @@ def add_arguments(parser) -> None:
     parser.add_argument("--fresh", action="store_true", help="redo every step instead of reusing finished ones")
     parser.add_argument("--no-serve", action="store_true", help="stop after export instead of serving")
     parser.add_argument("--port", type=int, default=8765, help="port to serve on (default 8765)")
+    parser.add_argument("--no-simulate", action="store_true",
+                        help="serve without the simulated live machine state")
     parser.add_argument("--host", default="127.0.0.1",
                         help="address to serve on (default 127.0.0.1; 0.0.0.0 to open it from a phone on the LAN)")
 
