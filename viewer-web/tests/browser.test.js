@@ -135,11 +135,33 @@ test('instructions: each step highlights its anchor, and done reaches another ar
   // The sender moves on once the server acknowledges, which may come after the other page hears of it.
   await page.waitForFunction(() => window.twinViewer.mode.stepIndex === 2, null, { timeout: 30_000 })
     .catch(() => assert.fail('done moves on to the next step'));
-  // A machine's live state, sent by one client, shows in the other's panel.
-  await page.evaluate(() => window.twinViewer.connection.request({ op: 'machine_state', twin: window.twinViewer.twinName, machine: 'printer-1', properties: { nozzle_c: 212, status: 'printing' } }));
-  await other.waitForFunction(() => /nozzle_c: 212, status: printing/.test(document.querySelector('[data-testid=machine-state]')?.textContent ?? ''), null, { timeout: 30_000 });
-  const label = await other.evaluate(() => window.twinViewer.placement.rigs.get('printer-1').getObjectByName('name-label').userData.text);
-  assert.match(label, /FDM 3D printer · nozzle_c: 212, status: printing/);
+  // Live state, as a bridge sends it. The other artisan is on the step that waits for a hot nozzle:
+  // it cannot be done while the nozzle temperature is unknown.
+  const waiting = () => other.evaluate(() => ({ waiting: document.querySelector('[data-testid=step-waiting]')?.textContent ?? null,
+    doneDisabled: document.querySelector('[data-testid=step-done]')?.disabled }));
+  assert.deepEqual(await waiting(), { waiting: 'In attesa di: nozzle_temp >= 200', doneDisabled: true });
+  const sendState = (properties) => page.evaluate((p) => window.twinViewer.connection.request({ op: 'machine_state', twin: window.twinViewer.twinName, machine: 'printer-1', properties: p }), properties);
+  const at = Date.now() / 1000;
+  await sendState({ nozzle_temp: { value: 212.5, unit: '°C', quality: 'good', source_time_s: at }, status: { value: 'running', quality: 'good', source_time_s: at } });
+  await other.waitForFunction(() => /nozzle_temp 212\.5 °C/.test(document.querySelector('[data-testid=machine-state]')?.textContent ?? ''), null, { timeout: 30_000 });
+  assert.deepEqual(await waiting(), { waiting: null, doneDisabled: false }, 'a hot nozzle lets the step be done');
+  const label = await other.evaluate(() => {
+    const sprite = window.twinViewer.placement.rigs.get('printer-1').getObjectByName('name-label');
+    return { text: sprite.userData.text, border: sprite.userData.label.border, status: document.querySelector('[data-testid=machine-status]').textContent };
+  });
+  assert.deepEqual(label, { text: 'FDM 3D printer · ▶ in funzione', border: '#2ecc71', status: '▶ in funzione' });
+  // The panel charts the first number over the last hour (values a client sends are not history: none yet).
+  await other.waitForFunction(() => window.twinViewer.mode.chart?.property === 'nozzle_temp' && !window.twinViewer.mode.chart.loading, null, { timeout: 30_000 });
+  assert.match(await other.evaluate(() => document.querySelector('.live-chart-box').textContent), /nozzle_temp \(°C\), ultima ora.*Ancora nessuno storico/);
+  // An alarm is a toast with its rule; offline values are shown as offline and never satisfy a step.
+  await sendState({ nozzle_temp: { value: 270, unit: '°C', quality: 'good', source_time_s: at + 1 }, status: { value: 'alarm', quality: 'good', source_time_s: at + 1 } });
+  await other.waitForFunction(() => { const n = document.getElementById('notice'); return !n.hidden && n.className === 'alarm'; }, null, { timeout: 30_000 });
+  assert.equal(await other.evaluate(() => document.getElementById('notice').textContent), 'Allarme su FDM 3D printer: nozzle_temp > 265');
+  await screenshot(other, 'instructions-live-alarm');
+  await sendState({ nozzle_temp: { value: 270, unit: '°C', quality: 'offline', source_time_s: at + 1 }, status: { value: 'alarm', quality: 'offline', source_time_s: at + 1 } });
+  await other.waitForFunction(() => /non raggiungibile/.test(document.querySelector('[data-testid=machine-status]')?.textContent ?? ''), null, { timeout: 30_000 });
+  assert.match(await other.evaluate(() => document.querySelector('[data-property=nozzle_temp]').textContent), /270 °C non raggiungibile/);
+  assert.deepEqual(await waiting(), { waiting: 'In attesa di: nozzle_temp >= 200', doneDisabled: true });
   const italian = await other.evaluate(() => document.querySelector('[data-testid=step-text]').textContent);
   const expectedItalian = await other.evaluate(() => window.twinViewer.mode.procedure.steps[0].text.it);
   assert.equal(italian, expectedItalian, 'the other artisan reads Italian');

@@ -20,6 +20,7 @@ import { ghostUniforms, cullGhosts, updateGhosts } from '../scene/ghosts.js';
 import { pickLanguage, t } from '../ui/i18n.js';
 import { el, button, disclosure } from '../ui/ui.js';
 import { icon } from '../ui/icons.js';
+import { machineStatus } from '../document/live-values.js';
 import { PanelFold } from '../ui/panel-fold.js';
 
 const EDITOR_ROLES = ['planner', 'admin'];
@@ -99,7 +100,7 @@ class App {
     notice.hidden = false;
     if (kind === 'error') this.errors.push(message);
     clearTimeout(this.noticeTimer);
-    this.noticeTimer = setTimeout(() => { notice.hidden = true; }, kind === 'error' ? 8000 : 4000);
+    this.noticeTimer = setTimeout(() => { notice.hidden = true; }, kind === 'info' ? 4000 : 8000);
   }
 
   /**
@@ -183,7 +184,7 @@ class App {
     this.placement = new Placement(this.twin.root);
     this.hideGhostsOfMovedMachines();
     this.placement.apply(this.document, this.params.get('layout') || '');
-    for (const [machine, properties] of this.machineStates) this.placement.setState(machine, properties);
+    for (const [machine, properties] of this.machineStates) this.placement.setState(machine, properties, (key, values) => this.t(key, values));
   }
 
   /** The cloud's points of a machine that moved away (or that the layout removes) are not drawn where it stood. */
@@ -306,12 +307,27 @@ class App {
   }
 
   machineStateChanged({ machine, properties }) {
+    const before = machineStatus(this.machineStates.get(machine))?.status;
     const merged = { ...(this.machineStates.get(machine) || {}), ...properties };
     this.machineStates.set(machine, merged);
+    this.toastAlarm(machine, before, machineStatus(merged)?.status);
     if (!this.placement) return; // placed with the machines, once they are
-    this.placement.setState(machine, merged);
+    this.placement.setState(machine, merged, (key, values) => this.t(key, values));
     this.mode?.documentChanged({ cause: 'machine_state' });
     this.viewer.invalidate();
+  }
+
+  /** A toast when a machine goes into alarm (with the rule that says so) and when it leaves it. */
+  toastAlarm(machineId, before, now) {
+    if (before === now || (before !== 'alarm' && now !== 'alarm')) return;
+    const machine = (this.document?.machines || []).find((m) => m.id === machineId);
+    const name = machine?.name || machineId;
+    if (now === 'alarm') {
+      const rule = machine?.status_rules?.alarm;
+      this.notify(`${this.t('alarmOn', { machine: name })}${rule ? `: ${rule}` : ''}`, 'alarm');
+    } else {
+      this.notify(this.t('alarmOff', { machine: name }));
+    }
   }
 
   async reconnect() {

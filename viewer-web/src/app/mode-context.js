@@ -25,11 +25,12 @@ function modeContext(app, own) {
   return Object.defineProperties(shared, Object.getOwnPropertyDescriptors(own));
 }
 
-/** Instructions: a machine's live state, and the steps done and undone, ours and other artisans'. */
+/** Instructions: a machine's live state and its history, and the steps done and undone, ours and other artisans'. */
 export function instructionsContext(app) {
   const { connection, twinName } = app;
   return modeContext(app, {
     machineState: (machineId) => app.machineStates.get(machineId),
+    history: (machineId, property) => connection.request({ op: 'history', twin: twinName, machine: machineId, property }),
     onStep: (handler) => connection.on('step', (m) => m.twin === twinName && handler(m)),
     sendStep: (procedureId, stepId, done) => connection.step(twinName, procedureId, stepId, done),
   });

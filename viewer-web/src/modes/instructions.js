@@ -1,18 +1,24 @@
-// Instructions mode, for artisans: a machine, one of its procedures, its steps one by one;
-// each step highlights its anchor and shows its text in the chosen language; done and undo
-// go to the server and come back from other artisans.
+// Instructions mode, for artisans: a machine with its live panel, one of its procedures, its
+// steps one by one; each step highlights its anchor and shows its text in the chosen language,
+// and the live values it names; a step that waits for a condition ("bed_temp >= 60") can be done
+// only once that holds on good values. Done and undo go to the server and come back from other artisans.
 
 import { el, select, button } from '../ui/ui.js';
 import { localized } from '../ui/i18n.js';
 import { proceduresFor } from '../document/document.js';
 import { HighlightSlot } from '../scene/highlight.js';
-import { formatState } from '../scene/placement.js';
+import { livePanel } from '../ui/live-panel.js';
+import { parseCondition } from '../document/conditions.js';
+import { liveValue, formatValue, goodValues, isNumeric } from '../document/live-values.js';
 import { glideTo, viewpointFor } from '../scene/camera-glide.js';
+
+const CHART_REFRESH_MS = 15_000; // the chart of the last hour is fetched again at most this often
 
 export class InstructionsMode {
   /**
    * @param ctx what the mode may use of the app (app/mode-context.js): viewer, placement, document,
-   *   lang, t, notify, and its own `machineState(id)`, `onStep(handler)` and `sendStep(procedure, step, done)`.
+   *   lang, t, notify, and its own `machineState(id)`, `history(machine, property)`, `onStep(handler)` and
+   *   `sendStep(procedure, step, done)`.
    */
   constructor(ctx) {
     this.ctx = ctx;
@@ -22,6 +28,7 @@ export class InstructionsMode {
     this.procedureId = null;
     this.stepIndex = 0;
     this.done = new Map(); // "procedure/step" -> bool
+    this.chart = null; // {machine, property, points, unit, fetchedAt} of the live panel's chart
     ctx.onStep((m) => {
       this.done.set(`${m.procedure}/${m.step}`, m.done);
       if (this.panel) this.render();
@@ -47,6 +54,44 @@ export class InstructionsMode {
 
   get procedure() {
     return (this.ctx.document.procedures || []).find((p) => p.id === this.procedureId) || null;
+  }
+
+  /** The chart of `property` of the current machine (the first numeric one when null), fetched when old. */
+  chartFor(state, property = null) {
+    const chosen = property ?? (this.chart?.machine === this.machineId ? this.chart.property : null)
+      ?? Object.keys(state).find((name) => name !== 'status' && isNumeric(state[name]));
+    if (!chosen) return null;
+    const current = this.chart?.machine === this.machineId && this.chart.property === chosen ? this.chart : null;
+    if (!current || (!current.loading && performance.now() - current.fetchedAt > CHART_REFRESH_MS)) {
+      const machine = this.machineId;
+      this.chart = { machine, property: chosen, points: current?.points ?? [], unit: current?.unit ?? null, fetchedAt: performance.now(), loading: true };
+      this.ctx.history(machine, chosen).then((answer) => {
+        if (this.chart?.machine !== machine || this.chart.property !== chosen) return;
+        this.chart = { machine, property: chosen, points: answer.points, unit: answer.unit ?? null, fetchedAt: performance.now(), loading: false };
+        if (this.panel) this.render();
+      }).catch((error) => {
+        this.chart.loading = false;
+        this.ctx.notify(error.message, 'error');
+      });
+    }
+    return this.chart;
+  }
+
+  /** What a step shows of live values, and whether its condition lets it be done. */
+  stepLive(step, procedure) {
+    const live = step.live;
+    if (!live) return { parts: [], blocked: false };
+    const state = this.ctx.machineState(live.machine ?? procedure.machine) || {};
+    const parts = (live.show || []).filter((name) => name in state).map((name) => {
+      const value = liveValue(state[name]);
+      return el('span', { class: `live-value ${value.quality}` }, `${name}: ${formatValue(value)}`, value.quality === 'good' ? '' : ` (${this.ctx.t(value.quality)})`);
+    });
+    let blocked = false;
+    if (live.wait_for) {
+      blocked = !parseCondition(live.wait_for).holds(goodValues(state));
+      if (blocked) parts.push(el('p', { class: 'step-waiting', 'data-testid': 'step-waiting' }, `${this.ctx.t('waitingFor')}: ${live.wait_for}`));
+    }
+    return { parts: [el('div', { class: 'step-live', 'data-testid': 'step-live' }, parts)], blocked };
   }
 
   choose(machineId, procedureId = null) {
@@ -88,23 +133,28 @@ export class InstructionsMode {
     const machineChoice = select((doc.machines || []).map((m) => [m.id, m.name]), this.machineId, (id) => this.choose(id), { 'data-testid': 'instructions-machine', 'aria-label': ctx.t('machine') });
     const parts = [el('label', {}, ctx.t('machine'), machineChoice)];
     const state = ctx.machineState(this.machineId);
-    if (state) parts.push(el('p', { class: 'muted', 'data-testid': 'machine-state' }, `${ctx.t('state')}: ${formatState(state)}`));
+    if (state) {
+      const chart = this.chartFor(state);
+      parts.push(livePanel({ properties: state, chart, t: ctx.t, onChart: (name) => { this.chartFor(state, name); this.render(); } }));
+    }
     if (!procedure) {
       parts.push(el('p', {}, ctx.t('noProcedures')));
       this.highlight.clear();
     } else {
       const key = `${procedure.id}/${step.id}`;
       const isDone = this.done.get(key) === true;
+      const live = this.stepLive(step, procedure);
       parts.push(
         el('label', {}, ctx.t('procedure'), select(procedures.map((p) => [p.id, localized(p.title, lang)]), procedure.id, (id) => this.choose(this.machineId, id), { 'data-testid': 'instructions-procedure' })),
         el('div', { class: 'step-count', 'data-testid': 'step-count', 'data-summary': true }, `${ctx.t('step')} ${this.stepIndex + 1} ${ctx.t('of')} ${steps.length}`, isDone ? ` · ✓ ${ctx.t('stepDone')}` : ''),
         el('p', { class: 'step-text', 'data-testid': 'step-text', 'data-summary': true }, localized(step.text, lang)),
+        ...live.parts,
         el('div', { class: 'row' },
           button(ctx.t('previous'), () => this.goTo(this.stepIndex - 1), { disabled: this.stepIndex === 0, 'data-testid': 'step-previous' }),
           button(ctx.t('next'), () => this.goTo(this.stepIndex + 1), { disabled: this.stepIndex >= steps.length - 1, 'data-testid': 'step-next' }),
           isDone
             ? button(ctx.t('undo'), () => this.markDone(false), { 'data-testid': 'step-undo' })
-            : button(ctx.t('done'), () => this.markDone(true), { class: 'primary', 'data-testid': 'step-done' })),
+            : button(ctx.t('done'), () => this.markDone(true), { class: 'primary', 'data-testid': 'step-done', disabled: live.blocked })),
       );
       const anchor = ctx.placement.anchors.get(step.anchor);
       const label = localized(step.highlight?.label, lang) || `${ctx.t('step')} ${this.stepIndex + 1}`;

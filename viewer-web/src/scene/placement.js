@@ -6,6 +6,7 @@
 import * as THREE from 'three';
 import { machinesIn, AS_IS } from '../document/document.js';
 import { makeLabel, setLabelText } from './labels.js';
+import { liveValue, formatValue, machineStatus, statusText } from '../document/live-values.js';
 
 const CLEARANCE_RED = 0xff2a2a;
 const SELECTED = 0xffd400;
@@ -36,8 +37,18 @@ function boxEdges(box, color) {
 }
 
 /** Machine state properties in a line: "spindle: running, temperature: 210". */
-export function formatState(properties = {}) {
-  return Object.entries(properties).map(([key, value]) => `${key}: ${typeof value === 'object' ? JSON.stringify(value) : value}`).join(', ');
+const STATUS_BORDERS = { running: '#2ecc71', alarm: '#ff3333', idle: '#9aa0a6', offline: '#555555' };
+const DEFAULT_BORDER = '#ff8800';
+const LABEL_VALUES = 2; // without a status, a label shows this many values; the panel shows them all
+
+/** What a machine's name label says of its live state: its status badge, else its first values. */
+export function labelState(properties = {}, t = (key) => key) {
+  const status = machineStatus(properties);
+  if (status) return statusText(status, t);
+  return Object.entries(properties).slice(0, LABEL_VALUES).map(([name, property]) => {
+    const live = liveValue(property);
+    return `${name}: ${formatValue(live)}${live.quality === 'good' ? '' : ` (${t(live.quality)})`}`;
+  }).join(', ');
 }
 
 export class Placement {
@@ -151,12 +162,14 @@ export class Placement {
     rig.userData.violates = violates;
   }
 
-  /** Shows a machine's live state (machine_state properties) on its name label. */
-  setState(machineId, properties) {
+  /** Shows a machine's live state on its name label (in 3D and in AR): its status badge, the border in its colour. */
+  setState(machineId, properties, t) {
     const rig = this.rigs.get(machineId);
     if (!rig) return;
     const name = rig.userData.machine.name || machineId;
-    setLabelText(rig.getObjectByName('name-label'), [name, formatState(properties)].filter(Boolean).join(' · '));
+    const label = rig.getObjectByName('name-label');
+    label.userData.label.border = STATUS_BORDERS[machineStatus(properties)?.status] ?? DEFAULT_BORDER;
+    setLabelText(label, [name, labelState(properties, t)].filter(Boolean).join(' · '));
   }
 
   setSelected(machineId) {
