@@ -257,12 +257,12 @@ async def _tile_client(port: int, token: str, twin: str, tiles: list[str], rate:
     await socket.close()
 
 
-async def _connect_viewers(port: int, token: str, twin: str, count: int) -> list[Viewer]:
+async def _connect_viewers(port: int, token: str, twin: str, count: int, kind: type = Viewer) -> list[Viewer]:
     loop = asyncio.get_running_loop()
     viewers: list[Viewer] = []
     batch = 50  # stay under the listen backlog
     for start in range(0, count, batch):
-        made = await asyncio.gather(*(loop.create_connection(lambda: Viewer("127.0.0.1", token, twin),
+        made = await asyncio.gather(*(loop.create_connection(lambda: kind("127.0.0.1", token, twin),
                                                              "127.0.0.1", port)
                                       for _ in range(min(batch, count - start))))
         batch_viewers = [protocol for _, protocol in made]
