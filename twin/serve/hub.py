@@ -19,17 +19,8 @@ from twin.serve import access
 from twin.serve.access import Role
 from twin.serve.fanout import Latest
 from twin.serve.json_patch import JsonPatchError, apply_patch
-from twin.serve.messages import (
-    DEFAULT_HISTORY_SPAN_S,
-    History,
-    ProtocolError,
-    encode_delta,
-    encode_snapshot,
-    encode_step,
-    machine_state_message,
-    presence_left_message,
-    presence_message,
-)
+from twin.serve.messages import (DEFAULT_HISTORY_SPAN_S, History, ProtocolError, encode_delta, encode_snapshot,
+                                 encode_step, machine_state_message, presence_left_message, presence_message)
 from twin.serve.store import StepEvent
 
 MAX_MACHINE_PROPERTIES = 256  # live state is kept in memory: bound what one machine may hold

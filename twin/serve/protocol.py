@@ -23,29 +23,10 @@ from twin.serve.access import VISITOR, Grant, Role, forbidden_path
 from twin.serve.fields import check_edge, field, parse_message, pose
 from twin.serve.fields import request_id as checked_request_id
 from twin.serve.json_patch import JsonPatchError, validate_patch
-from twin.serve.messages import (
-    CAPABILITIES,
-    CLOSE_POLICY,
-    CLOSE_TOO_BIG,
-    DEFAULT_HISTORY_POINTS,
-    MAX_HISTORY_POINTS,
-    MAX_REQUEST_ID,
-    PROTOCOL_VERSION,
-    Close,
-    Edit,
-    Event,
-    GetAsset,
-    Hello,
-    History,
-    MachineState,
-    Presence,
-    ProtocolError,
-    Step,
-    Subscribe,
-    Unsubscribe,
-    encode,
-    encode_asset,
-)
+from twin.serve.messages import (CAPABILITIES, CLOSE_POLICY, CLOSE_TOO_BIG, DEFAULT_HISTORY_POINTS, MAX_HISTORY_POINTS,
+                                 MAX_REQUEST_ID, PROTOCOL_VERSION, Close, Edit, Event, GetAsset, Hello, History,
+                                 MachineState, Presence, ProtocolError, Step, Subscribe, Unsubscribe, encode,
+                                 encode_asset)
 
 
 @dataclass(frozen=True)

@@ -29,19 +29,8 @@ from twin.serve.fanout import Fanout, Latest, LocalFanout, Throttle
 from twin.serve.http import HttpRoutes
 from twin.serve.http_files import asset_file, find_viewer, read_file
 from twin.serve.hub import Hub, Publish, topic, topics
-from twin.serve.messages import (
-    Close,
-    Edit,
-    GetAsset,
-    Hello,
-    History,
-    MachineState,
-    Presence,
-    ProtocolError,
-    Step,
-    Subscribe,
-    Unsubscribe,
-)
+from twin.serve.messages import (Close, Edit, GetAsset, Hello, History, MachineState, Presence, ProtocolError, Step,
+                                 Subscribe, Unsubscribe)
 from twin.serve.session import Session
 from twin.serve.store import StaleRevision, StepEvent, Store, StoreError
 
