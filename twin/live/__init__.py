@@ -4,6 +4,6 @@ Room: may import `twin.document`; never `twin.serve` (the server takes what the 
 
 Modules, one per concept: `values` (the edge rule for what comes in, strict payload parsing, JSON
 pointers), `state` (a live value: value, unit, source time, quality; a source's latest values),
-`bridge` (one source kept connected with backoff, malformed payloads counted), `mqtt` and `opcua`
-(the kinds' streams), `sources` (a document's bridges). docs/live.md describes the format.
+`bridge` (one source kept connected with backoff, malformed payloads counted), `mqtt`, `opcua` and
+`octoprint` (the kinds' streams), `sources` (a document's bridges). docs/live.md describes the format.
 """

@@ -1,8 +1,8 @@
 """One bridge: a source's connection kept up, its values checked, and updates handed on.
 
 A bridge is an async task (`Bridge.run`) around a kind's `stream` coroutine (`twin.live.mqtt`,
-`twin.live.opcua`), which connects, calls `connected`, hands each value in through `emit` and
-returns or raises when the connection ends. The bridge then marks the source's values `offline`,
+`twin.live.opcua`, `twin.live.octoprint`), which connects, calls `connected`, hands each value in
+through `emit` and returns or raises when the connection ends. The bridge then marks the source's values `offline`,
 waits (exponential backoff with jitter, reset after each successful connection) and connects
 again, forever, until cancelled. Payloads that break the edge rule are counted (`stats.malformed`)
 and logged, never fatal; an exception in a stream is a connection fault, never the caller's.

@@ -1,8 +1,8 @@
 """Running a document's sources: one `Bridge` per source, of its kind's stream.
 
-`bridges(document, on_update)` makes them (OctoPrint sources are accepted by the document but not
-bridged yet: they are skipped with a warning); each bridge's `run()` is one asyncio task. Machines
-with `status_rules` get their `status` added to the updates (twin.live.status).
+`bridges(document, on_update)` makes them (a kind without a stream is skipped with a warning); each
+bridge's `run()` is one asyncio task. Machines with `status_rules` get their `status` added to the
+updates (twin.live.status).
 """
 from __future__ import annotations
 
@@ -10,14 +10,14 @@ import logging
 from typing import Mapping
 
 from twin.document.model import Source, source_from_dict
-from twin.live import mqtt, opcua
+from twin.live import mqtt, octoprint, opcua
 from twin.live.bridge import Backoff, Bridge, OnUpdate
 from twin.live.status import MachineStatus
 
 log = logging.getLogger(__name__)
 
-STREAMS = {"mqtt": mqtt.stream, "opcua": opcua.stream}
-"""The kinds that have a bridge; 'octoprint' is still to come."""
+STREAMS = {"mqtt": mqtt.stream, "opcua": opcua.stream, "octoprint": octoprint.stream}
+"""The kinds that have a bridge: MQTT, OPC UA and OctoPrint (twin.live.octoprint)."""
 
 
 def sources_of(document: dict) -> tuple[Source, ...]:

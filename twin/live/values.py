@@ -23,10 +23,10 @@ class Malformed(ValueError):
     """A payload or value that breaks the edge rule (counted and logged by the bridge, never fatal)."""
 
 
-def parse_payload(payload: bytes) -> object:
-    """The JSON value of an MQTT payload, parsed strictly; Malformed otherwise."""
-    if len(payload) > MAX_PAYLOAD_BYTES:
-        raise Malformed(f"the payload has {len(payload)} bytes, more than {MAX_PAYLOAD_BYTES}")
+def parse_payload(payload: bytes, max_bytes: int = MAX_PAYLOAD_BYTES) -> object:
+    """The JSON value of a payload (MQTT, OctoPrint's socket), parsed strictly; Malformed otherwise."""
+    if len(payload) > max_bytes:
+        raise Malformed(f"the payload has {len(payload)} bytes, more than {max_bytes}")
     try:
         text = payload.decode("utf-8")
         return json.loads(text, parse_constant=json_values.reject_constant)
