@@ -2,7 +2,7 @@
 # Sets up everything twin needs on a Debian machine with Python 3.11: system libraries,
 # a virtual environment in .venv with twin installed in editable mode, the browser viewer's
 # npm packages and build (viewer-web/dist, which `twin serve` serves), and (with --test)
-# what only the test suite needs: Chromium, Mosquitto.
+# what only the test suite needs: Chromium, Mosquitto, OctoPrint (in .venv-octoprint).
 # Safe to rerun: it skips what is already there.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -38,6 +38,14 @@ if [[ ! -f $stamp || $(cat "$stamp") != "$fingerprint" ]]; then
   .venv/bin/pip install -q --upgrade pip "setuptools>=77" wheel pybind11   # scripts/build-native.sh builds with these
   .venv/bin/pip install -q -e ".[test,bench]"
   echo "$fingerprint" > "$stamp"
+fi
+
+# The live tests' OctoPrint (with its virtual printer) in its own environment: its pins would fight ours.
+octoprint_version=1.11.8
+if (( want_test )) && [[ $(.venv-octoprint/bin/octoprint --version 2>/dev/null) != *"$octoprint_version" ]]; then
+  echo "setup: installing OctoPrint $octoprint_version into .venv-octoprint (for the live tests)"
+  "$PYTHON" -m venv .venv-octoprint
+  .venv-octoprint/bin/pip install -q "octoprint==$octoprint_version"
 fi
 
 if [[ -f viewer-web/package.json ]]; then
