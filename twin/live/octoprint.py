@@ -62,7 +62,7 @@ def login(url: str, api_key: str, source_env: str) -> str:
         with urllib.request.urlopen(request, timeout=CONNECT_TIMEOUT_S) as response:
             user = json.loads(response.read(MAX_MESSAGE_BYTES))
     except urllib.error.HTTPError as error:
-        if error.code in (401, 403):
+        if error.code in (400, 401, 403):  # 400: an unknown key leaves the login unauthenticated (CSRF)
             raise ConnectionError(f"OctoPrint at {url} refused the API key in {source_env} (HTTP {error.code}); "
                                   "make an application key in OctoPrint's settings (Application Keys) and set "
                                   f"{source_env} to it") from None
