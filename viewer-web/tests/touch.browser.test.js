@@ -54,11 +54,14 @@ function waitGlide(page) {
   return page.waitForFunction(() => !window.twinViewer.viewer.glideStop, null, { polling: 50, timeout: 45_000 });
 }
 
+// The camera, to the micrometre: the controls' damping leaves float noise of 1e-15 m that is no orbit.
 function cameraState(page) {
   return page.evaluate(() => {
     const { camera, controls } = window.twinViewer.viewer;
-    return { position: camera.position.toArray(), target: controls.target.toArray(), distance: camera.position.distanceTo(controls.target),
-      direction: camera.getWorldDirection(new window.twinViewer.THREE.Vector3()).toArray() };
+    const round = (v) => Math.round(v * 1e6) / 1e6 + 0; // + 0: -0 and 0 are the same place
+    return { position: camera.position.toArray().map(round), target: controls.target.toArray().map(round),
+      distance: round(camera.position.distanceTo(controls.target)),
+      direction: camera.getWorldDirection(new window.twinViewer.THREE.Vector3()).toArray().map(round) };
   });
 }
 
