@@ -89,6 +89,12 @@ class Bridge:
         if values:
             self._hand_on(machine, self.state.update(machine, values))
 
+    def emit_checked(self, machine: str, values: dict[str, LiveValue], problems: list[str]) -> None:
+        """Hand on the values of one payload that passed, and count the payload malformed if some did not."""
+        if problems:
+            self.malformed(machine, "; ".join(problems[:3]))
+        self.emit(machine, values)
+
     def malformed(self, machine: str | None, why: str) -> None:
         """A payload or value refused by the edge rule or the mapping: counted, logged, dropped."""
         stats = self.stats

@@ -108,9 +108,7 @@ def take(bridge: Bridge, machine: str, payload: bytes) -> None:
     except Malformed as error:
         bridge.malformed(machine, str(error))
         return
-    if problems:
-        bridge.malformed(machine, "; ".join(problems[:3]))
-    bridge.emit(machine, values)
+    bridge.emit_checked(machine, values, problems)
 
 
 def properties_of(update: dict, bridge: Bridge) -> tuple[dict[str, LiveValue], list[str]]:
