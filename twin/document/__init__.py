@@ -1,4 +1,4 @@
-"""The twin document: machines, anchors, procedures, tours, layout variants, measurements and live sources.
+"""The twin document: machines, anchors, procedures, tours, layout variants, measurements, live sources and scan versions.
 
 Room: plain data (`model`), its schema check (`validation`) and the references a schema cannot
 check (`references`). Imports the stdlib, numpy, yaml, jsonschema and `twin.geometry` only; no I/O
@@ -28,6 +28,7 @@ from twin.document.model import (
                                  Tour,
                                  TwinDocument,
                                  Vec3,
+                                 Version,
                                  Viewpoint,
                                  from_dict,
                                  load,
@@ -50,5 +51,5 @@ from twin.document.validation import (
 __all__ = ["GLB_NODES", "MARKER_DICTIONARY_SIZES", "QUATERNION_NORM_TOLERANCE", "SCHEMA_PATH", "SCHEMA_VERSION",
            "Anchor", "Box", "DocumentError", "FloorPlan", "Highlight", "Layout", "LiveProperty", "Machine", "Measurement", "Media",
            "Model", "PlanOpening", "PlanWall", "Pose", "PrintedMarker", "Procedure", "Source", "SourceMachine", "Step", "Stop", "Text", "Tour",
-           "TwinDocument", "Vec3", "Viewpoint",
+           "TwinDocument", "Vec3", "Version", "Viewpoint",
            "from_dict", "load", "schema", "to_dict", "to_json", "validate"]

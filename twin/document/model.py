@@ -276,6 +276,22 @@ class Source:
 
 
 @dataclass(frozen=True)
+class Version:
+    """One scan of the room over time; the first version is the scan folder's own cloud.
+    Paths are relative to the scan folder."""
+
+    id: str
+    date: str
+    """ISO 8601 in UTC, e.g. '2026-12-03T18:00:00Z'."""
+    source: str
+    T_first_version: tuple[tuple[float, ...], ...]
+    """4x4 rows: maps this version's points into the first version's frame (the twin's world)."""
+    tiles: str | None = None
+    changes: str | None = None
+    change_tiles: str | None = None
+
+
+@dataclass(frozen=True)
 class TwinDocument:
     name: str
     version: int = SCHEMA_VERSION
@@ -288,6 +304,7 @@ class TwinDocument:
     measurements: tuple[Measurement, ...] = ()
     sources: tuple[Source, ...] = ()
     floor_plan: FloorPlan | None = None
+    versions: tuple[Version, ...] = ()
 
     def machine(self, machine_id: str) -> Machine:
         for machine in self.machines:
@@ -376,6 +393,7 @@ def from_dict(data: Any, source: str = "<twin document>") -> TwinDocument:
                            for m in data.get("measurements", ())),
         sources=tuple(source_from_dict(s) for s in data.get("sources", ())),
         floor_plan=None if "floor_plan" not in data else floor_plan_from_dict(data["floor_plan"]),
+        versions=tuple(version_from_dict(v) for v in data.get("versions", ())),
     )
 
 
@@ -441,6 +459,13 @@ def source_from_dict(s: dict) -> Source:
                   username_env=s.get("username_env"), password_env=s.get("password_env"),
                   api_key_env=s.get("api_key_env"),
                   stale_after_s=None if "stale_after_s" not in s else float(s["stale_after_s"]))
+
+
+def version_from_dict(v: dict) -> Version:
+    """A `Version` from its JSON form (in a document already validated)."""
+    return Version(id=v["id"], date=v["date"], source=v["source"],
+                   T_first_version=tuple(tuple(float(x) for x in row) for row in v["T_first_version"]),
+                   tiles=v.get("tiles"), changes=v.get("changes"), change_tiles=v.get("change_tiles"))
 
 
 def floor_plan_from_dict(plan: dict) -> FloorPlan:

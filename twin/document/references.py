@@ -36,7 +36,7 @@ def semantic_problems(data: dict) -> list[tuple[str, str]]:
     anchors = data.get("anchors", [])
     machine_ids = _unique_ids(machines, "/machines", problems)
     anchor_ids = _unique_ids(anchors, "/anchors", problems)
-    for name in ("procedures", "tours", "layouts", "measurements", "sources"):
+    for name in ("procedures", "tours", "layouts", "measurements", "sources", "versions"):
         _unique_ids(data.get(name, []), f"/{name}", problems)
 
     def needs(ids: set[str], value: str, pointer: str, what: str) -> None:
