@@ -2,6 +2,7 @@
 layers. Each file is written atomically (twin.scanfolder), so a failed run leaves no half plan."""
 from __future__ import annotations
 
+import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -48,6 +49,12 @@ def write_plan(drawing: PlanDrawing, path: str | Path, scale: int = 100, paper: 
     with atomic_write(path) as partial:
         writers[path.suffix.lower()](drawing, partial, scale, paper)
     return path
+
+
+def plan_bytes(drawing: PlanDrawing, suffix: str, scale: int = 100, paper: str = "A4") -> bytes:
+    """The plan as the bytes of a .svg, .pdf or .dxf file (what a server hands out)."""
+    with tempfile.TemporaryDirectory(prefix="twin-plan-") as folder:
+        return write_plan(drawing, Path(folder) / f"plan{suffix}", scale, paper).read_bytes()
 
 
 def _write_svg(drawing: PlanDrawing, path: Path, scale: int, paper: str) -> None:

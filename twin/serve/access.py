@@ -45,7 +45,7 @@ class Role(enum.IntEnum):
 _EDITABLE = {
     Role.ARTISAN: (("machines", "*", "properties", "notes"),),
     Role.PLANNER: (("layouts",), ("anchors",), ("procedures",), ("tours",), ("measurements",),
-                   ("machines", "*", "pose")),
+                   ("machines", "*", "pose"), ("floor_plan",)),
 }
 
 

@@ -24,6 +24,7 @@ from twin.serve.http_files import (
     safe_file,
     text_response,
 )
+from twin.serve.http_plan import PLAN_FILES, plan_response
 
 
 class HttpRoutes:
@@ -76,6 +77,9 @@ class HttpRoutes:
             response = bytes_response(request, json.dumps(document).encode(), "application/json")
             response.headers["X-Twin-Revision"] = str(revision)
             return response
+        if relative in PLAN_FILES:
+            revision, document = self.twins.hub.heads[name]
+            return await plan_response(request, url.query, name, access.served_view(document, role), revision, relative)
         file = asset_file(self.twins.folders[name], relative)
         if file is None:
             return text_response(http.HTTPStatus.NOT_FOUND, f"twin {name!r} has no file {relative!r}\n")
