@@ -10,7 +10,7 @@ import numpy as np
 from twin import changes, document
 from twin.cli.errors import CliError
 from twin.cli.progress import stage_bars
-from twin.scanfolder import read_cloud, write_json, write_point_cloud_ply
+from twin.scanfolder import read_cloud
 
 COMMAND = "diff"
 HELP = "show what changed between two scans of a room (moved, added, removed)"
@@ -62,36 +62,13 @@ def _document(args) -> document.TwinDocument | None:
     return document.load(path)
 
 
-def _change_json(change: changes.Change) -> dict:
-    item = {"kind": change.kind, "centroid": change.centroid.round(4).tolist(),
-            "bounds": {"min": change.bounds[0].round(4).tolist(), "max": change.bounds[1].round(4).tolist()},
-            "points": change.points}
-    if change.machine:
-        item["machine"] = change.machine
-    if change.motion is not None:
-        item["motion"] = {"T": change.motion.T.round(6).tolist(), "distance_m": round(float(np.linalg.norm(
-            change.displacement_m)), 4), "displacement_m": change.displacement_m.round(4).tolist(),
-            "turn_deg": round(change.motion.turn_deg, 2), "fitness": round(change.motion.fitness, 3)}
-    item["description"] = change.describe()
-    return item
-
-
 def run(args) -> int:
     old, new = _cloud(args.old), _cloud(args.new)
     twin_document = _document(args)
     with stage_bars() as progress:
         result = changes.diff_scans(old, new, document=twin_document,
                                     settings=changes.DiffSettings(voxel_size_m=args.voxel_size), progress=progress)
-    summary = {"T_old_new": result.T_old_new.round(6).tolist(), "fitness": round(result.alignment.fitness, 4),
-               "converged": result.converged, "changes": [_change_json(c) for c in result.changes],
-               "seconds": round(result.seconds, 3)}
-    args.out.mkdir(parents=True, exist_ok=True)
-    write_json(args.out / "changes.json", summary)
-    if result.converged:
-        scalars = {"distance": np.nan_to_num(result.distance, nan=0.0), "significant": result.significant}
-        write_point_cloud_ply(args.out / "distances.ply", result.new_in_old, scalars=scalars)
-        colours = changes.distance_colors(result.distance, result.significant, 10 * args.voxel_size)
-        write_point_cloud_ply(args.out / "distances_colored.ply", result.new_in_old, colours)
+    summary = changes.write_diff_files(args.out, result, args.voxel_size)
     if args.json:
         print(json.dumps(summary))
     elif not result.converged:
