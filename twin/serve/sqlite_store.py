@@ -14,6 +14,11 @@ audited from the log.
 
 One `SqliteStore` is used by one thread at a time (the server gives it a thread of its own), except
 `checkpoint`, which has a connection of its own and runs in another thread.
+
+Several processes on one machine may share the file (`twin serve` behind a reverse proxy): every
+write is a `BEGIN IMMEDIATE` transaction, which takes SQLite's one write lock before it reads, so
+revisions stay strictly increasing per twin whoever commits them; a writer that finds the lock
+taken waits up to `BUSY_TIMEOUT_S` for it instead of failing.
 """
 from __future__ import annotations
 
@@ -28,6 +33,7 @@ from twin.serve.access import Grant, Role, hash_token
 from twin.serve.store import IMPORT_AUTHOR, Edit, HistorySeries, StaleRevision, StepEvent, Store, StoreError
 
 DURABILITY = {"full": "FULL", "process": "NORMAL"}  # what an acknowledged edit survives -> SQLite setting
+BUSY_TIMEOUT_S = 10.0  # how long a commit waits for another process's write to finish
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS twins (
@@ -77,7 +83,8 @@ CREATE TABLE IF NOT EXISTS tokens (
 """
 
 
-def _canonical(document) -> str:
+def canonical_json(document) -> str:
+    """The one text of a JSON value (sorted keys, no spaces): equal documents hash alike."""
     return json.dumps(document, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
@@ -92,7 +99,8 @@ class SqliteStore(Store):
             raise ValueError(f"the database path {self.path} is a folder; give a file name such as {self.path / 'twin.db'}")
         self.path.parent.mkdir(parents=True, exist_ok=True)
         try:
-            self._db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+            self._db = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_S, isolation_level=None,
+                                       check_same_thread=False)
             self._db.execute("PRAGMA journal_mode=WAL")
         except sqlite3.DatabaseError as error:
             raise ValueError(f"{self.path} is not a usable SQLite database ({error}); give another --db path") from None
@@ -115,7 +123,8 @@ class SqliteStore(Store):
         Call it from one thread of its own (it has its own connection), every few seconds.
         """
         if self._checkpointer is None:
-            self._checkpointer = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+            self._checkpointer = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_S, isolation_level=None,
+                                                 check_same_thread=False)
         self._checkpointer.execute("PRAGMA wal_checkpoint(PASSIVE)")
 
     def _transaction(self):
@@ -130,17 +139,17 @@ class SqliteStore(Store):
         was last imported from (a re-export), it becomes a new revision replacing the whole
         document, by the author "import".
         """
-        text = _canonical(document)
+        text = canonical_json(document)
         digest = hashlib.sha256(text.encode("utf-8")).hexdigest()
-        row = self._db.execute("SELECT revision, source_sha256 FROM twins WHERE name = ?", (name,)).fetchone()
-        if row is None:
-            with self._transaction():
-                self._db.execute("INSERT INTO twins VALUES (?, 0, ?, ?, ?)", (name, text, text, digest))
-            return 0
-        revision, stored_digest = row
-        if stored_digest == digest:
-            return revision
+        # Read inside the write transaction: processes starting together import the twin once.
         with self._transaction():
+            row = self._db.execute("SELECT revision, source_sha256 FROM twins WHERE name = ?", (name,)).fetchone()
+            if row is None:
+                self._db.execute("INSERT INTO twins VALUES (?, 0, ?, ?, ?)", (name, text, text, digest))
+                return 0
+            revision, stored_digest = row
+            if stored_digest == digest:
+                return revision
             revision = self._append(name, revision, [{"op": "replace", "path": "", "value": document}],
                                     text, IMPORT_AUTHOR)
             self._db.execute("UPDATE twins SET source_sha256 = ? WHERE name = ?", (digest, name))
@@ -169,7 +178,7 @@ class SqliteStore(Store):
         Raises `StaleRevision` if `base_revision` is not the head. Returns after the commit.
         """
         with self._transaction():
-            return self._append(name, base_revision, patch, _canonical(document), author)
+            return self._append(name, base_revision, patch, canonical_json(document), author)
 
     def _append(self, name: str, base_revision: int, patch: list, document_text: str, author: str) -> int:
         revision = base_revision + 1
