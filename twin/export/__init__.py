@@ -4,7 +4,8 @@ Room: imports document, geometry, the core (`twin._native`: Morton codes), numpy
 never serve or the CLI.
 
 The markers that reconstruction measured (`anchors.json`, where the scan folder has one) join the
-document as anchors before anything is written (`scan_anchors.py`).
+document as anchors before anything is written (`scan_anchors.py`); the scan folder's versions
+(`versions/<id>/version.json`, from `twin versions add`) are listed in it as its versions.
 
 Everything is read and checked before anything is written; outputs are built under temporary
 names in the scan folder (`twin.scanfolder.atomic_write`) and renamed into place at the end, so a
@@ -12,6 +13,7 @@ failed export leaves the previous outputs as they were.
 """
 from __future__ import annotations
 
+import dataclasses
 import logging
 from contextlib import ExitStack
 from dataclasses import dataclass
@@ -28,7 +30,8 @@ from twin.export.scan_anchors import merge_scan_markers
 from twin.export.tiles import Octree, TilesetSummary, build_octree, write_tileset
 from twin.export.twin_glb import build_twin_glb
 from twin.progress import Progress
-from twin.scanfolder import ANCHORS_FILE, TriangleMesh, atomic_write, read_cloud, read_mesh, read_scan_markers
+from twin.scanfolder import (ANCHORS_FILE, TriangleMesh, atomic_write, read_cloud, read_mesh, read_scan_markers,
+                             read_versions)
 
 log = logging.getLogger(__name__)
 
@@ -74,6 +77,9 @@ def export_scan(scan_dir: str | Path, document: TwinDocument | str | Path | None
     scan_markers = read_scan_markers(scan_dir / ANCHORS_FILE) if (scan_dir / ANCHORS_FILE).is_file() else []
     if scan_markers:
         doc = merge_scan_markers(doc, scan_markers, source=str(scan_dir / ANCHORS_FILE))
+    versions = read_versions(scan_dir)  # the scans of the room over time (twin versions add)
+    if versions:
+        doc = dataclasses.replace(doc, versions=versions)
     report("read", 1, 3)
     mesh = _read_scan_mesh(scan_dir / "mesh.ply") if (scan_dir / "mesh.ply").is_file() else None
     if (scan_dir / "cloud.ply").is_file():
