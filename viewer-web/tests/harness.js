@@ -14,7 +14,7 @@ const HERE = dirname(fileURLToPath(import.meta.url));
 export const VIEWER_ROOT = resolve(HERE, '..');
 export const PROJECT_ROOT = resolve(VIEWER_ROOT, '..');
 export const ARTIFACTS = join(PROJECT_ROOT, 'artifacts', 'viewer');
-const VENV_BIN = join(PROJECT_ROOT, '.venv', 'bin');
+export const VENV_BIN = join(PROJECT_ROOT, '.venv', 'bin');
 const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
 
 export function checkBuilt() {
@@ -132,11 +132,11 @@ export function xrEnvironment(name = 'office_small') {
 /**
  * The browser suites' common setting, registered as node:test hooks: the sample twin made
  * (`points` cloud points) and served by a real `twin serve`, one Chromium (`device` as for
- * launchBrowser), and every page a test opened closed after it (SwiftShader draws them all on
- * the CPU). Returns { server, browser, open(url, options), adminUrl(query) }; server and browser
+ * launchBrowser), `prepare(folder)` run on the scan folder before it is served, and every page a
+ * test opened closed after it (SwiftShader draws them all on the CPU). Returns { server, browser, open(url, options), adminUrl(query) }; server and browser
  * are set once the suite's `before` hook has run.
  */
-export function servedSampleSuite({ points = 400_000, device = {} } = {}) {
+export function servedSampleSuite({ points = 400_000, device = {}, prepare = null } = {}) {
   const suite = { server: null, browser: null };
   const pages = [];
   let workspace;
@@ -144,6 +144,7 @@ export function servedSampleSuite({ points = 400_000, device = {} } = {}) {
     checkBuilt();
     workspace = scratch();
     const folder = makeSampleTwin(join(workspace.dir, 'sample'), { points });
+    prepare?.(folder);
     suite.server = await startServer([folder], { db: join(workspace.dir, 'twin.sqlite'), publish: ['sample'] });
     suite.browser = await launchBrowser(device);
   });

@@ -41,6 +41,15 @@ export function tourContext(app) {
   return modeContext(app, { visitors: () => app.presence.count });
 }
 
+/** The plan of a layout as the server draws it (twin/serve/http_plan.py): { blob, fileName }; throws the server's sentence. */
+async function downloadPlan(app, format, layoutId) {
+  const url = `/twins/${encodeURIComponent(app.twinName)}/plan.${format}?layout=${encodeURIComponent(layoutId)}`;
+  const response = await fetch(url, { headers: app.headers });
+  if (!response.ok) throw new Error((await response.text()).trim() || `${url} answered ${response.status}.`);
+  const fileName = response.headers.get('content-disposition')?.match(/filename="([^"]+)"/)?.[1] || `plan.${format}`;
+  return { blob: await response.blob(), fileName };
+}
+
 /** Planner: edits of the document (where the role allows them), layouts, and the scan for clearances and the top view. */
 export function plannerContext(app) {
   const { connection, twinName } = app;
@@ -50,5 +59,6 @@ export function plannerContext(app) {
     setLayout: (layoutId) => app.setLayout(layoutId),
     wallPoints: () => app.wallPoints(),
     scanned: () => [...app.twin.meshes, ...app.twin.clouds, app.tiles?.group].filter(Boolean),
+    downloadPlan: (format, layoutId) => downloadPlan(app, format, layoutId),
   });
 }

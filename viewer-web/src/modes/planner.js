@@ -1,6 +1,6 @@
 // Planner mode: select, move (on the floor) and rotate machines, measure point to point and
 // save named measurements, check clearances (default 60 cm to the scanned walls and to other
-// machines), save and switch named layouts. Moves and saves are edits to the document, so every
+// machines), save and switch named layouts, see and correct the 2D floor plan (ui/plan-view.js). Moves and saves are edits to the document, so every
 // open viewer sees them.
 
 import * as THREE from 'three';
@@ -9,6 +9,7 @@ import { AS_IS, setPosePatch, saveLayoutPatch, saveMeasurementPatch, measurement
 import { clearance, footprint, DEFAULT_CLEARANCE_M } from '../scene/clearance.js';
 import { makeLabel } from '../scene/labels.js';
 import { glideTo } from '../scene/camera-glide.js';
+import { PlanView } from '../ui/plan-view.js';
 
 const ROTATE_STEP_RAD = Math.PI / 12;
 // A pointer that moves farther than this between down and up orbits the view rather than taps.
@@ -72,7 +73,8 @@ export class PlannerMode {
   /**
    * @param ctx what the mode may use of the app (app/mode-context.js): viewer, placement, root,
    *   document, t, notify, and its own `canEdit`, `edit(makePatch)`, `setLayout(id)`,
-   *   `wallPoints()` (for the clearance check) and `scanned()` (the scan's objects, for the top view).
+   *   `wallPoints()` (for the clearance check), `scanned()` (the scan's objects, for the top view) and
+   *   `downloadPlan(format, layoutId)` (the plan file the server draws).
    */
   constructor(ctx) {
     this.ctx = ctx;
@@ -90,6 +92,7 @@ export class PlannerMode {
     this.savedGroup = new THREE.Group();
     this.savedGroup.name = 'saved-measurements';
     this.savedGroup.userData.notPickable = true;
+    this.planView = new PlanView(ctx);
     this.listeners = {
       pointerdown: (e) => this.pointerDown(e),
       pointermove: (e) => this.pointerMove(e),
@@ -188,6 +191,7 @@ export class PlannerMode {
         violations.length
           ? violations.map(([id, r]) => el('li', { class: 'violation' }, `${this.nameOf(id)} ${ctx.t('tooClose')} ${r.against === 'wall' ? ctx.t('wall') : this.nameOf(r.against)} (${r.distance.toFixed(2)} m)`))
           : el('li', {}, ctx.t('clearanceOk'))),
+      this.planView.element,
     );
   }
 
@@ -233,6 +237,7 @@ export class PlannerMode {
     }
     this.result = clearance(footprints, this.ctx.wallPoints(), this.clearanceM);
     for (const id of placement.rigs.keys()) placement.setClearance(id, this.result.get(id)?.violates ?? false);
+    this.planView.update(new Map([...footprints].map(([id, polygon]) => [id, { name: this.nameOf(id), polygon }])), placement.layoutId);
     this.ctx.viewer.invalidate();
   }
 
