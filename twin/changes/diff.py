@@ -108,7 +108,9 @@ def diff_scans(old_points, new_points, *, document: TwinDocument | None = None,
     report("distances", 2, 2)
     report("regions", 0, 1)
     link = 2 * voxel
-    arrived = registration.voxel_downsample(new_in_old[significant], voxel)  # the old side's density
+    arrived = new_in_old[significant]
+    if len(arrived):  # nothing significant: nothing arrived (the core refuses an empty cloud)
+        arrived = registration.voxel_downsample(arrived, voxel)  # the old side's density
     added = [Region(arrived[i]) for i in connected_regions(arrived, link, settings.min_region_points)]
     removed = [Region(old_grid[old_significant][i]) for i in
                connected_regions(old_grid[old_significant], link, settings.min_region_points)]

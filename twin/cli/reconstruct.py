@@ -7,6 +7,7 @@ from pathlib import Path
 
 from twin.cli.errors import CliError
 from twin.cli.progress import stage_bars
+from twin.cli.versions import add_scan_version, add_version_options, added_json, print_added
 from twin.scanfolder import read_scan_markers
 
 COMMAND = "reconstruct"
@@ -30,6 +31,7 @@ examples:
   twin reconstruct ../shared/data/rgbd/livingroom1_micro -o scans/livingroom
   twin reconstruct bench.r3d -o scans/bench --voxel-size 0.02
   twin reconstruct my_tum_sequence -o scans/desk --intrinsics 517.3 516.5 318.6 255.3 --depth-scale 5000
+  twin reconstruct capture-2026/ -o scans/shop-2026 --version-of scans/shop   # a later scan of scans/shop
 """
 
 
@@ -39,6 +41,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="scan folder to write into, e.g. scans/NAME (created if needed)")
     add_reconstruct_options(parser)
     parser.add_argument("--json", action="store_true", help="print the report as JSON instead of a summary")
+    versions = parser.add_argument_group("versions")
+    versions.add_argument("--version-of", type=Path, metavar="TWIN_SCAN",
+                          help="then add the new cloud.ply as the next version of TWIN_SCAN (twin versions add)")
+    add_version_options(versions, prefix="version-")
 
 
 def add_reconstruct_options(parser: argparse.ArgumentParser) -> None:
@@ -77,10 +83,15 @@ def run(args: argparse.Namespace) -> int:
     with stage_bars() as progress:
         result = reconstruct(args.capture, args.output, progress=progress, **reconstruct_options(args, args.capture))
 
+    added = None if args.version_of is None else add_scan_version(args.version_of, args.output / "cloud.ply", args,
+                                                                   source=str(args.capture))
     if args.json:
-        print(json.dumps(result.as_report(), indent=2))
+        report = result.as_report()
+        print(json.dumps(report if added is None else {**report, "version_of": added_json(added)}, indent=2))
         return 0
     _print_summary(args.output, kind, result)
+    if added is not None:
+        print_added(args.version_of, added)
     return 0
 
 

@@ -18,10 +18,12 @@ from twin.scanfolder.clouds import CLOUD_SUFFIXES, colors_uint8, read_cloud, wri
 from twin.scanfolder.json_files import read_json, write_json
 from twin.scanfolder.meshes import TriangleMesh, read_mesh, write_mesh_ply
 from twin.scanfolder.text_table import read_number_rows
-from twin.scanfolder.versions import (FIRST_VERSION_ID, VERSION_FILE, VERSIONS_DIR, next_version_id, read_versions, version_folder,
-                                      write_version)
+from twin.scanfolder.versions import (FIRST_VERSION_ID, VERSION_FILE, VERSIONS_DIR, next_version_id, read_versions,
+                                      version_folder, write_version)
 
-__all__ = ["ANCHORS_FILE", "CLOUD_SUFFIXES", "FIRST_VERSION_ID", "VERSION_FILE", "VERSIONS_DIR", "ScanMarker", "TriangleMesh", "atomic_write",
-           "colors_uint8", "marker_anchor", "read_cameras_json", "read_cloud", "read_json", "read_mesh",
+__all__ = ["ANCHORS_FILE", "CLOUD_SUFFIXES", "FIRST_VERSION_ID", "VERSION_FILE", "VERSIONS_DIR", "ScanMarker",
+           "TriangleMesh", "atomic_write", "colors_uint8", "marker_anchor", "read_cameras_json", "read_cloud",
+           "read_json", "read_mesh",
            "read_number_rows", "read_scan_markers", "write_anchors_json", "write_cameras_json", "write_json",
-           "write_mesh_ply", "write_point_cloud_ply", "next_version_id", "read_versions", "version_folder", "write_version"]
+           "write_mesh_ply", "write_point_cloud_ply", "next_version_id", "read_versions", "version_folder",
+           "write_version"]
