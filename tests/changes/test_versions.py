@@ -148,3 +148,13 @@ def test_export_lists_the_scan_folders_versions_in_the_document(shop, tmp_path):
     (scan / "twin.json").unlink()
     assert main(["export", str(scan), "--glb-cloud-points", "1000", "--no-compress"]) == 0
     assert [v.id for v in document.load(scan / "twin.json").versions] == ["v1", "v2"]
+
+
+def test_the_server_serves_a_versions_tiles_and_changes_but_not_its_clouds(shop):
+    from twin.serve.http_files import asset_file
+    scan = shop[0]
+    for served in ("versions/v2/tiles/tileset.json", "versions/v2/change-tiles/tileset.json", "versions/v2/changes.json"):
+        assert asset_file(scan, served) == (scan / served).resolve()
+    for withheld in ("versions/v2/cloud.ply", "versions/v2/distances.ply", "versions/v2/proposed.patch.json",
+                     "versions/v2/version.json", "versions/../cloud.ply", "versions/v2/tiles/../../../cloud.ply"):
+        assert asset_file(scan, withheld) is None, withheld

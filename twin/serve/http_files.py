@@ -22,8 +22,10 @@ PACKAGED_VIEWER = Path(__file__).resolve().parents[1] / "viewer_dist"
 SOURCE_VIEWER = Path(__file__).resolve().parents[2] / "viewer-web" / "dist"
 HOW_TO_BUILD_VIEWER = ("run `npm ci && npm run build` in viewer-web/ (or scripts/setup.sh), then restart; "
                        "to carry it in an installed twin, build it before `pip install .`")
-# What of a scan folder clients may fetch (twin.json comes from the store, at its revision).
+# What of a scan folder clients may fetch (twin.json comes from the store, at its revision); of a
+# version (twin versions add), its tiles, its distance-coloured tiles and what changed, not its clouds.
 _ASSET_ROOTS = ("twin.glb", "tiles")
+_VERSION_ASSETS = ("tiles", "change-tiles", "changes.json")
 MIME = {".glb": "model/gltf-binary", ".gltf": "model/gltf+json", ".json": "application/json",
         ".js": "text/javascript", ".mjs": "text/javascript", ".wasm": "application/wasm",
         ".ktx2": "image/ktx2", ".bin": "application/octet-stream", ".html": "text/html; charset=utf-8",
@@ -53,8 +55,11 @@ def safe_file(root: Path, relative: str) -> Path | None:
 
 
 def asset_file(folder: Path, relative: str) -> Path | None:
-    """A fetchable asset of a scan folder (`twin.glb`, `tiles/...`), or None."""
-    if relative.split("/", 1)[0] not in _ASSET_ROOTS:
+    """A fetchable asset of a scan folder (`twin.glb`, `tiles/...`, `versions/<id>/tiles/...`,
+    `versions/<id>/change-tiles/...`, `versions/<id>/changes.json`), or None."""
+    parts = relative.split("/")
+    in_version = len(parts) >= 3 and parts[0] == "versions" and parts[2] in _VERSION_ASSETS
+    if parts[0] not in _ASSET_ROOTS and not in_version:
         return None
     return safe_file(folder, relative)
 
