@@ -90,12 +90,17 @@ class LiveHarness:
         self.store.close()
 
 
+def machine_properties(message, machine: str) -> dict:
+    """The properties of `machine` that a pushed message carries (none unless it is a machine_states)."""
+    if isinstance(message, dict) and message.get("op") == "machine_states":
+        return message["machines"].get(machine, {})
+    return {}
+
+
 def live(machine: str, prop: str, value=None, quality: str = "good"):
-    """Matches a pushed machine_state that carries `prop` of `machine` with `value` (any if None) and `quality`."""
+    """Matches a pushed machine_states that carries `prop` of `machine` with `value` (any if None) and `quality`."""
     def match(message) -> bool:
-        if not (isinstance(message, dict) and message.get("op") == "machine_state" and message["machine"] == machine):
-            return False
-        got = message["properties"].get(prop)
+        got = machine_properties(message, machine).get(prop)
         return (isinstance(got, dict) and got.get("quality") == quality
                 and (value is None or got.get("value") == value))
     return match
@@ -106,8 +111,7 @@ async def wait_merged(client: Client, machine: str, **expected) -> dict:
     merged = client.__dict__.setdefault("merged", {}).setdefault(machine, {})
 
     def match(message) -> bool:
-        if isinstance(message, dict) and message.get("op") == "machine_state" and message["machine"] == machine:
-            merged.update(message["properties"])
+        merged.update(machine_properties(message, machine))
         return all(name in merged and (merged[name]["value"], merged[name]["quality"]) == want
                    for name, want in expected.items())
 

@@ -7,7 +7,7 @@ import asyncio
 import json
 import time
 
-from live_harness import TIMEOUT, LiveHarness, free_port, live, live_document, wait_merged
+from live_harness import TIMEOUT, LiveHarness, free_port, live, live_document, machine_properties, wait_merged
 
 from twin.cli import sources as sources_cli
 from twin.serve.access import Role
@@ -23,13 +23,14 @@ def test_mqtt_values_reach_a_viewer_malformed_ones_never_and_a_broker_restart_go
                                 retain=True)
         async with harness.running(), harness.client(Role.VIEWER) as viewer, harness.client(twin="other") as other:
             seen = [await viewer.wait(live("printer-1", "nozzle_temp", 212.5))]
-            assert seen[0]["client"] == 0 and seen[0]["properties"]["job"]["value"] == "benchy"
-            assert isinstance(seen[0]["properties"]["nozzle_temp"]["source_time_s"], float)
+            printer = machine_properties(seen[0], "printer-1")
+            assert printer["job"]["value"] == "benchy" and isinstance(printer["nozzle_temp"]["source_time_s"], float)
 
             # A wildcard topic and a property read by JSON pointer, with its unit.
             await mosquitto.publish("fablab/laser/status", json.dumps({"power_w": 40, "ignored": 1}))
             power = await viewer.wait(live("laser-1", "power", 40))
-            assert power["properties"]["power"]["unit"] == "W" and "ignored" not in power["properties"]
+            laser = machine_properties(power, "laser-1")
+            assert laser["power"]["unit"] == "W" and "ignored" not in laser
 
             # Malformed payloads are counted and ignored; a lone surrogate or a huge integer never arrives.
             bridge = harness.server.bridges["shop"][0]
@@ -58,9 +59,9 @@ def test_mqtt_values_reach_a_viewer_malformed_ones_never_and_a_broker_restart_go
             await mosquitto.publish("fablab/printer-1/state", json.dumps({"nozzle_temp": 220}))
             seen.append(await viewer.wait(live("printer-1", "nozzle_temp", 220)))
             seen += viewer.received
-        assert not any("label" in m.get("properties", {}) for m in seen if isinstance(m, dict))
-        assert not any(m.get("properties", {}).get("nozzle_temp", {}).get("value") == 999
-                       for m in seen if isinstance(m, dict))
+        printer = [machine_properties(m, "printer-1") for m in seen]
+        assert not any("label" in properties for properties in printer)
+        assert not any(properties.get("nozzle_temp", {}).get("value") == 999 for properties in printer)
 
     try:
         asyncio.run(scenario())
@@ -90,7 +91,7 @@ def test_opcua_changes_reach_a_viewer_by_subscription_and_a_lost_server_shows_of
         server, speed, state = await opcua_server(port)
         async with server, harness.running(), harness.client(Role.VIEWER) as viewer:
             first = await viewer.wait(live("cnc-1", "spindle_rpm", 0.0))
-            assert first["properties"]["spindle_rpm"]["unit"] == "rpm"
+            assert machine_properties(first, "cnc-1")["spindle_rpm"]["unit"] == "rpm"
             await speed.write_value(12000.0)  # the test's own server changes; the bridge only reads
             await state.write_value("running")
             changed = await wait_merged(viewer, "cnc-1", spindle_rpm=(12000.0, "good"), status=("running", "good"))

@@ -14,7 +14,7 @@ import uuid
 from pathlib import Path
 
 import pytest
-from live_harness import TIMEOUT, LiveHarness, free_port, live_document, wait_merged
+from live_harness import TIMEOUT, LiveHarness, free_port, live_document, machine_properties, wait_merged
 
 from twin.serve.access import Role
 
@@ -129,8 +129,7 @@ def test_the_virtual_printer_reaches_a_viewer_prints_and_goes_offline(tmp_path, 
             progress = []
 
             def rising(message) -> bool:
-                value = message.get("properties", {}).get("progress", {}).get("value") \
-                    if isinstance(message, dict) else None
+                value = machine_properties(message, "printer-1").get("progress", {}).get("value")
                 if isinstance(value, (int, float)):
                     progress.append(value)
                 return len(progress) >= 2 and progress[-1] > progress[0] > 0 or progress[-1:] == [100.0]

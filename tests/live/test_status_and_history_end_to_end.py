@@ -7,7 +7,7 @@ import asyncio
 import json
 import time
 
-from live_harness import LiveHarness, live, live_document, wait_merged
+from live_harness import LiveHarness, live, live_document, machine_properties, wait_merged
 
 from twin.serve.access import Role
 
@@ -34,7 +34,8 @@ def test_status_follows_the_rules_and_a_visitors_chart_gets_the_history(tmp_path
             await wait_merged(viewer, "printer-1", status=("running", "good"))
             await publish(nozzle_temp=270.0)
             alarm = await viewer.wait(live("printer-1", "status", "alarm"))
-            assert alarm["properties"]["nozzle_temp"]["value"] == 270.0  # the value and its consequence together
+            # The value and its consequence together.
+            assert machine_properties(alarm, "printer-1")["nozzle_temp"]["value"] == 270.0
             await mosquitto.publish("fablab/laser/status", json.dumps({"power_w": 40}))
             await viewer.wait(live("laser-1", "power", 40))
             await asyncio.sleep(0.6)  # the buckets close and are stored

@@ -84,7 +84,7 @@ def test_every_server_message_kind_matches_the_schema():
         messages.encode_delta("shop", 5, [{"op": "remove", "path": "/layouts/0"}], "maria", 3),
         messages.encode(messages.presence_message("shop", 3, "maria", POSE, "planner")),
         messages.encode(messages.presence_left_message("shop", 3)),
-        messages.encode(messages.machine_state_message("shop", "cnc-1", {"rpm": 9000}, 3)),
+        messages.encode(messages.machine_states_message("shop", {"cnc-1": {"rpm": 9000}})),
         messages.encode_step("shop", "p", "s1", True, "luca", 3, 5),
         messages.encode_snapshot("shop", 6, {"name": "shop"}, Role.VISITOR),
     ]

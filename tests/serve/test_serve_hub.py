@@ -69,19 +69,25 @@ def test_a_stale_a_broken_or_an_invalidating_edit_is_refused_and_changes_nothing
 
 
 def test_machine_state_merges_per_property_and_a_new_subscriber_catches_up():
-    hub = hub_at()
-    first = hub.machine_state("shop", "printer-1", {"progress": 0.5, "state": "printing"}, client=3)
-    assert first.key == ("machine", "shop", "printer-1") and first.merge_field == "properties"
-    hub.machine_state("shop", "printer-1", {"progress": 0.62}, client=3)
+    document = sample_document("shop")
+    document["machines"].append({**copy.deepcopy(document["machines"][0]), "id": "cnc-1"})
+    hub = hub_at(0, document)
+    first = hub.machine_state("shop", "printer-1", {"progress": 0.5, "state": "printing"})
+    assert first.key == ("machines", "shop") and first.merge_field == "machines", "one frame key per twin"
+    assert decoded(first) == {"op": "machine_states", "twin": "shop",
+                              "machines": {"printer-1": {"progress": 0.5, "state": "printing"}}}
+    hub.machine_state("shop", "printer-1", {"progress": 0.62})
+    hub.machine_state("shop", "cnc-1", {"spindle_rpm": 12000})
     [latest] = hub.catch_up("shop", client=9)
-    assert decoded(latest)["properties"] == {"progress": 0.62, "state": "printing"}
+    assert decoded(latest)["machines"] == {"printer-1": {"progress": 0.62, "state": "printing"},
+                                           "cnc-1": {"spindle_rpm": 12000}}
 
 
 def test_machine_state_for_an_unknown_machine_or_too_many_properties_is_refused():
     hub = hub_at()
-    refused("bad_message", hub.machine_state, "shop", "lathe-9", {"rpm": 1}, 3)
+    refused("bad_message", hub.machine_state, "shop", "lathe-9", {"rpm": 1})
     many = {f"p{i}": i for i in range(MAX_MACHINE_PROPERTIES + 1)}
-    refused("bad_message", hub.machine_state, "shop", "printer-1", many, 3)
+    refused("bad_message", hub.machine_state, "shop", "printer-1", many)
     assert hub.catch_up("shop", client=9) == [], "a refused state is not kept"
 
 

@@ -192,7 +192,7 @@ HOSTILE_MESSAGE = st.tuples(st.sampled_from(ROLES), MESSAGE.map(_as_text) | RAW 
 async def _run(root: Path, batch, counter: list[int]) -> None:
     fuzz = Fuzz(root)
     try:
-        fuzz.server.start_live(LIVE_INTERVAL_S)
+        fuzz.server.start_live(LIVE_INTERVAL_S, LIVE_INTERVAL_S)
         await fuzz.watch(Role.VISITOR)
         await fuzz.watch(Role.VIEWER)
         for index, (role, text) in enumerate(batch):

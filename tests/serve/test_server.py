@@ -167,8 +167,9 @@ def test_presence_machine_state_and_steps_are_pushed(harness):
             state = {"op": "machine_state", "twin": "shop", "machine": "printer-1"}
             assert (await artisan.request({**state, "properties": {"nozzle_c": 210}}))["op"] == "ack"
             assert (await artisan.request({**state, "properties": {"printing": True}}))["op"] == "ack"
-            pushed = [await visitor.wait_op("machine_state") for _ in range(2)]
-            assert [p["properties"] for p in pushed] == [{"nozzle_c": 210}, {"printing": True}]
+            pushed = [await visitor.wait_op("machine_states") for _ in range(2)]
+            assert [p["machines"] for p in pushed] == [{"printer-1": {"nozzle_c": 210}},
+                                                       {"printer-1": {"printing": True}}]
             too_many = await artisan.request({**state, "properties": {f"p{i}": i for i in range(300)}})
             assert too_many["code"] == "bad_message" and "256" in too_many["message"]
             unknown = await artisan.request({**state, "machine": "laser-9", "properties": {}})
@@ -180,8 +181,8 @@ def test_presence_machine_state_and_steps_are_pushed(harness):
             assert (await artisan.request({**step, "step": 5}))["code"] == "bad_message"
             async with harness.client(Role.VIEWER) as late:
                 # A late subscriber gets the merged latest machine state and the others' presence.
-                merged = await late.wait_op("machine_state")
-                assert merged["properties"] == {"nozzle_c": 210, "printing": True}
+                merged = await late.wait_op("machine_states")
+                assert merged["machines"] == {"printer-1": {"nozzle_c": 210, "printing": True}}
                 progress = await late.wait_op("step")
                 assert (progress["procedure"], progress["step"], progress["done"]) == ("load-filament", 1, True)
                 assert (await late.wait_op("presence"))["client"] == visitor.welcome["client"]

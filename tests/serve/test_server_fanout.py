@@ -48,24 +48,28 @@ def test_presence_is_latest_value_wins_in_place():
     assert texts(queue) == [{"op": "presence", "client": 5, "x": 3}]
 
 
-def test_machine_state_merges_properties_while_pending():
+def test_machine_states_merge_per_machine_and_property_while_pending():
     queue = ClientQueue(10)
-    key = ("machine", "shop", "cnc-1")
-    queue.put(Latest(key, {"op": "machine_state", "properties": {"spindle": True, "temp": 20}}, "properties"))
-    queue.put(Latest(key, {"op": "machine_state", "properties": {"temp": 25}}, "properties"))
-    queue.put(Latest(key, {"op": "machine_state", "properties": {"door": "open"}}, "properties"))
-    assert texts(queue) == [{"op": "machine_state", "properties": {"spindle": True, "temp": 25, "door": "open"}}]
+    key = ("machines", "shop")
+
+    def states(machines):
+        return Latest(key, {"op": "machine_states", "machines": machines}, "machines")
+    queue.put(states({"cnc-1": {"spindle": True, "temp": {"value": 20}}}))
+    queue.put(states({"cnc-1": {"temp": {"value": 25}}, "printer-1": {"progress": 0.5}}))
+    queue.put(states({"cnc-1": {"door": "open"}}))
+    assert texts(queue) == [{"op": "machine_states", "machines": {
+        "cnc-1": {"spindle": True, "temp": {"value": 25}, "door": "open"}, "printer-1": {"progress": 0.5}}}]
 
 
 def test_a_shared_latest_is_encoded_once_and_not_changed_by_merges():
-    first = Latest(("m",), {"op": "machine_state", "properties": {"a": 1}}, "properties")
+    first = Latest(("m",), {"op": "machine_states", "machines": {"cnc-1": {"a": 1}}}, "machines")
     slow, fast = ClientQueue(10), ClientQueue(10)
     slow.put(first)
     fast.put(first)
     assert fast.pop_all() == [first.text]
-    slow.put(Latest(("m",), {"op": "machine_state", "properties": {"b": 2}}, "properties"))
-    assert texts(slow) == [{"op": "machine_state", "properties": {"a": 1, "b": 2}}]
-    assert first.payload["properties"] == {"a": 1}
+    slow.put(Latest(("m",), {"op": "machine_states", "machines": {"cnc-1": {"b": 2}}}, "machines"))
+    assert texts(slow) == [{"op": "machine_states", "machines": {"cnc-1": {"a": 1, "b": 2}}}]
+    assert first.payload["machines"] == {"cnc-1": {"a": 1}}
 
 
 def test_a_slow_client_is_cut_off_with_a_reason_and_others_keep_going():
@@ -138,16 +142,19 @@ class FakeLoop:
 def test_throttle_passes_the_first_value_then_the_latest_merged_once_per_interval():
     loop, delivered = FakeLoop(), []
     throttle = Throttle(0.1, delivered.append, loop.call_later, lambda: loop.now)
-    key = ("machine", "shop", "cnc-1")
+    key = ("machines", "shop")
+
+    def cnc(properties):
+        return Latest(key, {"machines": {"cnc-1": properties}}, "machines")
     for rpm in range(1, 6):  # 50 Hz for 0.1 s
-        throttle.offer(Latest(key, {"properties": {"rpm": rpm, f"p{rpm}": True}}, "properties"))
+        throttle.offer(cnc({"rpm": rpm, f"p{rpm}": True}))
         loop.advance(0.02)
-    assert [d.payload["properties"]["rpm"] for d in delivered] == [1, 5]
-    assert delivered[1].payload["properties"] == {"rpm": 5, "p2": True, "p3": True, "p4": True, "p5": True}
+    assert [d.payload["machines"]["cnc-1"]["rpm"] for d in delivered] == [1, 5]
+    assert delivered[1].payload["machines"]["cnc-1"] == {"rpm": 5, "p2": True, "p3": True, "p4": True, "p5": True}
     loop.advance(1.0)
     assert len(delivered) == 2, "nothing new, nothing sent"
-    throttle.offer(Latest(key, {"properties": {"rpm": 9}}, "properties"))
-    assert delivered[-1].payload["properties"] == {"rpm": 9}, "after a quiet interval a value goes at once"
+    throttle.offer(cnc({"rpm": 9}))
+    assert delivered[-1].payload["machines"]["cnc-1"] == {"rpm": 9}, "after a quiet interval a value goes at once"
 
 
 def test_throttle_keys_are_independent_and_forget_drops_what_waits():

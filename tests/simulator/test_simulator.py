@@ -66,8 +66,9 @@ def test_twin_serve_reads_every_simulated_machine_over_mqtt_and_opcua_with_its_s
         merged: dict[str, dict] = {machine: {} for machine in wanted}
 
         def complete(message) -> bool:
-            if isinstance(message, dict) and message.get("op") == "machine_state":
-                merged[message["machine"]].update(message["properties"])
+            if isinstance(message, dict) and message.get("op") == "machine_states":
+                for machine, properties in message["machines"].items():
+                    merged[machine].update(properties)
             return all(wanted[m] in merged[m] and "status" in merged[m] for m in wanted)
 
         async with harness.running(), harness.client(Role.VIEWER) as viewer:

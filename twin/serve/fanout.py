@@ -7,11 +7,12 @@ across processes and deliver to its local queues the same way.
 
 Each client's `ClientQueue` is bounded. Frames that must all arrive (deltas, answers) are queued
 as they are, up to `limit` of them; latest-value-wins messages (presence, machine state) are
-coalesced by key, so a slow client holds at most one per key (per other client, per machine)
-and gets the newest value instead of a backlog. A client with more than `limit` frames waiting
-is too slow: its queue closes with a reason and the server disconnects it, without touching
-anyone else. Before any of that, a `Throttle` lets each latest-value-wins source through at most
-a few times per second, so a 50 Hz sensor does not cost every viewer 50 frames a second.
+coalesced by key, so a slow client holds at most one per key (per other client; per twin for
+its machines' state) and gets the newest value instead of a backlog. A client with more than
+`limit` frames waiting is too slow: its queue closes with a reason and the server disconnects
+it, without touching anyone else. Before any of that, a `Throttle` lets each latest-value-wins
+key through at most every interval, so a 50 Hz sensor or fifty machines do not cost every viewer
+a frame per update.
 """
 from __future__ import annotations
 
@@ -27,8 +28,9 @@ Frame = str | bytes
 class Latest:
     """A latest-value-wins message: `key` names what it is the latest value of.
 
-    With `merge_field`, a newer value does not replace an older pending one but merges its
-    `merge_field` object into it (machine states: each property keeps its newest value).
+    With `merge_field`, a newer value does not replace an older pending one but merges into it:
+    `merge_field` holds an object of objects (machine states: machine id -> properties), merged
+    two levels deep, so each machine keeps each of its properties' newest value.
     The frame is encoded at most once, however many clients receive it.
     """
 
@@ -44,8 +46,10 @@ class Latest:
         """What stays pending when `later` arrives while this one is still queued."""
         if self.merge_field is None:
             return later
+        older, newer = self.payload[self.merge_field], later.payload[self.merge_field]
         merged = dict(later.payload)
-        merged[self.merge_field] = {**self.payload[self.merge_field], **later.payload[self.merge_field]}
+        merged[self.merge_field] = {**older, **{name: {**older.get(name, {}), **inner}
+                                                for name, inner in newer.items()}}
         return Latest(self.key, merged, self.merge_field)
 
     @property

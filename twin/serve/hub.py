@@ -20,7 +20,7 @@ from twin.serve.access import Role
 from twin.serve.fanout import Latest
 from twin.serve.json_patch import JsonPatchError, apply_patch
 from twin.serve.messages import (DEFAULT_HISTORY_SPAN_S, History, ProtocolError, encode_delta, encode_snapshot,
-                                 encode_step, machine_state_message, presence_left_message, presence_message)
+                                 encode_step, machine_states_message, presence_left_message, presence_message)
 from twin.serve.store import StepEvent
 
 MAX_MACHINE_PROPERTIES = 256  # live state is kept in memory: bound what one machine may hold
@@ -80,10 +80,10 @@ class Hub:
 
     def catch_up(self, twin: str, client: int) -> list[str | Latest]:
         """What a new subscriber gets right after its snapshot: machine states, steps, others' poses."""
-        frames: list[str | Latest] = [
-            Latest(("machine", twin, machine), machine_state_message(twin, machine, dict(properties), 0),
-                   merge_field="properties")
-            for machine, properties in self._machine_states[twin].items()]
+        frames: list[str | Latest] = []
+        if self._machine_states[twin]:
+            frames.append(_machine_states(twin, {machine: dict(properties)
+                                                 for machine, properties in self._machine_states[twin].items()}))
         frames += self._steps[twin].values()
         frames += [Latest(("presence", twin, other), payload)
                    for other, payload in self._presence[twin].items() if other != client]
@@ -128,16 +128,16 @@ class Hub:
 
     # Machine state.
 
-    def machine_state(self, twin: str, machine: str, properties: dict, client: int) -> Latest:
-        """Merge `properties` into `machine`'s latest state; the message to offer the throttle."""
+    def machine_state(self, twin: str, machine: str, properties: dict) -> Latest:
+        """Merge `properties` into `machine`'s latest state; the message to offer the throttle, which
+        merges it with the twin's other machines' updates into one frame per interval."""
         self._check_machine(twin, machine)
         latest = self._machine_states[twin].get(machine, {})
         if len(latest.keys() | properties.keys()) > MAX_MACHINE_PROPERTIES:
             raise ProtocolError("bad_message", f"machine {machine!r} would have more than {MAX_MACHINE_PROPERTIES} "
                                                "state properties; reuse property names")
         self._machine_states[twin][machine] = {**latest, **properties}
-        return Latest(("machine", twin, machine), machine_state_message(twin, machine, properties, client),
-                      merge_field="properties")
+        return _machine_states(twin, {machine: properties})
 
     def history_span(self, event: History, now_s: float) -> tuple[float, float]:
         """The time range a `history` request asks for, its defaults filled (the hour until `now_s`)."""
@@ -194,3 +194,8 @@ class Hub:
         if self._presence[twin].pop(client, None) is None:
             return None
         return Latest(("presence", twin, client), presence_left_message(twin, client))
+
+
+def _machine_states(twin: str, machines: dict[str, dict]) -> Latest:
+    """One latest-value-wins frame per twin for all its machines (fifty machines cost a viewer one frame)."""
+    return Latest(("machines", twin), machine_states_message(twin, machines), merge_field="machines")

@@ -161,8 +161,9 @@ def presence_left_message(twin: str, client: int) -> dict:
     return {"op": "presence", "twin": twin, "client": client, "left": True}
 
 
-def machine_state_message(twin: str, machine: str, properties: dict, client: int) -> dict:
-    return {"op": "machine_state", "twin": twin, "machine": machine, "properties": properties, "client": client}
+def machine_states_message(twin: str, machines: dict[str, dict]) -> dict:
+    """The pushed state of `twin`'s machines: machine id -> the properties that changed."""
+    return {"op": "machine_states", "twin": twin, "machines": machines}
 
 
 def encode_step(twin: str, procedure: str, step, done: bool, author: str, client: int, revision: int) -> str:

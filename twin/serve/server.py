@@ -37,8 +37,11 @@ from twin.serve.store import StaleRevision, StepEvent, Store, StoreError
 log = logging.getLogger(__name__)
 
 DEFAULT_QUEUE_LIMIT = 1024
-# Presence and machine state reach viewers at most this often per client / machine (10 Hz).
-LIVE_INTERVAL_S = 0.1
+# Each client's presence reaches the others at most this often (10 Hz: N senders cost N x N frames).
+PRESENCE_INTERVAL_S = 0.1
+# A twin's machine states reach its viewers as one frame at most this often: every machine's
+# changes of the interval in that frame, so the cost per viewer does not grow with the machines.
+MACHINE_STATES_INTERVAL_S = 0.02
 CHECKPOINT_INTERVAL_S = 2.0
 PRUNE_INTERVAL_S = 3600.0  # history older than the retention goes once an hour
 VIEWER_DIST = find_viewer()  # the installed package's copy, else the source tree's build, else None
@@ -93,7 +96,8 @@ class TwinServer:
             heads[name] = store.head(name)
         self.hub = Hub(heads, {name: store.steps(name) for name in self.folders})
         self._locks = {name: asyncio.Lock() for name in self.folders}
-        self._throttle: Throttle | None = None  # made when the event loop runs
+        self._presence_throttle: Throttle | None = None  # made when the event loop runs
+        self._states_throttle: Throttle | None = None
         self.live_backoff = Backoff()  # how bridges retry a source that is down
         self.bridges: dict[str, list[Bridge]] = {}  # twin -> its sources' bridges, while live
         self._bridge_tasks: list[asyncio.Task] = []
@@ -133,11 +137,14 @@ class TwinServer:
         """The folder the viewer is served from, or None when it is not built."""
         return self.viewer_dir if self.viewer_dir is not None and (self.viewer_dir / "index.html").is_file() else None
 
-    def start_live(self, interval_s: float = LIVE_INTERVAL_S) -> None:
-        """Start passing presence and machine state on, each source at most every `interval_s`,
-        on the running event loop."""
+    def start_live(self, presence_interval_s: float = PRESENCE_INTERVAL_S,
+                   machine_states_interval_s: float = MACHINE_STATES_INTERVAL_S) -> None:
+        """Start passing presence and machine state on (each client's presence at most every
+        `presence_interval_s`, each twin's machine states every `machine_states_interval_s`), on
+        the running event loop."""
         loop = asyncio.get_running_loop()
-        self._throttle = Throttle(interval_s, self._publish_live, loop.call_later, loop.time)
+        self._presence_throttle = Throttle(presence_interval_s, self._publish_live, loop.call_later, loop.time)
+        self._states_throttle = Throttle(machine_states_interval_s, self._publish_live, loop.call_later, loop.time)
         self._start_bridges()
         self._bridge_tasks.append(asyncio.create_task(self._keep_history(), name="twin-live-history"))
 
@@ -153,7 +160,7 @@ class TwinServer:
     def _bridge_update(self, twin: str, machine: str, properties: dict) -> None:
         """A bridge's update: into the hub as client 0's, through the throttle like any machine state."""
         try:
-            self._throttle.offer(self.hub.machine_state(twin, machine, properties, 0))
+            self._states_throttle.offer(self.hub.machine_state(twin, machine, properties))
         except ProtocolError as error:  # e.g. an edit removed the machine: the source's fault, not serving's
             log.warning("twin %s: a live update of machine %s was refused: %s", twin, machine, error)
             return
@@ -212,8 +219,8 @@ class TwinServer:
 
     def _publish_live(self, latest: Latest) -> None:
         """Publish a presence or machine state that the throttle lets through (a pose not to its owner)."""
-        kind, twin, source = latest.key
-        self._publish([Publish(name, latest, source if kind == "presence" else None) for name in topics(twin)])
+        kind, twin, *sender = latest.key
+        self._publish([Publish(name, latest, sender[0] if kind == "presence" else None) for name in topics(twin)])
 
     def leave(self, session: Session) -> None:
         """`session` is gone: its poses end for everyone else."""
@@ -223,7 +230,7 @@ class TwinServer:
     def _end_presence(self, twin: str, client: int) -> None:
         left = self.hub.leave(twin, client)
         if left is not None:
-            self._throttle.forget(left.key)
+            self._presence_throttle.forget(left.key)
             self._publish_live(left)
 
     # Event handlers: I/O around the hub's decisions.
@@ -278,11 +285,11 @@ class TwinServer:
         conn.ack(event.id, twin=twin, revision=revision)
 
     async def _presence(self, session: Session, event: Presence) -> None:
-        self._throttle.offer(self.hub.presence(event.twin, session.id, session.connection.grant.name,
+        self._presence_throttle.offer(self.hub.presence(event.twin, session.id, session.connection.grant.name,
                                                event.pose, event.mode))
 
     async def _machine_state(self, session: Session, event: MachineState) -> None:
-        self._throttle.offer(self.hub.machine_state(event.twin, event.machine, event.properties, session.id))
+        self._states_throttle.offer(self.hub.machine_state(event.twin, event.machine, event.properties))
         session.connection.ack(event.id)
 
     async def _step(self, session: Session, event: Step) -> None:

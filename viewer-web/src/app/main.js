@@ -61,7 +61,7 @@ class App {
     this.progress = { glb: 0, tiles: null, fraction: 0, complete: false, points: 0 };
     this.mode = null;
     this.errors = [];
-    this.machineStates = new Map(); // machine id -> its latest properties (machine_state)
+    this.machineStates = new Map(); // machine id -> its latest properties (merged from machine_states)
   }
 
   // three.js itself, for whoever inspects the scene from the console (and the browser tests).
@@ -147,7 +147,7 @@ class App {
   async subscribeToTwin() {
     this.stage = 'subscribing';
     // The latest machine states follow the snapshot at once: listen before subscribing.
-    this.connection.on('machine_state', (m) => m.twin === this.twinName && this.machineStateChanged(m));
+    this.connection.on('machine_states', (m) => m.twin === this.twinName && this.machineStatesChanged(m.machines));
     await this.connection.subscribe(this.twinName);
     this.connection.on('close', (event) => !event.byUser && this.reconnect());
     this.connection.on('error', (m) => m.id == null && this.notify(m.message, 'error'));
@@ -306,13 +306,16 @@ class App {
     this.viewer.invalidate();
   }
 
-  machineStateChanged({ machine, properties }) {
-    const before = machineStatus(this.machineStates.get(machine))?.status;
-    const merged = { ...(this.machineStates.get(machine) || {}), ...properties };
-    this.machineStates.set(machine, merged);
-    this.toastAlarm(machine, before, machineStatus(merged)?.status);
-    if (!this.placement) return; // placed with the machines, once they are
-    this.placement.setState(machine, merged, (key, values) => this.t(key, values));
+  /** One frame per twin carries every machine whose state changed: machine id -> changed properties. */
+  machineStatesChanged(machines) {
+    for (const [machine, properties] of Object.entries(machines)) {
+      const before = machineStatus(this.machineStates.get(machine))?.status;
+      const merged = { ...(this.machineStates.get(machine) || {}), ...properties };
+      this.machineStates.set(machine, merged);
+      this.toastAlarm(machine, before, machineStatus(merged)?.status);
+      this.placement?.setState(machine, merged, (key, values) => this.t(key, values)); // once machines are placed
+    }
+    if (!this.placement) return;
     this.mode?.documentChanged({ cause: 'machine_state' });
     this.viewer.invalidate();
   }
