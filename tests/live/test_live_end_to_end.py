@@ -83,7 +83,7 @@ async def opcua_server(port: int):
     return server, speed, state
 
 
-def test_opcua_changes_reach_a_viewer_by_subscription_and_a_lost_server_shows_offline(tmp_path, write_twin_folder):
+def test_opcua_changes_reach_a_viewer_by_subscription_a_lost_server_shows_offline_and_its_return_good(tmp_path, write_twin_folder):
     port = free_port()
     harness = LiveHarness(tmp_path, write_twin_folder, live_document(opcua_url=f"opc.tcp://127.0.0.1:{port}/twin-test/"))
 
@@ -109,6 +109,14 @@ def test_opcua_changes_reach_a_viewer_by_subscription_and_a_lost_server_shows_of
             final = await wait_merged(viewer, "cnc-1", spindle_rpm=(11000.0, "offline"),
                                       status=("running", "offline"))
             assert final["status"]["value"] == "running"  # the lone surrogate never replaced it
+
+            # The server comes back (a restarted machine, fresh values): the bridge resubscribes by itself.
+            restarted, speed, _ = await opcua_server(port)
+            async with restarted:
+                await wait_merged(viewer, "cnc-1", spindle_rpm=(0.0, "good"), status=("idle", "good"))
+                await speed.write_value(500.0)
+                await wait_merged(viewer, "cnc-1", spindle_rpm=(500.0, "good"))
+            assert bridge.stats.connects >= 2
 
     try:
         asyncio.run(scenario())
