@@ -84,6 +84,13 @@ def _walls(drawing: PlanDrawing, plan: FloorPlan, uncertain_below: float, shift:
         if uncertain:
             drawing.notes.append(f"{wall.id} is uncertain ({wall.confidence:.0%} of it seen)")
         drawing.shapes.append(Shape("walls", points + shift, dashed=uncertain))
+        if wall.thickness_m:
+            # Its other face, on the outline's outer side (it runs counter-clockwise, the room on its left).
+            direction = (points[-1] - points[0]) / np.linalg.norm(points[-1] - points[0])
+            outward = np.array([direction[1], -direction[0]])
+            drawing.shapes.append(Shape("walls", points + wall.thickness_m * outward + shift, dashed=uncertain))
+            drawing.labels.append(Label("dimensions", tuple(points.mean(axis=0) + (wall.thickness_m + 0.15) * outward + shift),
+                                        f"wall {wall.thickness_m:.2f}", 0.09))
     return np.array(corners)
 
 

@@ -1,18 +1,27 @@
 """Walls and openings from a levelled cloud (z up): straight walls by RANSAC on a horizontal band,
-merged and snapped to right angles, closed into an outline (a convex room: rectangular workshops); doors and windows where a wall's face
-has a gap with nothing in front of it.
+merged and snapped to right angles; the outline is the boundary of the floor the scan saw, cut by
+those walls (so an L-shaped room stays an L); doors and windows where a wall's face has a gap with
+nothing in front of it; a wall's thickness where its other face was seen behind it.
 
 Only what points support is drawn: walls whose face is thinly covered get a low confidence (plans
-draw them dashed); too few walls is an error, never an invented room.
+draw them dashed); too few walls, or floor that runs on past the walls found, is an error, never an
+invented room.
 """
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass
 
+import cv2
 import numpy as np
 
 from twin.document import FloorPlan, PlanOpening, PlanWall
+
+
+# The walls that meet a wall at its ends lie this far into its stretch (their noise and inlier band).
+_CORNER_M = 0.1
+# Lines closer than this to facing the same way are rivals for one wall where their stretches overlap.
+_SAME_FACING_DEG = 30.0
 
 
 @dataclass(frozen=True)
@@ -32,6 +41,10 @@ class PlanSettings:
     """A door or window leaves the wall's face empty over this height range."""
     uncertain_below: float = 0.5
     """Walls with less support than this are drawn dashed."""
+    floor_cell_m: float = 0.05
+    """Resolution of the floor the outline follows."""
+    max_thickness_m: float = 0.6
+    """A wall's other face is looked for this far behind it (and a wall may have its other face this far behind)."""
     seed: int = 0
 
 
@@ -45,19 +58,24 @@ def extract_floor_plan(points: np.ndarray, source: str, settings: PlanSettings =
     above = points[:, 2] - floor_z
     in_band = (above >= settings.wall_band_m[0]) & (above <= settings.wall_band_m[1])
     band = np.column_stack([points[in_band, :2], above[in_band]])
-    lines = _wall_lines(band, settings, source)
-    corners = _outline(lines, source)
+    floor_xy = points[np.abs(above) < 0.03, :2]
+    lines = _wall_lines(band, floor_xy, settings, source)
+    corners = _outline(lines, floor_xy, band[:, :2], settings, source)
     walls, openings = [], []
     for index, (start, end) in enumerate(zip(corners, np.roll(corners, -1, axis=0))):
         wall_id = f"wall-{index + 1}"
-        coverage, gaps = _face_profile(points, above, start, end, settings)
+        along_dir = (end - start) / np.linalg.norm(end - start)
+        inward = np.array([-along_dir[1], along_dir[0]])  # the outline runs counter-clockwise: the room on its left
+        coverage, gaps = _face_profile(points, above, start, end, inward, settings)
         found = [_opening(f"{wall_id}-opening-{k + 1}", wall_id, start, end, gap, settings)
                  for k, gap in enumerate(gaps)]
         openings += found
         opened = sum(o[1] - o[0] for o in gaps)
         length = float(np.linalg.norm(end - start))
         confidence = min(1.0, coverage / max(length - opened, settings.cell_m))
-        walls.append(PlanWall(wall_id, (tuple(map(float, start)), tuple(map(float, end))), round(confidence, 3)))
+        thickness = _thickness(band, start, end, inward, gaps, settings)
+        walls.append(PlanWall(wall_id, (tuple(map(float, start)), tuple(map(float, end))), round(confidence, 3),
+                              thickness))
     return FloorPlan(walls=tuple(walls), openings=tuple(openings), floor_z_m=float(floor_z))
 
 
@@ -74,9 +92,10 @@ def level_floor_z(points: np.ndarray, source: str) -> float:
     return float((edges[peak] + edges[peak + 1]) / 2)
 
 
-def _wall_lines(band_xyh: np.ndarray, settings: PlanSettings, source: str) -> list[tuple[np.ndarray, float]]:
+def _wall_lines(band_xyh: np.ndarray, floor_xy: np.ndarray, settings: PlanSettings,
+                source: str) -> list[tuple[np.ndarray, float]]:
     """Wall lines as (unit normal, offset) with normal @ p = offset, normals pointing into the room,
-    from band points (x, y, height above the floor)."""
+    from band points (x, y, height above the floor) and the floor's points."""
     band = band_xyh[:, :2]
     if len(band) < 200:
         raise ValueError(f"{source}: too few wall points ({len(band)}) between {settings.wall_band_m[0]} and "
@@ -85,7 +104,6 @@ def _wall_lines(band_xyh: np.ndarray, settings: PlanSettings, source: str) -> li
     if len(band) > 60_000:
         band_xyh = band_xyh[rng.choice(len(band), 60_000, replace=False)]
         band = band_xyh[:, :2]
-    centre = np.median(band, axis=0)
     remaining = band_xyh
     found: list[tuple[np.ndarray, float, float]] = []  # normal, offset, face area covered
     for _ in range(24):
@@ -93,20 +111,22 @@ def _wall_lines(band_xyh: np.ndarray, settings: PlanSettings, source: str) -> li
             break
         normal, offset, inliers = _ransac_line(remaining[:, :2], settings.inlier_m, rng)
         length, area = _support(remaining[inliers], normal, settings.cell_m)
+        extent = _extent(remaining[inliers, :2], normal)
         remaining = remaining[~inliers]
         if length < settings.min_wall_m:
             continue
-        if normal @ centre < offset:
-            normal, offset = -normal, -offset  # into the room: the room's centre on the positive side
-        # A wall has the room on one side only; a machine's face has its body behind it.
-        behind = np.mean(band @ normal - offset < -0.3)
+        normal, offset, extent = _facing_the_floor(normal, offset, extent, floor_xy, band)
+        # A wall has the room on one side only; a machine's face has its body (or the wall it stands
+        # before) behind it. Only what lies along the face counts: an L-shaped room's other arm does not.
+        near = _along_within(band, normal, (extent[0] + _CORNER_M, extent[1] - _CORNER_M))
+        behind = np.mean(band[near] @ normal - offset < -settings.max_thickness_m - settings.inlier_m) if near.any() else 0
         if behind < 0.005:
             found.append((normal, offset, area))
     if not found:
         raise ValueError(f"{source}: no straight walls found in the band {settings.wall_band_m} m above the floor")
     found.sort(key=lambda f: -f[2])  # the main wall, which the others are snapped to, first
     main_angle = math.atan2(found[0][0][1], found[0][0][0])
-    lines: list[tuple[np.ndarray, float, float]] = []  # normal, offset, face area
+    lines: list[tuple[np.ndarray, float, float, tuple[float, float]]] = []  # normal, offset, face area, extent
     for normal, offset, _ in found:
         angle = math.atan2(normal[1], normal[0])
         quarter = round((angle - main_angle) / (math.pi / 2))
@@ -121,12 +141,45 @@ def _wall_lines(band_xyh: np.ndarray, settings: PlanSettings, source: str) -> li
         peak = (edges[np.argmax(counts)] + edges[np.argmax(counts) + 1]) / 2
         on_face = near[np.abs(offsets - peak) < settings.inlier_m]
         refitted = float(np.median(on_face[:, :2] @ snapped))
-        lines.append((snapped, refitted, _support(on_face, snapped, settings.cell_m)[1]))
-    # Of lines facing the same way (the room is taken as convex) the wall is the one whose face points
-    # cover most: not a machine's back before it, nor the glass or door leaf set back in its openings.
+        lines.append((snapped, refitted, _support(on_face, snapped, settings.cell_m)[1], _extent(on_face[:, :2], snapped)))
+    # Of lines facing about the same way along the same stretch, the wall is the one whose face points
+    # cover most: not a machine's face before it, nor the glass or door leaf set back in its openings.
+    # Stretches that do not overlap are walls of their own (an L-shaped room's two walls facing north).
     lines.sort(key=lambda line: -line[2])
-    parallel = math.cos(math.radians(settings.snap_deg))
-    return [(n, o) for k, (n, o, _) in enumerate(lines) if not any(m @ n > parallel for m, _, _ in lines[:k])]
+    alike = math.cos(math.radians(_SAME_FACING_DEG))
+    kept: list[tuple[np.ndarray, float, float, tuple[float, float]]] = []
+    for n, o, area, (a0, a1) in lines:
+        if not any(m @ n > alike and min(a1, b1) - max(a0, b0) > 2 * _CORNER_M for m, _, _, (b0, b1) in kept):
+            kept.append((n, o, area, (a0, a1)))
+    return [(n, o) for n, o, _, _ in kept]
+
+
+def _extent(points_xy: np.ndarray, normal: np.ndarray, gap_m: float = 1.5) -> tuple[float, float]:
+    """Where along a line (metres on its direction) its wall lies: the stretch holding most of its
+    points, without the few where another wall crosses the line further on (gaps over `gap_m`)."""
+    along = np.sort(points_xy @ np.array([-normal[1], normal[0]]))
+    breaks = np.flatnonzero(np.diff(along) > gap_m)
+    starts, ends = np.concatenate([[0], breaks + 1]), np.concatenate([breaks + 1, [len(along)]])
+    densest = int(np.argmax(ends - starts))
+    return float(along[starts[densest]]), float(along[ends[densest] - 1])
+
+
+def _along_within(points_xy: np.ndarray, normal: np.ndarray, extent: tuple[float, float]) -> np.ndarray:
+    along = points_xy @ np.array([-normal[1], normal[0]])
+    return (along >= extent[0]) & (along <= extent[1])
+
+
+def _facing_the_floor(normal: np.ndarray, offset: float, extent: tuple[float, float], floor_xy: np.ndarray,
+                      band: np.ndarray) -> tuple[np.ndarray, float, tuple[float, float]]:
+    """The line (and its extent, which runs the other way when it turns) with its normal towards the
+    room: the side where the floor was seen along it (the middle of the band's points where no floor
+    is near, as when the floor was not scanned)."""
+    near = _along_within(floor_xy, normal, extent)
+    depth = floor_xy[near] @ normal - offset
+    front, back = np.sum((depth > 0.05) & (depth < 0.6)), np.sum((depth < -0.05) & (depth > -0.6))
+    if front + back < 20:
+        front, back = normal @ np.median(band, axis=0) - offset, 0.0
+    return (normal, offset, extent) if front >= back else (-normal, -offset, (-extent[1], -extent[0]))
 
 
 def _ransac_line(points: np.ndarray, inlier_m: float, rng: np.random.Generator,
@@ -162,32 +215,111 @@ def _support(points_xyh: np.ndarray, normal: np.ndarray, cell_m: float) -> tuple
     return len(np.unique(along)) * cell_m, len(np.unique(np.column_stack([along, up]), axis=0)) * cell_m ** 2
 
 
-def _outline(lines: list[tuple[np.ndarray, float]], source: str) -> np.ndarray:
-    """Corners (K, 2) of the closed outline: walls in order around the room, each meeting the next."""
+def _outline(lines: list[tuple[np.ndarray, float]], floor_xy: np.ndarray, band_xy: np.ndarray,
+             settings: PlanSettings, source: str) -> np.ndarray:
+    """Corners (K, 2) of the closed outline, counter-clockwise: the boundary of the floor the scan saw,
+    taken whole between the walls (the wall lines cut the plane into cells; a cell whose floor was
+    mostly seen is in the room), so a room of any shape the walls bound, convex or not."""
     if len(lines) < 3:
         raise ValueError(f"{source}: only {len(lines)} wall(s) found; a closed floor plan needs at least 3 "
                          "(scan all round the room, or correct the plan by hand)")
-    # Each wall's normal points into the room, so its outward direction orders the walls around it.
-    lines = sorted(lines, key=lambda line: math.atan2(-line[0][1], -line[0][0]))
+    if len(floor_xy) < 100:
+        raise ValueError(f"{source}: too little floor seen ({len(floor_xy)} points) to tell the room from "
+                         "what lies outside its walls; scan the floor too")
+    room = _room_cells(lines, floor_xy, band_xy, settings.floor_cell_m)
+    if room is None:
+        raise ValueError(f"{source}: no floor found between the walls; the outline cannot be closed")
+    room, low = room
+    cell = settings.floor_cell_m
+    if room[0].any() or room[-1].any() or room[:, 0].any() or room[:, -1].any():
+        edge = low + cell * np.argwhere(room & _border(room.shape)).mean(axis=0)
+        raise ValueError(f"{source}: the floor runs on past the walls found (near x {edge[0]:.1f}, y {edge[1]:.1f} m); "
+                         "the outline cannot be closed without inventing a wall (scan the wall there)")
+    normals = np.array([n for n, _ in lines])
+    offsets = np.array([o for _, o in lines])
+    contours, _ = cv2.findContours(room, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_NONE)
+    boundary = low + (max(contours, key=len)[:, 0, ::-1] + 0.5) * cell  # contours are (column, row): (y, x) cells here
+    # Each boundary step belongs to the wall it runs along; runs of one wall are the outline's sides.
+    nearest = np.argmin(np.abs(boundary @ normals.T - offsets), axis=1)
+    runs = [[int(nearest[0]), 0]]
+    for wall in nearest:
+        if wall == runs[-1][0]:
+            runs[-1][1] += 1
+        else:
+            runs.append([int(wall), 1])
+    if len(runs) > 1 and runs[0][0] == runs[-1][0]:
+        runs[0][1] += runs.pop()[1]
+    shortest = max(2, int(0.2 / cell))  # a corner's own few cells, not a side
+    sides_in_order = []
+    for wall, length in runs:
+        if length >= shortest and (not sides_in_order or sides_in_order[-1] != wall):
+            sides_in_order.append(wall)
+    if len(sides_in_order) > 1 and sides_in_order[0] == sides_in_order[-1]:
+        sides_in_order.pop()
+    if len(sides_in_order) < 3:
+        raise ValueError(f"{source}: only {len(sides_in_order)} wall(s) bound the floor; a closed floor plan needs at "
+                         "least 3 (scan all round the room, or correct the plan by hand)")
     corners = []
-    for (n1, o1), (n2, o2) in zip(np.roll(np.array(lines, dtype=object), 1, axis=0), lines):
-        matrix = np.array([n1, n2], dtype=np.float64)
+    for a, b in zip(np.roll(sides_in_order, 1), sides_in_order):
+        matrix = normals[[a, b]]
         if abs(np.linalg.det(matrix)) < 0.1:
             raise ValueError(f"{source}: two walls found next to each other run parallel; the outline cannot be "
                              "closed without inventing a wall (scan the wall between them)")
-        corners.append(np.linalg.solve(matrix, [o1, o2]))
-    return np.array(corners)
+        corners.append(np.linalg.solve(matrix, offsets[[a, b]]))
+    corners = np.array(corners)
+    area = np.sum(corners[:, 0] * np.roll(corners[:, 1], -1) - np.roll(corners[:, 0], -1) * corners[:, 1])
+    return corners if area > 0 else corners[::-1]
 
 
-def _face_profile(points: np.ndarray, above: np.ndarray, start: np.ndarray, end: np.ndarray,
+def _room_cells(lines: list[tuple[np.ndarray, float]], floor_xy: np.ndarray, band_xy: np.ndarray,
+                cell_m: float) -> tuple[np.ndarray, np.ndarray] | None:
+    """The room as a raster (x, y cells of `cell_m` from the returned lower-left corner): the cells of
+    the wall lines' arrangement that hold floor about as densely as the floor was seen, those of the
+    largest stretch of floor that the walls' points do not cut off (not a yard seen behind a wall)."""
+    low = floor_xy.min(axis=0) - 0.5
+    shape = tuple(np.ceil((floor_xy.max(axis=0) + 0.5 - low) / cell_m).astype(int))
+    centres = low + (np.indices(shape).reshape(2, -1).T + 0.5) * cell_m
+    normals = np.array([n for n, _ in lines])
+    offsets = np.array([o for _, o in lines])
+    # Each point's side of every line names its cell of the arrangement.
+    codes = np.packbits(np.vstack([centres, floor_xy]) @ normals.T > offsets, axis=1)
+    _, cell_of = np.unique(codes, axis=0, return_inverse=True)
+    cell_of = cell_of.reshape(-1)
+    pixel_cell, floor_cell = cell_of[: len(centres)], cell_of[len(centres):]
+    cells = int(cell_of.max()) + 1
+    area = np.bincount(pixel_cell, minlength=cells) * cell_m ** 2
+    floor_points = np.bincount(floor_cell, minlength=cells)
+    seen = np.zeros(shape, bool)
+    seen[tuple(((floor_xy - low) // cell_m).astype(int).T)] = True
+    density = len(floor_xy) / (seen.sum() * cell_m ** 2)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        floored = (floor_points >= 10) & (floor_points / area >= 0.2 * density)
+    # The walls' points part the floor: of what lies on both sides of a wall, the room is the larger.
+    wall = np.zeros(shape, bool)
+    inside = np.all((band_xy >= low) & (band_xy < low + np.array(shape) * cell_m), axis=1)
+    wall[tuple(((band_xy[inside] - low) // cell_m).astype(int).T)] = True
+    open_floor = (floored[pixel_cell].reshape(shape) & ~wall).astype(np.uint8)
+    count, labels = cv2.connectedComponents(open_floor, connectivity=4)
+    if count < 2:
+        return None
+    largest = labels == 1 + int(np.argmax(np.bincount(labels.reshape(-1))[1:]))
+    share = np.bincount(pixel_cell, weights=largest.reshape(-1), minlength=cells) / np.maximum(area / cell_m ** 2, 1)
+    return (floored & (share >= 0.3))[pixel_cell].reshape(shape).astype(np.uint8), low
+
+
+def _border(shape: tuple[int, int]) -> np.ndarray:
+    border = np.zeros(shape, bool)
+    border[[0, -1]] = border[:, [0, -1]] = True
+    return border
+
+
+def _face_profile(points: np.ndarray, above: np.ndarray, start: np.ndarray, end: np.ndarray, inward: np.ndarray,
                   settings: PlanSettings) -> tuple[float, list[tuple[float, float, float, float]]]:
     """How many metres of the wall's face points cover in the probe heights, and its gaps there as
-    (from, to along the wall in m, sill, head above the floor) with nothing in front of them."""
+    (from, to along the wall in m, sill, head above the floor) with nothing in front of them (on the
+    `inward` side)."""
     length = float(np.linalg.norm(end - start))
     along_dir = (end - start) / length
-    inward = np.array([-along_dir[1], along_dir[0]])
-    room_centre_side = np.sign(inward @ (points[:, :2].mean(axis=0) - start)) or 1.0
-    inward = inward * room_centre_side
     xy = points[:, :2] - start
     along, depth = xy @ along_dir, xy @ inward
     cells = int(math.ceil(length / settings.cell_m))
@@ -223,6 +355,31 @@ def _face_profile(points: np.ndarray, above: np.ndarray, start: np.ndarray, end:
         gaps.append((float(before.max()) if len(before) else first * settings.cell_m,
                      float(after.min()) if len(after) else last * settings.cell_m, sill, head))
     return float(covered.sum() * settings.cell_m), gaps
+
+
+def _thickness(band_xyh: np.ndarray, start: np.ndarray, end: np.ndarray, inward: np.ndarray,
+               gaps: list[tuple[float, float, float, float]], settings: PlanSettings) -> float | None:
+    """The wall's thickness where its other face was seen: a face parallel to it, behind it, covering
+    at least half of the wall outside its openings (glass set back in a window covers only the window);
+    None where it was not seen."""
+    length = float(np.linalg.norm(end - start))
+    along_dir = (end - start) / length
+    xy = band_xyh[:, :2] - start
+    along, depth = xy @ along_dir, -(xy @ inward)
+    behind = (along >= 0) & (along <= length) & (depth > 2 * settings.inlier_m) & (depth < settings.max_thickness_m)
+    if behind.sum() < 20:
+        return None
+    counts, edges = np.histogram(depth[behind], bins=np.arange(2 * settings.inlier_m, settings.max_thickness_m + 0.01, 0.01))
+    peak = (edges[np.argmax(counts)] + edges[np.argmax(counts) + 1]) / 2
+    face = behind & (np.abs(depth - peak) < settings.inlier_m / 2)
+    columns = np.unique((along[face] // settings.cell_m).astype(int))
+    in_gap = np.zeros(len(columns), bool)
+    for first, last, _, _ in gaps:
+        in_gap |= (columns * settings.cell_m >= first) & (columns * settings.cell_m <= last)
+    opened = sum(last - first for first, last, _, _ in gaps)
+    if (~in_gap).sum() * settings.cell_m < 0.5 * (length - opened):
+        return None
+    return round(float(np.median(depth[face])), 3)
 
 
 def _runs(mask: np.ndarray) -> list[tuple[int, int]]:
