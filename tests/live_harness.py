@@ -107,15 +107,22 @@ def live(machine: str, prop: str, value=None, quality: str = "good"):
 
 
 async def wait_merged(client: Client, machine: str, **expected) -> dict:
-    """Wait until the machine's state merged over the pushed messages has each `name=(value, quality)`."""
+    """Wait until the machine's state merged over the pushed messages has each `name=(value, quality)`.
+
+    Each machine_states message of `machine` is merged once, in arrival order, and consumed: one
+    merged twice would bring back older values over newer ones and could match a past state.
+    """
     merged = client.__dict__.setdefault("merged", {}).setdefault(machine, {})
 
-    def match(message) -> bool:
-        merged.update(machine_properties(message, machine))
+    def reached() -> bool:
         return all(name in merged and (merged[name]["value"], merged[name]["quality"]) == want
                    for name, want in expected.items())
 
-    for message in list(client.received):  # what already arrived counts too
-        match(message)
-    await client.wait(match)
+    for message in [m for m in client.received if machine_properties(m, machine)]:  # what already arrived
+        client.received.remove(message)
+        merged.update(machine_properties(message, machine))
+    async with asyncio.timeout(TIMEOUT):
+        while not reached():
+            message = await client.wait(lambda m: bool(machine_properties(m, machine)))
+            merged.update(machine_properties(message, machine))
     return merged

@@ -87,6 +87,13 @@ class OctoPrint:
             "X-Api-Key": self.api_key, "Content-Type": f"multipart/form-data; boundary={boundary}"})
         urllib.request.urlopen(request, timeout=TIMEOUT).read()
 
+    def serial(self, command: str) -> None:
+        """`connect` or `disconnect` the printer's serial port, as a user does in OctoPrint's Connection panel."""
+        request = urllib.request.Request(self.url + "/api/connection", json.dumps({"command": command}).encode(),
+                                         method="POST", headers={"X-Api-Key": self.api_key,
+                                                                 "Content-Type": "application/json"})
+        urllib.request.urlopen(request, timeout=TIMEOUT).read()
+
     def stop(self) -> None:
         if self.process is not None:
             self.process.terminate()
@@ -136,6 +143,11 @@ def test_the_virtual_printer_reaches_a_viewer_prints_and_goes_offline(tmp_path, 
             await viewer.wait(rising)
             assert progress[-1] > progress[0]
             assert harness.server.bridges["shop"][0].stats.malformed == 0
+            # The printer's serial port closed (cable pulled, printer off): OctoPrint is up, the printer is not.
+            await asyncio.to_thread(octoprint.serial, "disconnect")
+            await wait_merged(viewer, "printer-1", state=("Offline", "good"))
+            await asyncio.to_thread(octoprint.serial, "connect")
+            await wait_merged(viewer, "printer-1", state=("Operational", "good"))
             octoprint.stop()
             await wait_merged(viewer, "printer-1", state=(viewer.merged["printer-1"]["state"]["value"], "offline"))
             seen = json.dumps(viewer.received)
