@@ -261,8 +261,9 @@ class Connection:
 
     # Answers from the shell.
 
-    def welcome(self, request_id: int, grant: Grant | None, twins: list[TwinInfo]) -> None:
-        """Accept a hello: `grant` from the token (None: anonymous visitor); `twins`: all twins served.
+    def welcome(self, request_id: int, grant: Grant | None, twins: list[TwinInfo], degraded: str | None = None) -> None:
+        """Accept a hello: `grant` from the token (None: anonymous visitor); `twins`: all twins served;
+        `degraded`: why this server cannot reach the other processes serving the twins, if it cannot.
 
         The shell ends the client's subscriptions in the fan-out before calling this."""
         self.grant = grant or VISITOR
@@ -281,7 +282,8 @@ class Connection:
                     "client": self.client, "name": self.grant.name, "capabilities": list(CAPABILITIES),
                     "twins": visible,
                     "limits": {"max_message_bytes": self.limits.max_message_bytes,
-                               "messages_per_second": self.limits.messages_per_second, "burst": self.limits.burst}})
+                               "messages_per_second": self.limits.messages_per_second, "burst": self.limits.burst},
+                    **({"degraded": degraded} if degraded else {})})
 
     def ack(self, request_id: int | None, **fields: Any) -> None:
         if request_id is not None:
