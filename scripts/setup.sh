@@ -17,6 +17,7 @@ command -v node >/dev/null || apt_packages+=(nodejs npm)
 (( want_test )) && { command -v chromium >/dev/null || apt_packages+=(chromium); }
 (( want_test )) && { command -v pdftoppm >/dev/null || apt_packages+=(poppler-utils); }  # plan tests rasterise PDFs
 (( want_test )) && { command -v mosquitto >/dev/null || [[ -x /usr/sbin/mosquitto ]] || apt_packages+=(mosquitto); }  # the live tests' MQTT broker
+(( want_test )) && { command -v mosquitto_pub >/dev/null || apt_packages+=(mosquitto-clients); }  # the flood test's sender
 (( want_test )) && { command -v redis-server >/dev/null || apt_packages+=(redis-server); }  # the scale-out tests' fan-out
 (( want_test )) && { compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null || apt_packages+=(postgresql); }  # their throw-away clusters
 if (( ${#apt_packages[@]} )); then
