@@ -9,6 +9,8 @@ knows the latest state at once. Only subscribes: the bridge never publishes.
 """
 from __future__ import annotations
 
+import asyncio
+import logging
 import ssl
 from urllib.parse import urlsplit
 
@@ -19,10 +21,12 @@ from twin.live.bridge import Bridge
 from twin.live.state import LiveValue
 from twin.live.values import Malformed, parse_payload, resolve_pointer, value_problem
 
+log = logging.getLogger(__name__)
+
 MAX_PROPERTIES = 256
 MAX_NAME_CHARS = 64
 MAX_QUEUED_MESSAGES = 10_000
-"""What waits unread is bounded: in a flood, aiomqtt drops what does not fit (and logs it)."""
+"""What waits unread is bounded: in a flood, the oldest messages make room for the newest."""
 CONNECT_TIMEOUT_S = 5.0
 KEEPALIVE_S = 15
 
@@ -40,7 +44,7 @@ async def stream(bridge: Bridge) -> None:
     client = aiomqtt.Client(host, port, username=bridge.secret(source.username_env),
                             password=bridge.secret(source.password_env), timeout=CONNECT_TIMEOUT_S,
                             keepalive=KEEPALIVE_S, tls_context=ssl.create_default_context() if tls else None,
-                            max_queued_incoming_messages=MAX_QUEUED_MESSAGES)
+                            max_queued_incoming_messages=MAX_QUEUED_MESSAGES, queue_type=NewestMessages)
     async with client:
         for topic in sorted({where.topic for where in source.machines.values()}):
             await client.subscribe(topic)
@@ -50,6 +54,27 @@ async def stream(bridge: Bridge) -> None:
             bridge.stats.messages += 1
             for machine, where in routes.machines_of(message.topic.value):
                 take(bridge, machine, where, bytes(message.payload or b""))
+
+
+class NewestMessages(asyncio.Queue):
+    """aiomqtt's incoming queue, bounded, that drops its oldest message for a new one when full.
+
+    aiomqtt's own bounded queue drops the new message instead, so a flood could end with a
+    machine's last value lost and an old one shown as current until the machine sends again.
+    """
+
+    def __init__(self, maxsize: int = 0):
+        super().__init__(maxsize)
+        self.dropped = 0
+
+    def put_nowait(self, item) -> None:
+        if self.full():
+            self.get_nowait()
+            self.dropped += 1
+            if self.dropped % MAX_QUEUED_MESSAGES == 1:
+                log.warning("MQTT flood: %d messages not read in time were dropped (the newest are kept)",
+                            self.dropped)
+        super().put_nowait(item)
 
 
 class TopicRoutes:
