@@ -62,3 +62,15 @@ def test_the_y_up_turn_maps_y_to_z_and_its_quaternion_is_its_inverse():
     np.testing.assert_allclose(quaternion_to_matrix(QUATERNION_YUP_ZUP), T_ZUP_YUP[:3, :3].T, atol=1e-15)
     np.testing.assert_allclose(QUATERNION_YUP_ZUP, [-np.sqrt(0.5), 0, 0, np.sqrt(0.5)], atol=1e-15)
     np.testing.assert_allclose(pose_matrix([0, 0, 0], QUATERNION_YUP_ZUP) @ T_ZUP_YUP, np.eye(4), atol=1e-15)
+
+
+def test_rotation_onto_z_turns_a_direction_up_by_the_smallest_rotation():
+    from twin.geometry import rotation_onto_z
+
+    for direction in (np.array([0.02, -0.01, 1.0]), np.array([1.0, 2.0, -0.5]), np.array([0.0, 0.0, -1.0])):
+        direction = direction / np.linalg.norm(direction)
+        R = rotation_onto_z(direction)
+        assert np.allclose(R @ direction, [0, 0, 1]) and np.allclose(R @ R.T, np.eye(3)) and np.isclose(np.linalg.det(R), 1)
+    axis = np.cross([0.02, -0.01, 1.0], [0, 0, 1])
+    tilted = np.array([0.02, -0.01, 1.0]) / np.linalg.norm([0.02, -0.01, 1.0])
+    assert np.allclose(rotation_onto_z(tilted) @ axis, axis)  # it turns about the axis between them only

@@ -97,3 +97,15 @@ maps y to z and z to -y. Its inverse, as a glTF node rotation, is `QUATERNION_YU
 
 QUATERNION_YUP_ZUP = matrix_to_quaternion(T_ZUP_YUP[:3, :3].T)
 """[qx, qy, qz, qw] of the turn from our z-up frame into glTF's y-up one (the GLB root's rotation)."""
+
+
+def rotation_onto_z(direction: np.ndarray) -> np.ndarray:
+    """The smallest rotation taking unit `direction` onto +z (Rodrigues)."""
+    z = np.array([0.0, 0.0, 1.0])
+    axis = np.cross(direction, z)
+    s, c = np.linalg.norm(axis), float(direction @ z)
+    if s < 1e-12:
+        return np.eye(3) if c > 0 else np.diag([1.0, -1.0, -1.0])
+    k = axis / s
+    Kx = np.array([[0, -k[2], k[1]], [k[2], 0, -k[0]], [-k[1], k[0], 0]])
+    return np.eye(3) + s * Kx + (1 - c) * Kx @ Kx

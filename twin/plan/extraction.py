@@ -16,6 +16,7 @@ import cv2
 import numpy as np
 
 from twin.document import FloorPlan, PlanOpening, PlanWall
+from twin.geometry import rotation_onto_z
 
 
 # The walls that meet a wall at its ends lie this far into its stretch (their noise and inlier band).
@@ -43,6 +44,8 @@ class PlanSettings:
     """Walls with less support than this are drawn dashed."""
     floor_cell_m: float = 0.05
     """Resolution of the floor the outline follows."""
+    max_tilt_deg: float = 3.0
+    """A floor tilted by up to this (a reconstruction's tracking drift) is levelled first."""
     max_thickness_m: float = 0.6
     """A wall's other face is looked for this far behind it (and a wall may have its other face this far behind)."""
     seed: int = 0
@@ -53,7 +56,7 @@ def extract_floor_plan(points: np.ndarray, source: str, settings: PlanSettings =
     points = np.asarray(points, dtype=np.float64)
     if points.ndim != 2 or points.shape[1] != 3 or len(points) == 0:
         raise ValueError(f"{source}: holds no points; a floor plan needs the reconstructed cloud of the room")
-    points = points[np.all(np.isfinite(points), axis=1)]
+    points = _floor_made_level(points[np.all(np.isfinite(points), axis=1)], settings.max_tilt_deg)
     floor_z = level_floor_z(points, source)
     above = points[:, 2] - floor_z
     in_band = (above >= settings.wall_band_m[0]) & (above <= settings.wall_band_m[1])
@@ -77,6 +80,24 @@ def extract_floor_plan(points: np.ndarray, source: str, settings: PlanSettings =
         walls.append(PlanWall(wall_id, (tuple(map(float, start)), tuple(map(float, end))), round(confidence, 3),
                               thickness))
     return FloorPlan(walls=tuple(walls), openings=tuple(openings), floor_z_m=float(floor_z))
+
+
+def _floor_made_level(points: np.ndarray, max_tilt_deg: float) -> np.ndarray:
+    """The cloud turned so that its floor is horizontal, where tracking drift left it tilted by at most
+    `max_tilt_deg` (a cloud tilted further is left as it is, and refused as not levelled)."""
+    low = points[points[:, 2] < np.percentile(points[:, 2], 1) + 0.25]
+    if len(low) < 100:
+        return points
+    on_floor = np.ones(len(low), bool)
+    for _ in range(4):  # least squares, trimmed to the points within 2 cm of the plane (not walls' feet)
+        centroid = low[on_floor].mean(axis=0)
+        normal = np.linalg.svd(low[on_floor] - centroid, full_matrices=False)[2][2]
+        normal = normal if normal[2] > 0 else -normal
+        on_floor = np.abs((low - centroid) @ normal) < 0.02
+        if on_floor.sum() < 100:
+            return points
+    tilt = math.degrees(math.acos(min(1.0, normal[2])))
+    return points @ rotation_onto_z(normal).T if 0.05 < tilt <= max_tilt_deg else points
 
 
 def level_floor_z(points: np.ndarray, source: str) -> float:
@@ -274,37 +295,35 @@ def _outline(lines: list[tuple[np.ndarray, float]], floor_xy: np.ndarray, band_x
 def _room_cells(lines: list[tuple[np.ndarray, float]], floor_xy: np.ndarray, band_xy: np.ndarray,
                 cell_m: float) -> tuple[np.ndarray, np.ndarray] | None:
     """The room as a raster (x, y cells of `cell_m` from the returned lower-left corner): the cells of
-    the wall lines' arrangement that hold floor about as densely as the floor was seen, those of the
-    largest stretch of floor that the walls' points do not cut off (not a yard seen behind a wall)."""
+    the wall lines' arrangement where floor was seen (on 5 % of them at least: a scan sees only some of
+    the floor), those of the largest stretch of floor that the walls' points do not cut off (not a yard
+    seen behind a wall)."""
     low = floor_xy.min(axis=0) - 0.5
     shape = tuple(np.ceil((floor_xy.max(axis=0) + 0.5 - low) / cell_m).astype(int))
     centres = low + (np.indices(shape).reshape(2, -1).T + 0.5) * cell_m
     normals = np.array([n for n, _ in lines])
     offsets = np.array([o for _, o in lines])
-    # Each point's side of every line names its cell of the arrangement.
-    codes = np.packbits(np.vstack([centres, floor_xy]) @ normals.T > offsets, axis=1)
-    _, cell_of = np.unique(codes, axis=0, return_inverse=True)
-    cell_of = cell_of.reshape(-1)
-    pixel_cell, floor_cell = cell_of[: len(centres)], cell_of[len(centres):]
-    cells = int(cell_of.max()) + 1
-    area = np.bincount(pixel_cell, minlength=cells) * cell_m ** 2
-    floor_points = np.bincount(floor_cell, minlength=cells)
+    # Floor right at a wall may lie on either side of its line (noise): only clearly inside counts.
+    floor_xy = floor_xy[np.min(np.abs(floor_xy @ normals.T - offsets), axis=1) > 0.03]
     seen = np.zeros(shape, bool)
     seen[tuple(((floor_xy - low) // cell_m).astype(int).T)] = True
-    density = len(floor_xy) / (seen.sum() * cell_m ** 2)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        floored = (floor_points >= 10) & (floor_points / area >= 0.2 * density)
+    # Each point's side of every line names its cell of the arrangement.
+    _, cell_of = np.unique(np.packbits(centres @ normals.T > offsets, axis=1), axis=0, return_inverse=True)
+    cell_of = cell_of.reshape(-1)
+    cells = int(cell_of.max()) + 1
+    pixels = np.bincount(cell_of, minlength=cells)
+    floored = np.bincount(cell_of, weights=seen.reshape(-1), minlength=cells) >= np.maximum(0.05 * pixels, 4)
     # The walls' points part the floor: of what lies on both sides of a wall, the room is the larger.
     wall = np.zeros(shape, bool)
     inside = np.all((band_xy >= low) & (band_xy < low + np.array(shape) * cell_m), axis=1)
     wall[tuple(((band_xy[inside] - low) // cell_m).astype(int).T)] = True
-    open_floor = (floored[pixel_cell].reshape(shape) & ~wall).astype(np.uint8)
+    open_floor = (floored[cell_of].reshape(shape) & ~wall).astype(np.uint8)
     count, labels = cv2.connectedComponents(open_floor, connectivity=4)
     if count < 2:
         return None
     largest = labels == 1 + int(np.argmax(np.bincount(labels.reshape(-1))[1:]))
-    share = np.bincount(pixel_cell, weights=largest.reshape(-1), minlength=cells) / np.maximum(area / cell_m ** 2, 1)
-    return (floored & (share >= 0.3))[pixel_cell].reshape(shape).astype(np.uint8), low
+    share = np.bincount(cell_of, weights=largest.reshape(-1), minlength=cells) / pixels
+    return (floored & (share >= 0.3))[cell_of].reshape(shape).astype(np.uint8), low
 
 
 def _border(shape: tuple[int, int]) -> np.ndarray:

@@ -11,6 +11,8 @@ from dataclasses import dataclass
 import numpy as np
 import open3d as o3d
 
+from twin.geometry import rotation_onto_z
+
 log = logging.getLogger(__name__)
 
 MAX_FLOOR_TILT_DEG = 45.0
@@ -32,18 +34,6 @@ def camera_up(T_world_cameras: list[np.ndarray]) -> np.ndarray:
     if norm < 1e-9:
         raise ValueError("the photos' up directions cancel out; cannot tell which way is up")
     return up / norm
-
-
-def _rotation_onto_z(direction: np.ndarray) -> np.ndarray:
-    """The smallest rotation taking unit `direction` onto +z (Rodrigues)."""
-    z = np.array([0.0, 0.0, 1.0])
-    axis = np.cross(direction, z)
-    s, c = np.linalg.norm(axis), float(direction @ z)
-    if s < 1e-12:
-        return np.eye(3) if c > 0 else np.diag([1.0, -1.0, -1.0])
-    k = axis / s
-    Kx = np.array([[0, -k[2], k[1]], [k[2], 0, -k[0]], [-k[1], k[0], 0]])
-    return np.eye(3) + s * Kx + (1 - c) * Kx @ Kx
 
 
 def find_floor(points: np.ndarray, up_hint: np.ndarray, distance: float) -> tuple[np.ndarray, float] | None:
@@ -85,7 +75,7 @@ def level(points: np.ndarray, T_world_cameras: list[np.ndarray], scale: float) -
     else:
         up, floor_height = floor
         up_source = "floor plane"
-    R = _rotation_onto_z(up)
+    R = rotation_onto_z(up)
     levelled = scaled @ R.T
     centre = np.median(levelled[:, :2], axis=0)
     T = np.eye(4)
