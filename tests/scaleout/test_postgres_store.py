@@ -6,6 +6,7 @@ import threading
 
 import pytest
 
+from twin.live.history import HistoryRow
 from twin.scaleout.postgres_store import SCHEMA_VERSION, PostgresStore, migrate
 from twin.serve.access import Role
 from twin.serve.store import StaleRevision, StoreError
@@ -96,5 +97,25 @@ def test_edits_while_postgres_is_down_fail_and_the_store_recovers_when_it_return
         postgres_server.start()
         assert store.commit_edit("shop", 1, [], DOCUMENT, "ann") == 2  # the failed one was not stored
         assert [edit.revision for edit in store.edits("shop")] == [1, 2]
+    finally:
+        store.close()
+
+
+def test_history_buckets_merge_downsample_keep_texts_and_prune(postgres_server):
+    store = PostgresStore(postgres_server.url)
+    try:
+        store.record_history([HistoryRow("shop", "m", "rpm", 1000.0 + i, True, 10, float(i), i - 1.0, i + 1.0, unit="rpm")
+                              for i in range(4)])
+        store.record_history([HistoryRow("shop", "m", "rpm", 1000.0, True, 30, 4.0, -5.0, 5.0)])  # merged, weighted
+        store.record_history([HistoryRow("shop", "m", "state", 1000.0 + i, False, 1, last=s)
+                              for i, s in enumerate(["idle", "printing"])])
+        full = store.history("shop", "m", "rpm", 1000, 1004, 100)
+        assert full.unit == "rpm" and full.points == [[1000.0, 3.0, -5.0, 5.0], [1001.0, 1.0, 0.0, 2.0],
+                                                      [1002.0, 2.0, 1.0, 3.0], [1003.0, 3.0, 2.0, 4.0]]
+        halves = store.history("shop", "m", "rpm", 1000, 1004, 2).points
+        assert halves == [[1000.0, pytest.approx(2.6), -5.0, 5.0], [1002.0, 2.5, 1.0, 4.0]]
+        assert store.history("shop", "m", "state", 1000, 1004, 1).points == [[1000.0, "printing"]]  # the latest
+        assert store.prune_history(1002.0) == 4  # two buckets of each property
+        assert [p[0] for p in store.history("shop", "m", "rpm", 0, 2000, 100).points] == [1002.0, 1003.0]
     finally:
         store.close()

@@ -24,7 +24,8 @@ import psycopg_pool
 from twin.live.history import HistoryRow
 from twin.serve.access import Grant, Role, hash_token
 from twin.serve.sqlite_store import canonical_json
-from twin.serve.store import IMPORT_AUTHOR, Edit, HistorySeries, StaleRevision, StepEvent, Store, StoreError
+from twin.serve.store import (IMPORT_AUTHOR, Edit, HistorySeries, StaleRevision, StepEvent, Store, StoreError,
+                              history_columns, history_series)
 
 POOL_SIZE = 4
 WAIT_FOR_CONNECTION_S = 3.0  # an edit while PostgreSQL is down fails after this, with a sentence
@@ -238,8 +239,7 @@ class PostgresStore(Store):
                     "mean = (history.mean * history.n + excluded.mean * excluded.n) / (history.n + excluded.n), "
                     "lo = least(history.lo, excluded.lo), hi = greatest(history.hi, excluded.hi), "
                     "n = history.n + excluded.n, last = excluded.last, unit = coalesce(excluded.unit, history.unit)",
-                    [(r.twin, r.machine, r.property, r.t_s, r.count, r.mean, r.low, r.high,
-                      None if r.numeric else json.dumps(r.last, ensure_ascii=False), r.unit) for r in rows])
+                    [history_columns(row) for row in rows])
         self._run(work)
 
     def history(self, twin: str, machine: str, property: str, from_s: float, to_s: float,
@@ -253,9 +253,7 @@ class PostgresStore(Store):
             "WHERE twin = %s AND machine = %s AND property = %s AND t >= %s AND t <= %s "
             "GROUP BY floor((t - %s) / %s) ORDER BY 1",
             (twin, machine, property, from_s, to_s, from_s, width))
-        points = [[t, mean, low, high] if mean is not None else [t, json.loads(last)]
-                  for t, mean, low, high, last, _ in rows if mean is not None or last is not None]
-        return HistorySeries(unit=rows[-1][5] if rows else None, points=points)
+        return history_series(rows)
 
     def prune_history(self, before_s: float) -> int:
         return self._run(lambda c: c.execute("DELETE FROM history WHERE t < %s", (before_s,)).rowcount)

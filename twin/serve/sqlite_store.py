@@ -30,7 +30,8 @@ from pathlib import Path
 
 from twin.live.history import HistoryRow
 from twin.serve.access import Grant, Role, hash_token
-from twin.serve.store import IMPORT_AUTHOR, Edit, HistorySeries, StaleRevision, StepEvent, Store, StoreError
+from twin.serve.store import (IMPORT_AUTHOR, Edit, HistorySeries, StaleRevision, StepEvent, Store, StoreError,
+                              history_columns, history_series)
 
 DURABILITY = {"full": "FULL", "process": "NORMAL"}  # what an acknowledged edit survives -> SQLite setting
 BUSY_TIMEOUT_S = 10.0  # how long a commit waits for another process's write to finish
@@ -223,8 +224,7 @@ class SqliteStore(Store):
                 "mean = (mean * n + excluded.mean * excluded.n) / (n + excluded.n), lo = min(lo, excluded.lo), "
                 "hi = max(hi, excluded.hi), n = n + excluded.n, last = excluded.last, "
                 "unit = coalesce(excluded.unit, unit)",
-                [(r.twin, r.machine, r.property, r.t_s, r.count, r.mean, r.low, r.high,
-                  None if r.numeric else json.dumps(r.last, ensure_ascii=False), r.unit) for r in rows])
+                [history_columns(row) for row in rows])
 
     def history(self, twin: str, machine: str, property: str, from_s: float, to_s: float,
                 max_points: int) -> HistorySeries:
@@ -236,9 +236,7 @@ class SqliteStore(Store):
             "WHERE twin = ? AND machine = ? AND property = ? AND t >= ? AND t <= ? "
             "GROUP BY CAST((t - ?) / ? AS INTEGER) ORDER BY 1",
             (twin, machine, property, from_s, to_s, from_s, width)).fetchall()
-        points = [[t, mean, low, high] if mean is not None else [t, json.loads(last)]
-                  for t, mean, low, high, last, _, _ in rows if mean is not None or last is not None]
-        return HistorySeries(unit=rows[-1][5] if rows else None, points=points)
+        return history_series(rows)
 
     def prune_history(self, before_s: float) -> int:
         with self._transaction():

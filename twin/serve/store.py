@@ -8,6 +8,7 @@ one machine; a shared database for several machines implements the same methods.
 from __future__ import annotations
 
 import abc
+import json
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -51,6 +52,20 @@ class HistorySeries:
 
     unit: str | None
     points: list[list]
+
+
+def history_columns(row: HistoryRow) -> tuple:
+    """A closed history bucket as the columns of a store's `history` table (twin, machine, property,
+    t, n, mean, lo, hi, last as JSON for values that are not numbers, unit)."""
+    return (row.twin, row.machine, row.property, row.t_s, row.count, row.mean, row.low, row.high,
+            None if row.numeric else json.dumps(row.last, ensure_ascii=False), row.unit)
+
+
+def history_series(rows: list[tuple]) -> HistorySeries:
+    """The series of merged buckets `rows`, each (t, mean, min, max, last as JSON, unit, ...), oldest first."""
+    points = [[t, mean, low, high] if mean is not None else [t, json.loads(last)]
+              for t, mean, low, high, last, *_ in rows if mean is not None or last is not None]
+    return HistorySeries(unit=rows[-1][5] if rows else None, points=points)
 
 
 class Store(abc.ABC):
