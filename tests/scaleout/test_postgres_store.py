@@ -116,6 +116,6 @@ def test_history_buckets_merge_downsample_keep_texts_and_prune(postgres_server):
         assert halves == [[1000.0, pytest.approx(2.6), -5.0, 5.0], [1002.0, 2.5, 1.0, 4.0]]
         assert store.history("shop", "m", "state", 1000, 1004, 1).points == [[1000.0, "printing"]]  # the latest
         assert store.prune_history(1002.0) == 4  # two buckets of each property
-        assert [p[0] for p in store.history("shop", "m", "rpm", 0, 2000, 100).points] == [1002.0, 1003.0]
+        assert [p[0] for p in store.history("shop", "m", "rpm", 0, 2000, 2000).points] == [1002.0, 1003.0]
     finally:
         store.close()
