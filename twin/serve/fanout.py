@@ -163,6 +163,8 @@ class ClientQueue:
 class Fanout(abc.ABC):
     """Delivery of published frames to the queues of the clients subscribed to a topic."""
 
+    degraded: str | None = None  # a broker-backed fan-out: why it cannot reach the other processes now
+
     @abc.abstractmethod
     def attach(self, client: int, queue: ClientQueue) -> None:
         """Make `client` reachable through `queue`."""

@@ -67,7 +67,8 @@ class TwinServer:
     def __init__(self, folders: list[Path], store: Store, *, published: tuple[str, ...] = (),
                  viewer_dir: Path | None = VIEWER_DIST, limits: protocol.Limits = protocol.Limits(),
                  queue_limit: int = DEFAULT_QUEUE_LIMIT, fanout: Fanout | None = None,
-                 history_resolution_s: float = DEFAULT_RESOLUTION_S, history_retention_s: float = DEFAULT_RETENTION_S):
+                 history_resolution_s: float = DEFAULT_RESOLUTION_S, history_retention_s: float = DEFAULT_RETENTION_S,
+                 first_client_id: int = 1, elected_bridges: bool = False):
         if not folders:
             raise ValueError("give at least one scan folder to serve, e.g. scans/sample_workshop")
         self.folders: dict[str, Path] = {}
@@ -101,11 +102,15 @@ class TwinServer:
         self.live_backoff = Backoff()  # how bridges retry a source that is down
         self.bridges: dict[str, list[Bridge]] = {}  # twin -> its sources' bridges, while live
         self._bridge_tasks: list[asyncio.Task] = []
+        # Several processes serving one twin (twin.scaleout): a leader election, not the start,
+        # decides where its sources are read (`start_bridges` / `stop_bridges`).
+        self.elected_bridges = elected_bridges
+        self._twin_bridge_tasks: dict[str, list[asyncio.Task]] = {}
         self.history = HistoryBuffer(history_resolution_s)  # what bridges bring in, until it is stored
         if not history_retention_s > 0:
             raise ValueError("the history retention must be a positive number of seconds")
         self.history_retention_s = history_retention_s
-        self._ids = itertools.count(1)
+        self._ids = itertools.count(first_client_id)  # other processes serving the twins count from elsewhere
         self._db_thread = concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="twin-store")
         self._checkpoint_thread = concurrent.futures.ThreadPoolExecutor(max_workers=1,
                                                                         thread_name_prefix="twin-checkpoint")
@@ -127,6 +132,14 @@ class TwinServer:
     async def _db(self, function, *args):
         return await asyncio.get_running_loop().run_in_executor(self._db_thread, function, *args)
 
+    async def store_call(self, function, *args):
+        """`function(*args)` in the store's thread, for what keeps this process in step with others."""
+        return await self._db(function, *args)
+
+    def twin_lock(self, twin: str) -> asyncio.Lock:
+        """Held while `twin`'s head moves: an edit being committed, a catch-up from a shared store."""
+        return self._locks[twin]
+
     async def grant(self, token: str) -> Grant | None:
         return await self._db(self.store.grant, token)
 
@@ -145,17 +158,26 @@ class TwinServer:
         loop = asyncio.get_running_loop()
         self._presence_throttle = Throttle(presence_interval_s, self._publish_live, loop.call_later, loop.time)
         self._states_throttle = Throttle(machine_states_interval_s, self._publish_live, loop.call_later, loop.time)
-        self._start_bridges()
+        if not self.elected_bridges:
+            for twin in self.folders:
+                self.start_bridges(twin)
         self._bridge_tasks.append(asyncio.create_task(self._keep_history(), name="twin-live-history"))
 
-    def _start_bridges(self) -> None:
-        """One task per source of each twin (its document when serving starts), read only."""
-        for twin in self.folders:
-            def update(machine: str, properties: dict, twin=twin) -> None:
-                self._bridge_update(twin, machine, properties)
-            self.bridges[twin] = live_bridges(self.hub.heads[twin][1], update, backoff=self.live_backoff)
-            self._bridge_tasks += [asyncio.create_task(bridge.run(), name=f"twin-live-{twin}-{bridge.source.id}")
-                                   for bridge in self.bridges[twin]]
+    def start_bridges(self, twin: str) -> None:
+        """One task per source of `twin` (its document at this moment), read only."""
+        def update(machine: str, properties: dict) -> None:
+            self._bridge_update(twin, machine, properties)
+        self.bridges[twin] = live_bridges(self.hub.heads[twin][1], update, backoff=self.live_backoff)
+        self._bridge_tasks = [task for task in self._bridge_tasks if not task.done()]
+        self._twin_bridge_tasks[twin] = [asyncio.create_task(bridge.run(), name=f"twin-live-{twin}-{bridge.source.id}")
+                                         for bridge in self.bridges[twin]]
+        self._bridge_tasks += self._twin_bridge_tasks[twin]
+
+    def stop_bridges(self, twin: str) -> None:
+        """Stop reading `twin`'s sources here (another process leads it now)."""
+        for task in self._twin_bridge_tasks.pop(twin, []):
+            task.cancel()
+        self.bridges.pop(twin, None)
 
     def _bridge_update(self, twin: str, machine: str, properties: dict) -> None:
         """A bridge's update: into the hub as client 0's, through the throttle like any machine state."""
@@ -243,7 +265,7 @@ class TwinServer:
                 raise ProtocolError("bad_token", "this token is not known to the server; ask for a new one")
         for twin in list(session.connection.subscriptions):
             self._end_subscription(session, twin)
-        session.connection.welcome(event.id, grant, self.twin_infos())
+        session.connection.welcome(event.id, grant, self.twin_infos(), degraded=self.fanout.degraded)
 
     async def _subscribe(self, session: Session, event: Subscribe) -> None:
         # No await in here: the snapshot and the subscription happen between two revisions.
