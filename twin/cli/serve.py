@@ -6,6 +6,7 @@ import urllib.parse
 from pathlib import Path
 
 from twin.live.history import DEFAULT_RESOLUTION_S, DEFAULT_RETENTION_S
+from twin.scaleout.cluster import open_cluster
 from twin.serve.http_files import HOW_TO_BUILD_VIEWER, PACKAGED_VIEWER
 from twin.serve.run import DEFAULT_DB, DEFAULT_PORT, ServeInfo, serve_twins
 from twin.serve.sqlite_store import DURABILITY
@@ -15,13 +16,21 @@ HELP = "serve scan folders' twins to the browser viewer (HTTP and WebSocket on o
 DESCRIPTION = """Serve one or more twins (scan folders with a twin.json from `twin export`).
 
 The viewer, the twins' files and the live protocol (docs/protocol.md) share one port. Edits are
-stored in a SQLite file (--db) and survive restarts. Twins are private unless published with
+stored in a SQLite file or a PostgreSQL database (--db) and survive restarts. Twins are private unless published with
 --publish; give people tokens made with `twin token create`. Stop with Ctrl-C.
 The viewer comes from the installed package (wheels carry the viewer built before them) or, in a
 source checkout, from viewer-web/dist (`npm run build`); the start-up lines say which.
 
-example:
+Several processes may serve the same twins (behind a reverse proxy; docs/deploy.md): on one
+machine they share the SQLite file; across machines, give each the same PostgreSQL --db (made
+with `twin db migrate`) and the same Redis --fanout, which carries every edit, pose and machine
+state to the other processes' viewers at once (without it they arrive from the store within a
+second). Each twin's live sources are read by one process only, whichever leads it.
+
+examples:
   twin serve scans/sample_workshop --publish sample_workshop
+  twin serve scans/sample_workshop --port 8766 --no-admin-link          # a second process, same scans/twin.db
+  twin serve scans/sample_workshop --db postgresql://twin@db.local/twin --fanout redis://cache.local:6379/0
 """
 
 
@@ -31,7 +40,12 @@ def add_arguments(parser) -> None:
     parser.add_argument("--port", type=int, default=DEFAULT_PORT, help=f"TCP port (default {DEFAULT_PORT}; 0 picks a free one)")
     parser.add_argument("--host", default="127.0.0.1",
                         help="address to listen on (default 127.0.0.1; 0.0.0.0 to reach it from phones on the LAN)")
-    parser.add_argument("--db", type=Path, default=DEFAULT_DB, help=f"the SQLite file of edits and tokens (default {DEFAULT_DB})")
+    parser.add_argument("--db", default=str(DEFAULT_DB), metavar="FILE_OR_URL",
+                        help=f"where edits and tokens are kept: a SQLite file (default {DEFAULT_DB}) or a PostgreSQL "
+                             "URL postgresql://USER:PASSWORD@HOST:PORT/DATABASE (run `twin db migrate` first)")
+    parser.add_argument("--fanout", metavar="REDIS_URL",
+                        help="relay edits, poses and machine states to the other processes serving these twins "
+                             "through Redis, e.g. redis://127.0.0.1:6379/0 (the number: a database, one per deployment)")
     parser.add_argument("--durability", choices=list(DURABILITY), default="full",
                         help="full (default): an acknowledged edit survives power cuts too (waits for the disk); "
                              "process: it survives any crash of the server, not of the machine (faster edits)")
@@ -77,7 +91,10 @@ def print_ready(info: ServeInfo) -> None:
 def run(args) -> int:
     if not 0 <= args.port <= 65535:
         raise ValueError(f"--port {args.port} is not a TCP port (0 .. 65535)")
-    serve_twins(args.folders, host=args.host, port=args.port, db_path=args.db, durability=args.durability,
+    cluster = open_cluster(args.db, args.durability, args.fanout)
+    serve_twins(args.folders, host=args.host, port=args.port, store=cluster.store, fanout=cluster.fanout,
+                first_client_id=cluster.first_client_id, elected_bridges=cluster.leadership is not None,
+                companion=cluster.run,
                 published=tuple(args.publish), tls_cert=args.tls_cert, tls_key=args.tls_key,
                 admin_link=not args.no_admin_link, on_ready=print_ready,
                 history_retention_s=args.history_days * 86400, history_resolution_s=args.history_resolution)

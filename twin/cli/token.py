@@ -1,11 +1,9 @@
 """`twin token`: make access tokens for `twin serve`."""
 from __future__ import annotations
 
-from pathlib import Path
-
+from twin.scaleout.cluster import open_store
 from twin.serve.access import ALL_TWINS, Role, new_token
 from twin.serve.run import DEFAULT_DB
-from twin.serve.sqlite_store import SqliteStore
 
 COMMAND = "token"
 HELP = "create access tokens for twin serve (viewer, artisan, planner, admin)"
@@ -26,16 +24,19 @@ def add_arguments(parser) -> None:
     create.add_argument("--twin", required=True, help="the twin (scan folder name) it is for, or '*' for all")
     create.add_argument("--role", required=True, choices=[r.label for r in Role if r is not Role.VISITOR])
     create.add_argument("--name", help="who holds it (shown to others as the author of edits; default: the role)")
-    create.add_argument("--db", type=Path, default=DEFAULT_DB, help=f"the server's SQLite file (default {DEFAULT_DB})")
+    create.add_argument("--db", default=str(DEFAULT_DB), metavar="FILE_OR_URL",
+                        help=f"the server's SQLite file (default {DEFAULT_DB}) or PostgreSQL URL")
     revoke = actions.add_parser("revoke", help="stop every token held by NAME from working")
     revoke.add_argument("--name", required=True, help="the holder's name, as given at create")
-    revoke.add_argument("--db", type=Path, default=DEFAULT_DB, help=f"the server's SQLite file (default {DEFAULT_DB})")
+    revoke.add_argument("--db", default=str(DEFAULT_DB), metavar="FILE_OR_URL",
+                        help=f"the server's SQLite file (default {DEFAULT_DB}) or PostgreSQL URL")
     listing = actions.add_parser("list", help="list who holds tokens (the tokens themselves are not stored)")
-    listing.add_argument("--db", type=Path, default=DEFAULT_DB, help=f"the server's SQLite file (default {DEFAULT_DB})")
+    listing.add_argument("--db", default=str(DEFAULT_DB), metavar="FILE_OR_URL",
+                        help=f"the server's SQLite file (default {DEFAULT_DB}) or PostgreSQL URL")
 
 
 def run(args) -> int:
-    store = SqliteStore(args.db)
+    store = open_store(args.db, durability="full")
     try:
         if args.action == "list":
             for name, role, twin in store.token_names():

@@ -11,11 +11,12 @@ import socket
 import ssl
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
+from typing import Awaitable, Callable
 
 from twin.live.history import DEFAULT_RESOLUTION_S, DEFAULT_RETENTION_S
 from twin.serve import access
 from twin.serve.access import ALL_TWINS, Role
+from twin.serve.fanout import Fanout
 from twin.serve.server import VIEWER_DIST, TwinServer
 from twin.serve.sqlite_store import SqliteStore
 from twin.serve.store import Store
@@ -37,7 +38,7 @@ class ServeInfo:
     lan_url: str | None  # when listening on every interface: the address phones on the LAN can open
     twins: tuple[str, ...]
     published: tuple[str, ...]
-    db_path: Path
+    db_path: Path | str  # a file, or a database's URL without its password
     viewer_dir: Path | None = None  # where the viewer's files come from; None: not built
 
 
@@ -76,11 +77,16 @@ def _url(scheme: str, host: str, port: int) -> str:
 
 async def run_server(server: TwinServer, host: str, port: int, *, tls: ssl.SSLContext | None = None,
                      admin_token: str | None = None, on_ready: Callable[[ServeInfo], None] | None = None,
-                     stop: asyncio.Event | None = None) -> None:
-    """Serve until `stop` is set (or forever), calling `on_ready` once listening."""
+                     stop: asyncio.Event | None = None,
+                     companion: Callable[[TwinServer], Awaitable[None]] | None = None) -> None:
+    """Serve until `stop` is set (or forever), calling `on_ready` once listening. `companion(server)`
+    runs beside serving, from before the first client to the end (e.g. a cluster's part)."""
     stop = stop or asyncio.Event()
     checkpoints = asyncio.create_task(server.checkpoints())
+    beside = [checkpoints]
     async with server.listen(host, port, tls) as listening:
+        if companion is not None:
+            beside.append(asyncio.create_task(companion(server), name="twin-serve-companion"))
         bound_port = listening.sockets[0].getsockname()[1]
         scheme = "https" if tls else "http"
         everywhere = host in ("", "0.0.0.0", "::")
@@ -94,7 +100,9 @@ async def run_server(server: TwinServer, host: str, port: int, *, tls: ssl.SSLCo
         try:
             await stop.wait()
         finally:
-            checkpoints.cancel()
+            for task in beside:
+                task.cancel()
+            await asyncio.gather(*beside[1:], return_exceptions=True)
             await server.stop_live()
 
 
@@ -129,18 +137,24 @@ def serve_twins(folders: list[Path], *, host: str = "127.0.0.1", port: int = DEF
                 db_path: Path = DEFAULT_DB, durability: str = "full", published: tuple[str, ...] = (),
                 admin_link: bool = True, tls_cert: Path | None = None, tls_key: Path | None = None,
                 viewer_dir: Path | None = VIEWER_DIST, on_ready: Callable[[ServeInfo], None] | None = None,
-                history_retention_s: float = DEFAULT_RETENTION_S, history_resolution_s: float = DEFAULT_RESOLUTION_S) -> None:
+                history_retention_s: float = DEFAULT_RETENTION_S, history_resolution_s: float = DEFAULT_RESOLUTION_S,
+                store: Store | None = None, fanout: Fanout | None = None, first_client_id: int = 1,
+                elected_bridges: bool = False, companion: Callable[[TwinServer], Awaitable[None]] | None = None) -> None:
     """Serve scan folders until interrupted (Ctrl-C or SIGTERM). `on_ready` gets the URLs.
 
     `durability`: see `twin.serve.sqlite_store.SqliteStore` ("full": acknowledged edits survive power cuts too).
-    `tls_cert` and `tls_key` (PEM): serve HTTPS and WSS instead of HTTP and WS."""
+    `tls_cert` and `tls_key` (PEM): serve HTTPS and WSS instead of HTTP and WS.
+    `store`, `fanout`, `first_client_id`, `elected_bridges` and `companion` make this process one of several serving
+    the same twins (twin.scaleout builds them); by default it is alone, on the SQLite file `db_path`.
+    The store is closed at the end."""
     if (tls_cert is None) != (tls_key is None):
         raise ValueError("give both a TLS certificate and its key, or neither")
     tls = tls_context(tls_cert, tls_key) if tls_cert else None
     _allow_many_connections()
-    store = SqliteStore(db_path, durability)
+    store = store or SqliteStore(db_path, durability)
     try:
-        server = TwinServer(folders, store, published=published, viewer_dir=viewer_dir,
+        server = TwinServer(folders, store, published=published, viewer_dir=viewer_dir, fanout=fanout,
+                            first_client_id=first_client_id, elected_bridges=elected_bridges,
                             history_retention_s=history_retention_s, history_resolution_s=history_resolution_s)
         admin_token = mint_session_token(store) if admin_link else None
         _calm_garbage_collector()
@@ -150,7 +164,8 @@ def serve_twins(folders: list[Path], *, host: str = "127.0.0.1", port: int = DEF
             loop = asyncio.get_running_loop()
             with contextlib.suppress(NotImplementedError):
                 loop.add_signal_handler(signal.SIGTERM, stop.set)
-            await run_server(server, host, port, tls=tls, admin_token=admin_token, on_ready=on_ready, stop=stop)
+            await run_server(server, host, port, tls=tls, admin_token=admin_token, on_ready=on_ready, stop=stop,
+                             companion=companion)
 
         try:
             asyncio.run(main())
