@@ -82,10 +82,17 @@ test('planner: the 2D plan shows the walls and machines, a dragged corner is a r
   const otherShown = await planShown(other);
   assert.equal(otherShown.walls.filter((w) => w.points.some((p) => near(p, [0.3, 0.2], 0.03))).length, 2, 'the other page draws both moved walls');
   assert.ok(!otherShown.walls.flatMap((w) => w.points).some((p) => near(p, [0, 0], 0.03)), 'and no wall at the old corner');
+  // A wall's thickness (as twin plan measures it where both faces were seen) shows as its other face.
+  await page.evaluate(() => window.twinViewer.connection.edit(window.twinViewer.twinName, () => [{ op: 'add', path: '/floor_plan/walls/1/thickness_m', value: 0.24 }]));
+  await other.waitForSelector('[data-testid=plan-wall-other-face]', { timeout: 30_000 });
+  const [wall, face] = await other.evaluate(() => ['plan-wall', 'plan-wall-other-face'].map((id) => document.querySelectorAll(`[data-testid=${id}]`)[id === 'plan-wall' ? 1 : 0].getAttribute('points')));
+  const gap = (a, b) => { const [p, q] = [a, b].map((t) => t.trim().split(/\s+/)[0].split(',').map(Number)); return Math.hypot(p[0] - q[0], p[1] - q[1]); };
+  assert.ok(Math.abs(gap(wall, face) - 0.24) < 1e-6, `the other face 0.24 m out: ${wall} / ${face}`);
   await screenshot(page, 'plan-view');
   await screenshot(other, 'plan-view-other-page');
 
   // The download is the server's plan of that revision, a valid SVG with the corrected wall.
+  await page.waitForSelector('[data-testid=plan-wall-other-face]', { timeout: 30_000 });
   const [download] = await Promise.all([page.waitForEvent('download', { timeout: 30_000 }), page.click('[data-testid=plan-download-svg]')]);
   assert.equal(download.suggestedFilename(), 'sample-as-scanned-plan.svg');
   const text = readFileSync(await download.path(), 'utf8');
@@ -96,8 +103,9 @@ test('planner: the 2D plan shows the walls and machines, a dragged corner is a r
   }, text);
   assert.equal(parsed.error, null);
   assert.equal(parsed.root, 'svg');
-  assert.equal(parsed.walls, 4);
+  assert.equal(parsed.walls, 5, 'four walls and the thick one\'s other face');
   assert.ok(parsed.texts.includes('CNC milling machine'), parsed.texts.join(' | '));
-  assert.ok(parsed.texts.some((t) => t.includes(`revision: ${corrected.revision}`)), parsed.texts.join(' | '));
+  assert.ok(parsed.texts.some((t) => t.includes(`revision: ${corrected.revision + 1}`)), parsed.texts.join(' | '));
+  assert.ok(parsed.texts.includes('wall 0.24'), 'the downloaded plan says how thick the wall is');
   assert.deepEqual(page.consoleErrors, []);
 });

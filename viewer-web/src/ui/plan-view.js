@@ -1,6 +1,6 @@
 // The planner's 2D plan, drawn in the page as SVG in the document's metres (x right, y up): the
-// floor plan's walls (dashed where the scan barely saw them) and openings, and each machine's
-// footprint where the current layout puts it. Planners drag a corner to correct the walls (an
+// floor plan's walls (dashed where the scan barely saw them, with their other face where it was
+// seen) and openings, and each machine's footprint where the current layout puts it. Planners drag a corner to correct the walls (an
 // edit of /floor_plan, so a revision like any other), and download the plan as SVG, PDF or DXF
 // from the server (twin/serve/http_plan.py), drawn by the same code as `twin plan`.
 
@@ -70,6 +70,14 @@ export class PlanView {
     const wallLines = plan.walls.map((wall, k) => svg('polyline', {
       points: polygonPoints(walls[k]), class: wall.confidence < UNCERTAIN_BELOW ? 'wall uncertain' : 'wall', 'data-testid': 'plan-wall', 'data-id': wall.id,
     }));
+    // A wall whose other face was seen (thickness_m) shows it too, outside the outline (which runs counter-clockwise).
+    const otherFaces = plan.walls.flatMap((wall, k) => {
+      const [a, b] = [walls[k][0], walls[k].at(-1)];
+      const length = Math.hypot(b[0] - a[0], b[1] - a[1]);
+      if (!wall.thickness_m || length === 0) return [];
+      const out = [(b[1] - a[1]) / length * wall.thickness_m, -(b[0] - a[0]) / length * wall.thickness_m];
+      return [svg('polyline', { points: polygonPoints(walls[k].map((p) => [p[0] + out[0], p[1] + out[1]])), class: 'wall other-face', 'data-testid': 'plan-wall-other-face' })];
+    });
     const openings = (plan.openings || []).map((o) => svg('polyline', { points: polygonPoints(o.points), class: `opening ${o.kind}` }));
     const corners = ctx.canEdit ? planCorners(plan).map((corner, k) => {
       const [cx, cy] = flip(this.drag?.index === k ? this.drag.point : corner.point);
@@ -77,7 +85,7 @@ export class PlanView {
       handle.addEventListener('pointerdown', (e) => this.dragStart(e, corner, k));
       return handle;
     }) : [];
-    this.drawing.replaceChildren(...machines, ...wallLines, ...openings, ...corners);
+    this.drawing.replaceChildren(...machines, ...wallLines, ...otherFaces, ...openings, ...corners);
     this.element.replaceChildren(this.drawing, downloads);
   }
 
