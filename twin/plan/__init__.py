@@ -1,7 +1,7 @@
 """Floor plans from the scan: walls and openings found in a levelled cloud, and plans of a layout
 drawn as SVG, PDF (at a stated scale) and DXF (named layers).
 
-Room: floor 3; imports document, scanfolder and progress (and numpy, ezdxf, reportlab); the CLI and serve (its plan download) import it.
+Room: floor 3; imports document, scanfolder, geometry and progress (and numpy, cv2, ezdxf, reportlab); the CLI and serve (its plan download) import it.
 """
 from twin.plan.extraction import PlanSettings, extract_floor_plan
 from twin.plan.scan import scan_with_floor_plan
