@@ -16,7 +16,16 @@ The viewers are minimal WebSocket clients written on asyncio.Protocol (a frame p
 only decodes deltas), so that the Python client side costs far less than the server it loads:
 browsers do not share the server's two cores, but here they do. Loopback only.
 
+With --setups, the same load runs on several deployments in one run (docs/deploy.md): `single`
+(one process, SQLite), `redis` (two processes on one SQLite file, Redis between them), `postgres`
+(two processes on PostgreSQL, Redis between them); the viewers are split across the processes,
+the planner edits through the first and the machine sends through the second, so that most
+frames cross from one process to the other. Redis and PostgreSQL are real servers started for
+the run (tests/scaleout/engines.py). After the table, a cost model: what 50,000 viewers need,
+from the measured server CPU per viewer.
+
     python benchmarks/load.py                      # 100, 500 and 1,000 viewers, 10 s each
+    python benchmarks/load.py --setups single redis postgres --viewers 1000 2000
     python benchmarks/load.py --viewers 500 --seconds 20 --twin scans/sample_workshop
     setsid python benchmarks/load.py --nice -10    # on a machine busy with other work
 """
@@ -45,15 +54,21 @@ ROOT = Path(__file__).resolve().parents[1]
 # Benchmarks run as scripts and share helpers with the tests; tests/ is no package (the tests get
 # them from pytest and conftest), so a script can only reach them by this path.
 sys.path.insert(0, str(ROOT / "tests"))
+sys.path.insert(0, str(ROOT / "tests" / "scaleout"))
 
+from engines import PostgresServer, RedisServer  # noqa: E402
 from twin_folder import write_twin_folder  # noqa: E402
 
+from twin.scaleout.cluster import open_store  # noqa: E402
+from twin.scaleout.postgres_store import migrate  # noqa: E402
 from twin.serve.access import ALL_TWINS, Role, new_token  # noqa: E402
 from twin.serve.messages import decode_asset  # noqa: E402
 from twin.serve.protocol import Limits  # noqa: E402
-from twin.serve.sqlite_store import SqliteStore  # noqa: E402
 
 GOAL_VIEWERS, GOAL_P99_MS = 500, 100.0
+SETUPS = {"single": (1, False, False), "redis": (2, True, False), "postgres": (2, True, True)}  # processes, Redis, PG
+MODEL_VIEWERS = 50_000
+MODEL_BUSY = 0.6  # a process kept at this share of its core leaves room for bursts and reconnect storms
 _DELTA = b'{"op":"delta"'
 _REVISION = re.compile(rb'"revision":(\d+)')
 
@@ -257,34 +272,37 @@ async def _tile_client(port: int, token: str, twin: str, tiles: list[str], rate:
     await socket.close()
 
 
-async def _connect_viewers(port: int, token: str, twin: str, count: int, kind: type = Viewer) -> list[Viewer]:
+async def _connect_viewers(port: int | list[int], token: str, twin: str, count: int,
+                           kind: type = Viewer) -> list[Viewer]:
+    """`count` viewers, spread evenly over the processes at `port` (one or a list)."""
+    ports = port if isinstance(port, list) else [port]
     loop = asyncio.get_running_loop()
     viewers: list[Viewer] = []
     batch = 50  # stay under the listen backlog
     for start in range(0, count, batch):
         made = await asyncio.gather(*(loop.create_connection(lambda: kind("127.0.0.1", token, twin),
-                                                             "127.0.0.1", port)
-                                      for _ in range(min(batch, count - start))))
+                                                             "127.0.0.1", ports[n % len(ports)])
+                                      for n in range(start, min(start + batch, count))))
         batch_viewers = [protocol for _, protocol in made]
         await asyncio.wait_for(asyncio.gather(*(v.subscribed for v in batch_viewers)), 60)
         viewers += batch_viewers
     return viewers
 
 
-async def _load(port: int, tokens: dict, twin: str, machine: str, tiles: list[str], args, viewers_n: int,
-                server_pid: int) -> RunResult:
-    viewers = await _connect_viewers(port, tokens[Role.VIEWER], twin, viewers_n)
+async def _load(ports: list[int], tokens: dict, twin: str, machine: str, tiles: list[str], args, viewers_n: int,
+                server_pids: list[int]) -> RunResult:
+    viewers = await _connect_viewers(ports, tokens[Role.VIEWER], twin, viewers_n)
     counts = dict(edits_sent=0, edits_acked=0, states_sent=0, tiles=0, tile_bytes=0)
     gc.disable()  # as timeit does: the clients' own collector pauses are not the server's latency
     sent_at: dict[int, float] = {}
-    cpu_server, cpu_client, started = _cpu_seconds(server_pid), _own_cpu_seconds(), time.monotonic()
+    cpu_server, cpu_client, started = sum(map(_cpu_seconds, server_pids)), _own_cpu_seconds(), time.monotonic()
     frames_before = sum(v.frames for v in viewers)
     until = started + args.seconds
     await asyncio.gather(
-        _planner(port, tokens[Role.PLANNER], twin, args.edits_per_second, until, sent_at, counts),
-        _machine(port, tokens[Role.ARTISAN], twin, machine, args.states_per_second, until, counts),
-        *(_tile_client(port, tokens[Role.VIEWER], twin, tiles, 0.9 * Limits().messages_per_second, until, counts)
-          for _ in range(args.tile_clients)))
+        _planner(ports[0], tokens[Role.PLANNER], twin, args.edits_per_second, until, sent_at, counts),
+        _machine(ports[-1], tokens[Role.ARTISAN], twin, machine, args.states_per_second, until, counts),
+        *(_tile_client(ports[n % len(ports)], tokens[Role.VIEWER], twin, tiles, 0.9 * Limits().messages_per_second,
+                       until, counts) for n in range(args.tile_clients)))
     elapsed = time.monotonic() - started
     print(f"    load phase {elapsed:.1f} s (asked for {args.seconds:g} s)", file=sys.stderr)
     last = max(sent_at) if sent_at else 0
@@ -292,7 +310,7 @@ async def _load(port: int, tokens: dict, twin: str, machine: str, tiles: list[st
     while time.monotonic() < drain_until and any(
             v.closed_with is None and (not v.received or v.received[-1][0] < last) for v in viewers):
         await asyncio.sleep(0.05)
-    cpu_server, cpu_client = _cpu_seconds(server_pid) - cpu_server, _own_cpu_seconds() - cpu_client
+    cpu_server, cpu_client = sum(map(_cpu_seconds, server_pids)) - cpu_server, _own_cpu_seconds() - cpu_client
     frames = sum(v.frames for v in viewers) - frames_before
     window = time.monotonic() - started
     gc.enable()
@@ -311,34 +329,56 @@ async def _load(port: int, tokens: dict, twin: str, machine: str, tiles: list[st
                      server_cpu_s=cpu_server, client_cpu_s=cpu_client)
 
 
-def run_once(folder: Path, viewers_n: int, args) -> RunResult:
+def _start_server(folder: Path, db: str, args, fanout: str | None) -> tuple[subprocess.Popen, int]:
+    server = subprocess.Popen([sys.executable, "-m", "twin", "serve", str(folder), "--port", "0", "--db", db,
+                               "--no-admin-link", "--durability", args.durability,
+                               *(["--fanout", fanout] if fanout else [])],
+                              stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    for line in server.stdout:
+        found = re.match(r"open http://127\.0\.0\.1:(\d+)/", line)
+        if found:
+            return server, int(found.group(1))
+    raise RuntimeError("twin serve did not start")
+
+
+def run_once(folder: Path, viewers_n: int, args, setup: str = "single") -> RunResult:
+    processes, with_redis, with_postgres = SETUPS[setup]
     with tempfile.TemporaryDirectory(prefix="twin-load-") as tmp:
-        db = Path(tmp) / "twin.db"
-        store = SqliteStore(db)
-        tokens = {}
-        for role in (Role.VIEWER, Role.ARTISAN, Role.PLANNER):
-            tokens[role] = new_token()
-            store.add_token(tokens[role], f"load-{role.label}", role, ALL_TWINS)
-        store.close()
-        document = json.loads((folder / "twin.json").read_text())
-        machine = document["machines"][0]["id"]
-        tiles = sorted(str(p.relative_to(folder)) for p in (folder / "tiles").rglob("*") if p.is_file())
-        server = subprocess.Popen([sys.executable, "-m", "twin", "serve", str(folder), "--port", "0", "--db", str(db),
-                                   "--no-admin-link", "--durability", args.durability], stdout=subprocess.PIPE,
-                                  stderr=subprocess.DEVNULL, text=True)
+        redis = postgres = None
+        servers: list[subprocess.Popen] = []
         try:
-            port = None
-            for line in server.stdout:
-                found = re.match(r"open http://127\.0\.0\.1:(\d+)/", line)
-                if found:
-                    port = int(found.group(1))
-                    break
-            if port is None:
-                raise RuntimeError("twin serve did not start")
-            return asyncio.run(_load(port, tokens, folder.resolve().name, machine, tiles, args, viewers_n, server.pid))
+            if with_redis:
+                redis = RedisServer(Path(tmp))
+                redis.start()
+            if with_postgres:
+                postgres = PostgresServer()
+                postgres.start()
+                migrate(postgres.url)
+            db = postgres.url if postgres else str(Path(tmp) / "twin.db")
+            store = open_store(db, args.durability)
+            tokens = {}
+            for role in (Role.VIEWER, Role.ARTISAN, Role.PLANNER):
+                tokens[role] = new_token()
+                store.add_token(tokens[role], f"load-{role.label}", role, ALL_TWINS)
+            store.close()
+            document = json.loads((folder / "twin.json").read_text())
+            machine = document["machines"][0]["id"]
+            tiles = sorted(str(p.relative_to(folder)) for p in (folder / "tiles").rglob("*") if p.is_file())
+            ports = []
+            for _ in range(processes):
+                server, port = _start_server(folder, db, args, redis.url if redis else None)
+                servers.append(server)
+                ports.append(port)
+            return asyncio.run(_load(ports, tokens, folder.resolve().name, machine, tiles, args, viewers_n,
+                                     [server.pid for server in servers]))
         finally:
-            server.terminate()
-            server.wait(30)
+            for server in servers:
+                server.terminate()
+                server.wait(30)
+            if redis:
+                redis.stop()
+            if postgres:
+                postgres.remove()
 
 
 def _set_niceness(parser, nice: int) -> None:
@@ -372,6 +412,9 @@ def _percentile(values: list, q: float) -> float:
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--viewers", type=int, nargs="+", default=[100, 500, 1000])
+    parser.add_argument("--setups", nargs="+", choices=list(SETUPS), default=["single"],
+                        help="deployments to compare in this run: single (1 process), redis (2 processes + Redis), "
+                             "postgres (2 processes + Redis + PostgreSQL)")
     parser.add_argument("--seconds", type=float, default=10.0, help="how long each load phase lasts")
     parser.add_argument("--edits-per-second", type=float, default=20.0)
     parser.add_argument("--states-per-second", type=float, default=50.0)
@@ -397,11 +440,14 @@ def main(argv=None) -> int:
               f"durability {args.durability}, niceness {os.getpriority(os.PRIO_PROCESS, 0)}")
         header = ("viewers", "connected", "edits acked", "p50 ms", "p99 ms", "max ms", "all revisions in order",
                   "cut off", "tiles/s", "tile MB/s", "frames/s to viewers", "server CPU", "server µs/frame", "client CPU",
-                  "load avg", "goal")
+                  "load avg", "goal", "setup", "server CPU µs/s per viewer")
         print(" | ".join(header))
         print(" | ".join("---" for _ in header))
-        for viewers_n in args.viewers:
-            result = run_once(folder, viewers_n, args)
+        costs: dict[str, list] = {}  # setup -> [(viewers, server CPU seconds per second)]
+        for setup, viewers_n in ((setup, n) for setup in args.setups for n in args.viewers):
+            result = run_once(folder, viewers_n, args, setup)
+            per_viewer = result.server_cpu_s / result.window_s / max(result.connected, 1)
+            costs.setdefault(setup, []).append((result.connected, result.server_cpu_s / result.window_s))
             p50, p99 = _percentile(result.latencies_ms, 50), _percentile(result.latencies_ms, 99)
             goal = ""
             if viewers_n >= GOAL_VIEWERS:
@@ -414,9 +460,33 @@ def main(argv=None) -> int:
                 f"{result.tile_bytes / result.seconds / 1e6:.1f}", f"{result.frames / result.window_s:.0f}",
                 f"{result.server_cpu_s / result.window_s:.0%}", f"{result.server_cpu_s / max(result.frames, 1) * 1e6:.1f}",
                 f"{result.client_cpu_s / result.window_s:.0%}",
-                f"{os.getloadavg()[0]:.1f}", goal)),
+                f"{os.getloadavg()[0]:.1f}", goal, setup, f"{per_viewer * 1e6:.0f}")),
                 flush=True)
+        _print_cost_model(costs, args)
     return 0
+
+
+def _print_cost_model(costs: dict[str, list], args) -> None:
+    """What MODEL_VIEWERS viewers need, from this run's server CPU: a line through (viewers, CPU) per
+    setup gives the cost of one more viewer (its frames) and the cost of the load itself (edits and
+    states arriving, which every process of a fan-out handles whatever its viewers)."""
+    print(f"\ncost model for {MODEL_VIEWERS:,} viewers at this run's load ({args.edits_per_second:g} edits/s, "
+          f"{args.states_per_second:g} machine states/s), each process on one core kept at {MODEL_BUSY:.0%}:")
+    for setup, points in costs.items():
+        viewers, cpu = np.array(points, dtype=float).T
+        per_viewer, fixed = np.polyfit(viewers, cpu, 1) if len(set(viewers)) >= 2 else (0.0, 0.0)
+        if per_viewer <= 0:  # one viewer count, or noise (a loaded machine): all of the largest run's CPU
+            largest = np.argmax(viewers)  # counted per viewer, an upper bound
+            per_viewer, fixed = cpu[largest] / viewers[largest], 0.0
+        fixed_per_process = fixed / SETUPS[setup][0]
+        capacity = (MODEL_BUSY - fixed_per_process) / per_viewer if per_viewer > 0 else float("inf")
+        if capacity <= 0:
+            print(f"  {setup}: the load alone keeps a process over {MODEL_BUSY:.0%} of its core: no room for viewers")
+            continue
+        processes = int(np.ceil(MODEL_VIEWERS / capacity))
+        print(f"  {setup}: {per_viewer * 1e6:.0f} µs/s of server CPU per viewer, {fixed_per_process:.0%} of a core per "
+              f"process for the load itself -> {capacity:,.0f} viewers per process, {processes} processes "
+              f"({int(np.ceil(processes / 8))} machines of 8 cores)")
 
 
 if __name__ == "__main__":
