@@ -1,5 +1,5 @@
 """Shared fixtures: where the real captures are, and skipping cleanly where they are not; the
-core's thread count put back after a test that changes it; the small scan folder to serve.
+core's thread count put back after a test that changes it; the small scan folder to serve; a real Mosquitto.
 
 Helper modules beside this file (`twin_folder`, `rgbd_scene`, ...) import by name: pytest puts this
 folder on `sys.path` for its conftest and its package-less test files, so no test inserts paths.
@@ -39,3 +39,17 @@ def write_twin_folder():
     """`write_twin_folder(folder, tiles=4, document=None) -> folder`: a small but complete scan
     folder (twin.json, twin.glb, tiles/) to serve; see tests/twin_folder.py."""
     return twin_folder.write_twin_folder
+
+
+@pytest.fixture
+def mosquitto():
+    """A real Mosquitto on a free loopback port, per test (the live and scale-out tests' broker)."""
+    from live_harness import Mosquitto
+
+    from twin.simulator.broker import find_mosquitto
+    if find_mosquitto() is None:
+        pytest.skip("mosquitto is not installed (scripts/setup.sh --test installs it)")
+    broker = Mosquitto()
+    broker.start()
+    yield broker
+    broker.close()

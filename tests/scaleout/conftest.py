@@ -32,16 +32,3 @@ def postgres_server():
     finally:
         server.remove()
 
-
-@pytest.fixture
-def mosquitto():
-    """A real Mosquitto (the live tests' broker) for a twin with an MQTT source."""
-    from live_harness import Mosquitto
-
-    from twin.simulator.broker import find_mosquitto
-    if find_mosquitto() is None:
-        pytest.skip("mosquitto is not installed (scripts/setup.sh --test installs it)")
-    broker = Mosquitto()
-    broker.start()
-    yield broker
-    broker.close()
