@@ -118,6 +118,9 @@ def test_versions_list_and_accepting_the_proposal_once(shop, capsys):
     before = json.loads((scan / "twin.json").read_text())
     assert main(["versions", "list", str(scan), "--json"]) == 0
     assert [v["id"] for v in json.loads(capsys.readouterr().out)] == ["v1", "v2"]
+    assert main(["versions", "list", str(scan)]) == 0
+    rows = capsys.readouterr().out.splitlines()[1:]
+    assert rows[1].split()[:3] == ["v2", "2026-03-01T09:00:00Z", "2"]  # cnc-1 moved, laser-1 removed
     assert main(["versions", "accept", str(scan), "v2"]) == 0
     assert "laser-lid" in capsys.readouterr().out  # still flagged for a planner
     after = json.loads((scan / "twin.json").read_text())

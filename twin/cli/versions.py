@@ -90,7 +90,8 @@ def print_added(scan: Path, added) -> None:
 def _print_proposal(scan: Path, version_id: str, patch: list, notes: list) -> None:
     if not notes:
         return
-    print(f"proposed for the document ({len(patch)} operations in {scan}/versions/{version_id}/proposed.patch.json):")
+    edits = sum(op["op"] != "test" for op in patch)  # each edit is guarded by a test of the old value
+    print(f"proposed for the document ({edits} edit(s) in {scan}/versions/{version_id}/proposed.patch.json):")
     for note in notes:
         steps = f" (steps {', '.join(note['steps'])})" if note.get("steps") else ""
         flag = "!" if note["kind"] == "in_removed_region" else "-"
@@ -118,11 +119,17 @@ def _list(args: argparse.Namespace) -> int:
     if not found:
         print(f"{args.scan} has one version, its own cloud.ply; add scans with `twin versions add {args.scan} CLOUD`")
         return 0
-    print(f"{'id':5} {'date':21} {'moved (m)':>9}  source")
+    print(f"{'id':5} {'date':21} {'changes':>7}  source")
     for version in found:
-        moved = sum(row[3] ** 2 for row in version.T_first_version[:3]) ** 0.5
-        print(f"{version.id:5} {version.date:21} {moved:9.2f}  {version.source}")
+        print(f"{version.id:5} {version.date:21} {_change_count(args.scan, version):>7}  {version.source}")
     return 0
+
+
+def _change_count(scan: Path, version) -> str:
+    """How many change regions the version has since the first ('-' for the first)."""
+    if version.changes is None:
+        return "-"
+    return str(len(read_json(scan / version.changes, "what changed since the first version").get("changes", [])))
 
 
 def _accept(args: argparse.Namespace) -> int:
