@@ -1,6 +1,8 @@
-"""Batch: many captures reconstructed as tasks on a Dask distributed cluster (local or remote).
+"""Batch: many captures reconstructed as tasks on a Dask distributed cluster (local or remote),
+and merged into one site (`twin.batch.site`).
 
-Room: floor 4; imports reconstruct and scanfolder (and Dask); nothing imports it but the CLI.
+Room: floor 4; imports reconstruct, registration, scanfolder and document (and Dask); nothing
+imports it but the CLI.
 
     from twin.batch import BatchCapture, local_client, run_batch, scan_folders
     outputs = scan_folders(captures, "scans")            # one scan folder per capture, named after it

@@ -10,6 +10,7 @@ from pathlib import Path
 
 from tqdm import tqdm
 
+from twin.cli.progress import stage_progress
 from twin.cli.reconstruct import add_reconstruct_options, reconstruct_options
 
 COMMAND = "batch"
@@ -26,10 +27,18 @@ finished before (their files are only ever complete: a worker that dies mid-task
 half-written, and the scheduler retries the task on another worker). A capture that fails is
 reported with its reason and does not stop the others; the exit code is then 1.
 
+With --merge, the scans are then put together into one site, OUT/site: overlapping scans are
+registered pairwise as cluster tasks (each scan with the next capture and with the scans that
+look most like it, not every pair), one robust pose graph places them all in the first scan's
+frame, and OUT/site gets the merged, de-duplicated cloud.ply, anchors.json with the markers of
+all scans, and site.json with each scan's placement and residual. A scan that no trusted
+alignment reaches is reported as not placed (exit code 1).
+
 examples:
   twin batch captures/*.r3d -o scans
   twin batch hall/part1 hall/part2 hall/part3 -o scans/hall --workers 2 --voxel-size 0.02
   twin batch /shared/captures/* -o /shared/scans --scheduler tcp://10.0.0.5:8786 --json > batch.json
+  twin batch hall/part* -o scans/hall --merge       # then one site: scans/hall/site/cloud.ply
 """
 
 
@@ -42,6 +51,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                                                                   "(default: one per core)")
     cluster.add_argument("--scheduler", metavar="tcp://HOST:8786",
                          help="run on this running Dask scheduler instead of a local cluster")
+    site = parser.add_argument_group("site")
+    site.add_argument("--merge", action="store_true", help="merge the scans into one site, OUT/site")
+    site.add_argument("--merge-voxel-size", type=float, default=0.05, metavar="M",
+                      help="registration resolution of the merge in metres (default: 0.05)")
     add_reconstruct_options(parser)
     parser.add_argument("--json", action="store_true", help="print what became of each capture as JSON")
 
@@ -63,11 +76,14 @@ def run(args: argparse.Namespace) -> int:
         if link:
             print(f"Dask dashboard: {link}", file=sys.stderr)
         jobs = _run_with_bars(client, captures)
+        site = _merge(client, jobs, args) if args.merge else None
     seconds = time.perf_counter() - start
 
     if args.json:
         print(json.dumps({"engine": engine_version(), "workers": workers,
-                          "jobs": [job.as_report() for job in jobs], "seconds": round(seconds, 3)}, indent=2))
+                          "jobs": [job.as_report() for job in jobs],
+                          **({"site": _site_json(site, args)} if args.merge else {}),
+                          "seconds": round(seconds, 3)}, indent=2))
     else:
         for job in jobs:
             note = f": {job.reason}" if job.reason else ""
@@ -75,7 +91,34 @@ def run(args: argparse.Namespace) -> int:
         counts = {status: sum(job.status == status for job in jobs) for status in ("done", "skipped", "failed")}
         print(f"{len(jobs)} captures on {workers} workers in {seconds:.1f} s: "
               + ", ".join(f"{n} {status}" for status, n in counts.items()))
-    return 1 if any(job.status == "failed" for job in jobs) else 0
+        if site is not None:
+            for scan, pose, residual in zip(site.scans, site.poses, site.residuals_m):
+                where = ("reference" if residual is None and pose is not None else
+                         f"placed, residual {1000 * residual:.1f} mm" if pose is not None else "NOT PLACED")
+                print(f"site: {scan}: {where}")
+            print(f"site: {site.points:,} points, {site.markers} markers -> {args.output / 'site'}")
+    failed = any(job.status == "failed" for job in jobs)
+    unplaced = site is not None and any(pose is None for pose in site.poses)
+    return 1 if failed or unplaced or (args.merge and site is None) else 0
+
+
+def _merge(client, jobs, args):
+    """The reconstructed scans merged into OUT/site; None (and why, on stderr) with fewer than two."""
+    from twin.batch.site import merge_site
+
+    scans = [job.output for job in jobs if job.status in ("done", "skipped")]
+    if len(scans) < 2:
+        print(f"twin batch: --merge needs at least two reconstructed scans, got {len(scans)}", file=sys.stderr)
+        return None
+    with stage_progress("merging the site") as report:
+        return merge_site(client, scans, args.output / "site", voxel_size=args.merge_voxel_size,
+                          on_stage=lambda stage, done, total: report(done, total))
+
+
+def _site_json(site, args) -> dict | None:
+    from twin.batch.site import site_report
+
+    return None if site is None else {"output": str(args.output / "site"), **site_report(site)}
 
 
 def _run_with_bars(client, captures):

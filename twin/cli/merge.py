@@ -69,7 +69,8 @@ def run(args: argparse.Namespace) -> int:
     transforms = {
         "reference": str(args.scans[0]),
         "scans": [{"path": str(path), "placed": merged.poses[k] is not None,
-                   "T_first_scan": None if merged.poses[k] is None else merged.poses[k].tolist()}
+                   "T_first_scan": None if merged.poses[k] is None else merged.poses[k].tolist(),
+                   "residual_m": merged.residuals_m[k]}
                   for k, path in enumerate(args.scans)],
         "pairs": [{"i": p.i, "j": p.j, "trusted": p.trusted, "fitness": p.fitness, "in_graph": p.in_graph,
                    "accepted": p.accepted} for p in merged.pairs],

@@ -3,7 +3,8 @@
     merged = merge_scans([cloud0, cloud1, cloud2], voxel_size=0.05)
     merged.poses[k]    # (4, 4) T_first_scan of scan k, or None where no trusted alignment reaches it
 
-Every pair is registered globally (`align_global`). The trusted pairs form a graph; its maximum
+Every pair is registered globally (`align_global`; `align_pair` and `place_scans` serve callers that
+register only some pairs, e.g. as cluster tasks). The trusted pairs form a graph; its maximum
 spanning tree by fitness places the scans (those edges are kept as certain, like odometry), the
 other trusted pairs become uncertain loop closures that the pose graph may drop, and each placed
 scan is finally refined by point-to-plane ICP against all the others.
@@ -16,7 +17,7 @@ import numpy as np
 
 from twin import registration
 from twin.progress import Progress
-from twin.registration.global_registration import describe
+from twin.registration.global_registration import FeatureCloud, describe
 
 OUTLIER_DISTANCE_VOXELS = 2.0  # a loop closure that moves its points by more than this is dropped
 REFINE_DISTANCE_VOXELS = 1.5
@@ -40,6 +41,7 @@ class PairAlignment:
 class ScanMerge:
     poses: list[np.ndarray | None]
     pairs: list[PairAlignment]
+    residuals_m: list[float | None]  # each placed scan's inlier RMSE against the others after refinement
 
 
 def merge_scans(clouds, voxel_size: float = 0.05, seed: int = 0, progress: Progress | None = None) -> ScanMerge:
@@ -55,11 +57,28 @@ def merge_scans(clouds, voxel_size: float = 0.05, seed: int = 0, progress: Progr
     pairs = []
     for i in range(count):
         for j in range(i + 1, count):
-            result = registration.align_global(described[j], described[i], voxel_size, seed=seed)
-            pairs.append(PairAlignment(i, j, result.T_target_source, result.information, result.fitness,
-                                       result.converged))
+            pairs.append(align_pair(described[i], described[j], i, j, voxel_size, seed))
             report("pairs", len(pairs), total)
+    return place_scans(clouds, pairs, voxel_size,
+                       progress=lambda stage, done, _: report(stage, len(pairs) + done, total))
 
+
+def align_pair(described_i: FeatureCloud, described_j: FeatureCloud, i: int, j: int, voxel_size: float,
+               seed: int = 0) -> PairAlignment:
+    """Scan j registered globally onto scan i (both described with `voxel_size`)."""
+    result = registration.align_global(described_j, described_i, voxel_size, seed=seed)
+    return PairAlignment(i, j, result.T_target_source, result.information, result.fitness, result.converged)
+
+
+def place_scans(clouds: list[np.ndarray], pairs: list[PairAlignment], voxel_size: float,
+                progress: Progress | None = None) -> ScanMerge:
+    """The scans' poses in the first one's frame from pairwise alignments (any subset of the pairs).
+
+    The trusted pairs' maximum spanning tree by fitness places the scans, a pose graph over all
+    trusted pairs drops the inconsistent ones, and each placed scan is refined against the others.
+    """
+    report = progress or (lambda stage, done, total: None)
+    count = len(clouds)
     tree = _maximum_spanning_tree(count, [p for p in pairs if p.trusted])
     initial = _poses_along(tree, count)
     placed = [k for k in range(count) if initial[k] is not None]
@@ -77,17 +96,19 @@ def merge_scans(clouds, voxel_size: float = 0.05, seed: int = 0, progress: Progr
             poses[k] = np.array(optimised.poses[index[k]])
     poses[0] = np.eye(4)
 
+    residuals: list[float | None] = [None] * count
     for n, k in enumerate(placed[1:], start=1):
         others = np.concatenate([clouds[m] @ poses[m][:3, :3].T + poses[m][:3, 3] for m in placed if m != k])
         refined = registration.align(clouds[k], registration.prepare(others, voxel_size), method="point_to_plane",
                                      max_correspondence_distance=REFINE_DISTANCE_VOXELS * voxel_size,
                                      init=poses[k], max_iterations=30)
         poses[k] = np.array(refined.T_target_source)
-        report("refinement", len(pairs) + n, total)
+        residuals[k] = float(refined.inlier_rmse)
+        report("refinement", n, len(placed) - 1)
 
     pairs = [PairAlignment(p.i, p.j, p.T_i_j, p.information, p.fitness, p.trusted,
                            in_graph=(p.i, p.j) in in_graph, accepted=(p.i, p.j) in accepted_pairs) for p in pairs]
-    return ScanMerge(poses=poses, pairs=pairs)
+    return ScanMerge(poses=poses, pairs=pairs, residuals_m=residuals)
 
 
 def _maximum_spanning_tree(count: int, trusted: list[PairAlignment]) -> dict[tuple[int, int], PairAlignment]:
