@@ -79,3 +79,30 @@ def test_another_process_s_pose_reaches_late_subscribers_here(tmp_path, write_tw
     finally:
         server.close()
         store.close()
+
+
+def test_steps_recorded_elsewhere_reach_subscribers_at_a_resync(tmp_path, write_twin_folder):
+    folder = write_twin_folder(tmp_path / "shop")
+    here = SqliteStore(tmp_path / "twin.db")
+    server = TwinServer([folder], here)
+    elsewhere = SqliteStore(tmp_path / "twin.db")
+    procedure = server.hub.heads["shop"][1]["procedures"][0]["id"]
+
+    async def scenario():
+        follower = StoreFollower(server, server.fanout.publish)
+        queue = ClientQueue(100)
+        server.fanout.attach(1, queue)
+        server.fanout.subscribe(1, "shop")
+        elsewhere.record_step("shop", procedure, 0, True, "ann", 0)  # while Redis was down: no frame came
+        elsewhere.record_step("shop", procedure, 0, False, "bob", 0)
+        await follower.resync()
+        return [json.loads(frame) for frame in queue.pop_all()]
+
+    try:
+        frames = asyncio.run(scenario())
+        assert [(f["op"], f["step"], f["done"], f["author"]) for f in frames] == [("step", 0, False, "bob")]  # the latest
+        assert any('"author":"bob"' in frame for frame in server.hub.catch_up("shop", client=2))  # for late subscribers
+    finally:
+        server.close()
+        here.close()
+        elsewhere.close()

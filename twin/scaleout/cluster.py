@@ -45,7 +45,7 @@ class Cluster:
         jobs = [self.follower.poll()]
         if self.fanout is not None:
             self.fanout.on_remote = self.follower.receive
-            self.fanout.on_connected = self.follower.catch_up
+            self.fanout.on_connected = self.follower.resync
             jobs.append(self.fanout.run())
         if self.leadership is not None:
             jobs.append(self.leadership.run(list(server.folders), server.start_bridges, server.stop_bridges))

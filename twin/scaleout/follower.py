@@ -137,6 +137,18 @@ class StoreFollower:
             async with self.server.twin_lock(twin):
                 await self._replay(twin)
 
+    async def resync(self) -> None:
+        """After an outage of the fan-out: the edits, and the latest event of every step, from the
+        store (steps recorded elsewhere meanwhile; re-sending an unchanged one is harmless)."""
+        await self.catch_up()
+        for twin in self.server.folders:
+            latest = {}
+            for event in await self.server.store_call(self.server.store.steps, twin):
+                latest[(event.procedure, json.dumps(event.step))] = event
+            for event in latest.values():
+                for publish in self.server.hub.record_step(twin, event, 0):
+                    self._deliver(publish.topic, publish.frame, publish.exclude)
+
     async def poll(self) -> None:
         """Catch up every `poll_interval_s` (until cancelled); a failing store is retried."""
         while True:
