@@ -31,6 +31,7 @@ log = logging.getLogger(__name__)
 
 OUTBOX_LIMIT = 10_000  # frames waiting for Redis; beyond it Redis is too slow and the process says so
 SOCKET_TIMEOUT_S = 5.0
+RECONNECT = Backoff(max_s=5.0)  # Redis is near: retry sooner than a machine's source would
 
 
 def new_origin() -> str:
@@ -40,7 +41,7 @@ def new_origin() -> str:
 
 class RedisFanout(LocalFanout):
     def __init__(self, address: RedisAddress, origin: str | None = None,
-                 relayed: Callable[[str], bool] = lambda topic: True, backoff: Backoff = Backoff(max_s=5.0)):
+                 relayed: Callable[[str], bool] = lambda topic: True, backoff: Backoff = RECONNECT):
         super().__init__()
         self.address = address
         self.origin = origin or new_origin()

@@ -47,7 +47,7 @@ def redis_address(url: str) -> RedisAddress:
         raise ValueError(f"--fanout {url}: the path must be a Redis database number (0 .. 15), "
                          f"not {database!r}; e.g. {REDIS_EXAMPLE}")
     try:
-        parts.port
+        _ = parts.port  # parsed lazily: a port that is no number raises here
     except ValueError:
         raise ValueError(f"--fanout {url}: the port is not a number; e.g. {REDIS_EXAMPLE}") from None
     return RedisAddress(url, int(database))
