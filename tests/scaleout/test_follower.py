@@ -6,7 +6,8 @@ from __future__ import annotations
 import asyncio
 import json
 
-from twin.scaleout.follower import StoreFollower
+from twin.scaleout.follower import SILENT_AFTER_S, StoreFollower
+from twin.scaleout.redis_fanout import ALIVE
 from twin.serve.fanout import ClientQueue
 from twin.serve.messages import encode, encode_delta, presence_message
 from twin.serve.server import TwinServer
@@ -66,16 +67,35 @@ def test_deltas_out_of_order_or_missing_reach_subscribers_in_order(tmp_path, wri
         elsewhere.close()
 
 
-def test_another_process_s_pose_reaches_late_subscribers_here(tmp_path, write_twin_folder):
+def test_another_process_s_poses_reach_late_subscribers_until_it_falls_silent(tmp_path, write_twin_folder):
     folder = write_twin_folder(tmp_path / "shop")
     store = SqliteStore(tmp_path / "twin.db")
     server = TwinServer([folder], store)
+
+    async def scenario():
+        now = [100.0]
+        follower = StoreFollower(server, server.fanout.publish, clock=lambda: now[0])
+        queue = ClientQueue(100)
+        server.fanout.attach(1, queue)
+        server.fanout.subscribe(1, "shop")
+        follower.receive("shop", encode(presence_message("shop", 9 << 32, "ann", POSE, "ar")), "a")
+        follower.receive("shop", encode(presence_message("shop", 10 << 32, "bob", POSE, "ar")), "b")
+        follower.receive("shop/visitor", encode(presence_message("shop", 11 << 32, "eve", POSE, "ar")), "b")  # a view
+        names = sorted(f.payload.get("name") for f in server.hub.catch_up("shop", client=2))
+        queue.pop_all()
+        now[0] += SILENT_AFTER_S - 1.0
+        follower.receive("", ALIVE, "b")  # b's heartbeat; a says nothing more (killed -9)
+        follower.forget_silent(now[0])
+        still = sorted(f.payload.get("name") for f in server.hub.catch_up("shop", client=2))
+        follower.forget_silent(now[0] + 2.0)
+        after = sorted(f.payload.get("name") for f in server.hub.catch_up("shop", client=2))
+        return names, still, after, [json.loads(frame) for frame in queue.pop_all()]
+
     try:
-        follower = StoreFollower(server, server.fanout.publish)
-        follower.receive("shop", encode(presence_message("shop", 9 << 32, "ann", POSE, "ar")))
-        follower.receive("shop/visitor", encode(presence_message("shop", 10 << 32, "bob", POSE, "ar")))  # a view: skipped
-        late = server.hub.catch_up("shop", client=1)
-        assert [getattr(f, "payload", {}).get("name") for f in late] == ["ann"]
+        names, still, after, frames = asyncio.run(scenario())
+        assert names == ["ann", "bob"] and still == ["ann", "bob"]
+        assert after == ["bob"]  # a fell silent: its client's pose ended here
+        assert frames == [{"op": "presence", "twin": "shop", "client": 9 << 32, "left": True}]
     finally:
         server.close()
         store.close()

@@ -218,3 +218,48 @@ def test_postgres_restarted_mid_stream_refuses_edits_with_an_error_then_serves_a
     assert 50.5 not in acknowledged.values()
     assert edit_logs(postgres_server.url) == acknowledged  # the refused edit is not in the store
     assert viewer.revisions == list(range(1, max(acknowledged) + 1))
+
+
+@pytest.mark.slow
+def test_poses_of_a_killed_process_s_clients_end_on_the_others(tmp_path, write_twin_folder, redis_server):
+    folder = write_twin_folder(tmp_path / TWIN)
+    db = str(tmp_path / "twin.db")
+    token = new_token()
+    store = open_store(db, "process")
+    store.add_token(token, "planner", Role.PLANNER, TWIN)
+    store.close()
+    doomed, survivor = [start_serving(folder, db, tmp_path / f"serve{n}.log", "--fanout", redis_server.url)
+                        for n in range(2)]
+    pose = {"position": [1.0, 0.0, 1.6], "quaternion": [0.0, 0.0, 0.0, 1.0]}
+
+    async def frames_until(socket, match):
+        async with asyncio.timeout(30):
+            while not match(message := json.loads(await socket.recv())):
+                pass
+        return message
+
+    async def scenario():
+        watcher, _ = await hello(survivor.url, token)
+        await watcher.send(json.dumps({"op": "subscribe", "id": 2, "twin": TWIN}))
+        walker, welcome = await hello(doomed.url, token)
+        await walker.send(json.dumps({"op": "subscribe", "id": 2, "twin": TWIN}))
+        async with asyncio.timeout(30):
+            while True:  # until the other process relays it (Redis connected)
+                await walker.send(json.dumps({"op": "presence", "twin": TWIN, "pose": pose, "mode": "ar"}))
+                try:
+                    async with asyncio.timeout(0.5):
+                        seen = await frames_until(watcher, lambda m: m["op"] == "presence")
+                        break
+                except TimeoutError:
+                    continue
+        os.kill(doomed.process.pid, signal.SIGKILL)
+        left = await frames_until(watcher, lambda m: m["op"] == "presence" and m.get("left"))
+        await watcher.close()
+        return welcome["client"], seen, left
+
+    try:
+        client, seen, left = asyncio.run(scenario())
+    finally:
+        stop_all([doomed, survivor])
+    assert seen["client"] == client and seen["name"] == "planner"
+    assert left == {"op": "presence", "twin": TWIN, "client": client, "left": True}

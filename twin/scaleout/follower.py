@@ -10,6 +10,8 @@ between its commit and its publish, or Redis down) and when Redis comes back.
 
 Presence, machine states and steps of other processes go into the hub (for late subscribers)
 and to the local clients as they come; they are latest-value-wins, so none waits for order.
+A process not heard from for `SILENT_AFTER_S` (not even its heartbeat) is taken for dead: the
+poses of its clients end here as if they had left.
 """
 from __future__ import annotations
 
@@ -29,6 +31,7 @@ from twin.serve.store import StepEvent, StoreError
 log = logging.getLogger(__name__)
 
 POLL_INTERVAL_S = 1.0
+SILENT_AFTER_S = 3 * 2.0  # three of the fan-out's heartbeats missed
 
 
 def is_relayed(topic_name: str) -> bool:
@@ -38,17 +41,21 @@ def is_relayed(topic_name: str) -> bool:
 
 class StoreFollower:
     def __init__(self, server: TwinServer, deliver: Callable[[str, Frame | Latest, int | None], None],
-                 poll_interval_s: float = POLL_INTERVAL_S):
+                 poll_interval_s: float = POLL_INTERVAL_S, clock: Callable[[], float] | None = None):
         self.server = server
         self._deliver = deliver  # to this process's clients only
         self.poll_interval_s = poll_interval_s
+        self._clock = clock or (lambda: asyncio.get_running_loop().time())
         self._deltas: dict[str, asyncio.Queue] = {}
         self._appliers: dict[str, asyncio.Task] = {}
         self.replayed = 0  # revisions read from the store instead of arriving in order
+        self._heard: dict[str, float] = {}  # origin -> when it last published (the loop's clock)
+        self._posing: dict[str, set[tuple[str, int]]] = {}  # origin -> (twin, client) with a pose here
 
     # What other processes published.
 
-    def receive(self, topic_name: str, text: str) -> None:
+    def receive(self, topic_name: str, text: str, origin: str = "") -> None:
+        self._heard[origin] = self._clock()
         message = json.loads(text)
         twin = message.get("twin")
         if twin not in self.server.folders or topic_name != topic(twin, Role.VIEWER):
@@ -56,6 +63,9 @@ class StoreFollower:
         handler = _HANDLERS.get(message.get("op"))
         if handler is None:
             return
+        if message.get("op") == "presence":
+            posing = self._posing.setdefault(origin, set())
+            (posing.discard if message.get("left") else posing.add)((twin, message["client"]))
         try:
             handler(self, twin, message)
         except ProtocolError as error:  # e.g. a machine this process's head no longer has
@@ -149,10 +159,22 @@ class StoreFollower:
                 for publish in self.server.hub.record_step(twin, event, 0):
                     self._deliver(publish.topic, publish.frame, publish.exclude)
 
+    def forget_silent(self, now: float) -> None:
+        """End the poses of the clients of processes not heard from for `SILENT_AFTER_S` before `now`."""
+        for origin, heard in list(self._heard.items()):
+            if now - heard < SILENT_AFTER_S:
+                continue
+            del self._heard[origin]
+            for twin, client in self._posing.pop(origin, ()):
+                left = self.server.hub.leave(twin, client)
+                if left is not None:
+                    self._to_topics(twin, left)
+
     async def poll(self) -> None:
         """Catch up every `poll_interval_s` (until cancelled); a failing store is retried."""
         while True:
             await asyncio.sleep(self.poll_interval_s)
+            self.forget_silent(self._clock())
             try:
                 await self.catch_up()
             except (StoreError, OSError) as error:

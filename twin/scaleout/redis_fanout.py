@@ -3,11 +3,13 @@ through Redis pub/sub.
 
 `RedisFanout` is a `LocalFanout` (its own clients get every frame at once, Redis or not) that
 also relays each published text frame to one Redis channel. What it receives from the other
-processes goes to `on_remote(topic, frame)`: the `StoreFollower`, which brings the hub up to
+processes goes to `on_remote(topic, frame, origin)`: the `StoreFollower`, which brings the hub up to
 date and delivers to the local clients in revision order (`deliver_local`). Redis keeps no
 messages: while it is unreachable the process serves its own clients, says so (`degraded`, in
 its log and in `welcome`), retries, and once connected again calls `on_connected`, which
-catches up from the store what the others committed meanwhile.
+catches up from the store what the others committed meanwhile. Every `HEARTBEAT_S` each
+process also publishes that it is alive (`ALIVE`), so that the others notice one that died
+without a word (kill -9) and forget its clients' poses.
 """
 from __future__ import annotations
 
@@ -31,6 +33,8 @@ log = logging.getLogger(__name__)
 
 OUTBOX_LIMIT = 10_000  # frames waiting for Redis; beyond it Redis is too slow and the process says so
 SOCKET_TIMEOUT_S = 5.0
+HEARTBEAT_S = 2.0
+ALIVE = '{"op":"alive"}'  # on the empty topic: no client subscribes to it
 RECONNECT = Backoff(max_s=5.0)  # Redis is near: retry sooner than a machine's source would
 
 
@@ -49,7 +53,7 @@ class RedisFanout(LocalFanout):
         self._relayed = relayed  # topics whose frames other processes need (not views derived from others)
         self._backoff = backoff
         self.degraded: str | None = f"not connected to Redis at {address.url} yet"
-        self.on_remote: Callable[[str, str], None] = self.deliver_local
+        self.on_remote: Callable[[str, str, str], None] = lambda topic, frame, origin: self.deliver_local(topic, frame)
         self.on_connected: Callable[[], Awaitable[None]] = _nothing
         self._outbox: collections.deque[str] = collections.deque()
         self._wake: asyncio.Event | None = None
@@ -94,7 +98,7 @@ class RedisFanout(LocalFanout):
                                 self.address.url, was)
                 attempt = 0
                 await self.on_connected()  # after subscribing: nothing committed from now on is missed
-                await _first_failure(self._send(client), self._receive(pubsub))
+                await _first_failure(self._send(client), self._receive(pubsub), self._beat())
             except (RedisError, OSError, asyncio.TimeoutError) as error:
                 self._lose_redis(f"Redis at {self.address.url} is unreachable ({error or type(error).__name__})")
             finally:
@@ -123,6 +127,12 @@ class RedisFanout(LocalFanout):
             if self.degraded is not None:
                 raise ConnectionError(self.degraded)
 
+    async def _beat(self) -> None:
+        while True:
+            self._outbox.append(f"{json.dumps([self.origin, ''])}\n{ALIVE}")
+            self._wake.set()
+            await asyncio.sleep(HEARTBEAT_S)
+
     async def _receive(self, pubsub) -> None:
         async for message in pubsub.listen():
             if message["type"] != "message":
@@ -132,7 +142,7 @@ class RedisFanout(LocalFanout):
             if origin == self.origin:
                 continue
             self.received_frames += 1
-            self.on_remote(topic, text)
+            self.on_remote(topic, text, origin)
 
 
 async def _nothing() -> None:
