@@ -195,9 +195,9 @@ def main(argv=None) -> int:
     print("                          p50 ms   p99 ms   max ms   messages")
     print(f"  plain MQTT subscriber  {_ms(floor, 50)}  {_ms(floor, 99)}  {_ms(floor, 100)}   {len(floor):,}")
     print(f"  twin viewers           {_ms(lat, 50)}  {_ms(lat, 99)}  {_ms(lat, 100)}   {len(lat):,} "
-          f"({min(args.measured, args.viewers)} viewers read: {result['delivered_per_viewer']:,.0f} machine values each; "
-          f"{result['frames_per_viewer']:,.0f} frames per viewer; the throttle merges a machine's updates within an "
-          "interval)")
+          f"({min(args.measured, args.viewers)} viewers read: {result['delivered_per_viewer']:,.0f} machine values "
+          f"each; {result['frames_per_viewer']:,.0f} frames per viewer; the throttle merges a machine's updates within "
+          "an interval)")
     if len(lat) and len(floor):
         above = np.percentile(lat, 99) - np.percentile(floor, 99)
         print(f"  p99 above the floor: {above:.1f} ms (goal <= {GOAL_ABOVE_FLOOR_MS:g}); "
