@@ -1,5 +1,5 @@
 """Leader election for the live-state bridges: one leader per twin among processes, and a new one
-when it dies (kill -9: no goodbye) or leaves, on a real Redis and on a lock file."""
+when it dies (kill -9: no goodbye) or leaves, on a real Redis, a real PostgreSQL and a lock file."""
 from __future__ import annotations
 
 import asyncio
@@ -8,7 +8,7 @@ import subprocess
 import sys
 import textwrap
 
-from twin.scaleout.leader import FileLeadership, RedisLeadership
+from twin.scaleout.leader import FileLeadership, PostgresLeadership, RedisLeadership
 from twin.scaleout.urls import redis_address
 
 TWINS = ["shop", "lab"]
@@ -16,11 +16,12 @@ TWINS = ["shop", "lab"]
 
 def leader_process(kind: str, where: str) -> subprocess.Popen:
     """Another process that leads what it can and prints each twin it gains."""
-    make = (f"RedisLeadership(redis_address({where!r}), 'other', ttl_s=1.0)" if kind == "redis"
-            else f"FileLeadership({where!r}, retry_s=0.1)")
+    make = {"redis": f"RedisLeadership(redis_address({where!r}), 'other', ttl_s=1.0)",
+            "postgres": f"PostgresLeadership({where!r}, retry_s=0.1)",
+            "file": f"FileLeadership({where!r}, retry_s=0.1)"}[kind]
     code = textwrap.dedent(f"""
         import asyncio
-        from twin.scaleout.leader import FileLeadership, RedisLeadership
+        from twin.scaleout.leader import FileLeadership, PostgresLeadership, RedisLeadership
         from twin.scaleout.urls import redis_address
         asyncio.run({make}.run({TWINS!r}, lambda twin: print(twin, flush=True), lambda twin: None))
     """)
@@ -67,6 +68,17 @@ def test_file_leader_of_each_twin_is_one_process_and_a_dead_ones_twins_move(tmp_
         other.kill()
     assert while_other == set()
     assert gained == set(TWINS)
+
+
+def test_postgres_leader_of_each_twin_is_one_process_and_a_dead_ones_twins_move(postgres_server):
+    other = leader_process("postgres", postgres_server.url)
+    try:
+        mine = PostgresLeadership(postgres_server.url, retry_s=0.1)
+        while_other, gained = asyncio.run(gains_after(mine, other))
+    finally:
+        other.kill()
+    assert while_other == set()
+    assert gained == set(TWINS)  # its session ended with it, and its locks with the session
 
 
 def test_a_leaving_redis_leader_hands_over_at_once(redis_server):

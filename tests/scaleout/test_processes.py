@@ -1,5 +1,5 @@
-"""Two and three real `twin serve` processes on loopback serving one twin: on one SQLite file alone
-(catch-up from the store), with Redis between them, and on PostgreSQL with Redis."""
+"""Two and three real `twin serve` processes on loopback serving one twin: on one SQLite file or on
+PostgreSQL, alone (catch-up from the store) or with Redis between them."""
 from __future__ import annotations
 
 import asyncio
@@ -16,16 +16,14 @@ from twin.serve.access import Role, new_token
 EDITS_EACH = 12
 
 
-@pytest.fixture(params=["sqlite", "redis", "postgres+redis"])
+@pytest.fixture(params=["sqlite", "redis", "postgres", "postgres+redis"])
 def setup(request, tmp_path, write_twin_folder):
     """(scan folder, --db, extra options, planner token) for one kind of deployment."""
     folder = write_twin_folder(tmp_path / TWIN)
     options: tuple[str, ...] = ()
-    if request.param == "sqlite":
-        db = str(tmp_path / "twin.db")
-    else:
+    if "redis" in request.param:
         options = ("--fanout", request.getfixturevalue("redis_server").url)
-        db = request.getfixturevalue("postgres_server").url if "postgres" in request.param else str(tmp_path / "twin.db")
+    db = request.getfixturevalue("postgres_server").url if "postgres" in request.param else str(tmp_path / "twin.db")
     token = new_token()
     store = open_store(db, "process")
     store.add_token(token, "planner", Role.PLANNER, TWIN)

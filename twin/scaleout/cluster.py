@@ -13,7 +13,7 @@ import random
 from dataclasses import dataclass
 
 from twin.scaleout.follower import StoreFollower, is_relayed
-from twin.scaleout.leader import FileLeadership, RedisLeadership
+from twin.scaleout.leader import FileLeadership, PostgresLeadership, RedisLeadership
 from twin.scaleout.postgres_store import PostgresStore
 from twin.scaleout.redis_fanout import RedisFanout, new_origin
 from twin.scaleout.urls import is_postgres_url, redis_address, sqlite_path
@@ -30,7 +30,7 @@ _CLIENT_ID_BLOCKS = 2**20
 class Cluster:
     store: Store
     fanout: RedisFanout | None
-    leadership: RedisLeadership | FileLeadership | None
+    leadership: RedisLeadership | PostgresLeadership | FileLeadership | None
     first_client_id: int
     follower: StoreFollower | None = None
 
@@ -72,4 +72,6 @@ def open_cluster(db: str, durability: str, fanout_url: str | None) -> Cluster:
         leadership = RedisLeadership(address, origin)
     elif isinstance(store, SqliteStore):  # one machine: the database's folder is every process's
         leadership = FileLeadership(store.path.with_name(store.path.name + ".leaders"))
+    else:
+        leadership = PostgresLeadership(store.url)
     return Cluster(store, fanout, leadership, first_client_id=(random.randrange(1, _CLIENT_ID_BLOCKS) << 32) + 1)

@@ -9,6 +9,9 @@ when cancelled, releasing them so another process takes over at once).
   a process that dies stops renewing, and another takes the twin within `ttl_s`. While Redis is
   unreachable a leader keeps its bridges (nobody can take over through an unreachable Redis);
   when Redis comes back empty (restarted), it claims its twins again before anyone else can.
+- `PostgresLeadership`: with PostgreSQL but no Redis, a session-level advisory lock per twin on
+  a connection of its own; PostgreSQL releases it when that connection ends (the process died,
+  or the network between them), and the process then stops its sources until it has it again.
 - `FileLeadership`: on one machine without Redis, a byte-range lock per twin on one file beside
   the SQLite database (fcntl); the kernel releases it when the process ends, even by kill -9.
 """
@@ -22,6 +25,7 @@ import zlib
 from pathlib import Path
 from typing import Callable
 
+import psycopg
 import redis.asyncio as aioredis
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
@@ -41,6 +45,7 @@ if holder == ARGV[1] then return redis.call('pexpire', KEYS[1], ARGV[2]) end
 if not holder then redis.call('set', KEYS[1], ARGV[1], 'PX', ARGV[2]) return 1 end
 return 0
 """
+_ADVISORY_CLASS = 0x7477696E - 1  # the first key of twin's leader locks (beside migrate's lock)
 _RELEASE = "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) end return 0"
 
 
@@ -88,6 +93,48 @@ class RedisLeadership:
                     pass  # it expires by itself
             self.led.clear()
             await client.aclose()
+
+
+class PostgresLeadership:
+    def __init__(self, url: str, retry_s: float = FILE_RETRY_S):
+        self.url = url
+        self.retry_s = retry_s
+        self.led: set[str] = set()
+
+    async def run(self, twins: list[str], gain: Callable[[str], None], lose: Callable[[str], None]) -> None:
+        connection = None
+        try:
+            while True:
+                try:
+                    if connection is None or connection.closed:
+                        connection = await psycopg.AsyncConnection.connect(self.url, autocommit=True,
+                                                                            connect_timeout=2)
+                    await connection.execute("SELECT 1")  # still ours: the locks live as long as the session
+                    for twin in twins:
+                        if twin not in self.led and await _try_advisory_lock(connection, twin):
+                            self.led.add(twin)
+                            gain(twin)
+                except psycopg.OperationalError as error:
+                    if self.led:
+                        log.warning("leader election: lost PostgreSQL (%s); the live sources of %s stop here until "
+                                    "this process leads again", error, ", ".join(sorted(self.led)))
+                    for twin in sorted(self.led):  # the session, and with it the locks, are gone
+                        lose(twin)
+                    self.led.clear()
+                    connection = None
+                await asyncio.sleep(self.retry_s)
+        finally:
+            for twin in sorted(self.led):
+                lose(twin)
+            self.led.clear()
+            if connection is not None:
+                await connection.close()  # releases the locks
+
+
+async def _try_advisory_lock(connection, twin: str) -> bool:
+    cursor = await connection.execute("SELECT pg_try_advisory_lock(%s, %s)",
+                                      (_ADVISORY_CLASS, zlib.crc32(twin.encode("utf-8")) - 2**31))
+    return (await cursor.fetchone())[0]
 
 
 class FileLeadership:
