@@ -16,6 +16,15 @@ from twin.serve.access import Role, new_token
 EDITS_EACH = 12
 
 
+def planner_token(db: str) -> str:
+    """A planner's token on the twin, stored in the store `db` that the processes will share."""
+    token = new_token()
+    store = open_store(db, "process")
+    store.add_token(token, "planner", Role.PLANNER, TWIN)
+    store.close()
+    return token
+
+
 @pytest.fixture(params=["sqlite", "redis", "postgres", "postgres+redis"])
 def setup(request, tmp_path, write_twin_folder):
     """(scan folder, --db, extra options, planner token) for one kind of deployment."""
@@ -24,11 +33,7 @@ def setup(request, tmp_path, write_twin_folder):
     if "redis" in request.param:
         options = ("--fanout", request.getfixturevalue("redis_server").url)
     db = request.getfixturevalue("postgres_server").url if "postgres" in request.param else str(tmp_path / "twin.db")
-    token = new_token()
-    store = open_store(db, "process")
-    store.add_token(token, "planner", Role.PLANNER, TWIN)
-    store.close()
-    return folder, db, options, token
+    return folder, db, options, planner_token(db)
 
 
 def serve(setup, tmp_path, count: int):
@@ -131,10 +136,7 @@ def test_redis_restarted_mid_stream_degrades_then_catches_up_with_no_revision_lo
                                                                                 redis_server):
     folder = write_twin_folder(tmp_path / TWIN)
     db = str(tmp_path / "twin.db")
-    token = new_token()
-    store = open_store(db, "process")
-    store.add_token(token, "planner", Role.PLANNER, TWIN)
-    store.close()
+    token = planner_token(db)
     processes = [start_serving(folder, db, tmp_path / f"serve{n}.log", "--fanout", redis_server.url)
                  for n in range(2)]
 
@@ -184,10 +186,7 @@ def test_redis_restarted_mid_stream_degrades_then_catches_up_with_no_revision_lo
 def test_postgres_restarted_mid_stream_refuses_edits_with_an_error_then_serves_again(
         tmp_path, write_twin_folder, postgres_server, redis_server):
     folder = write_twin_folder(tmp_path / TWIN)
-    token = new_token()
-    store = open_store(postgres_server.url, "full")
-    store.add_token(token, "planner", Role.PLANNER, TWIN)
-    store.close()
+    token = planner_token(postgres_server.url)
     processes = [start_serving(folder, postgres_server.url, tmp_path / f"serve{n}.log", "--fanout", redis_server.url)
                  for n in range(2)]
 
@@ -222,10 +221,7 @@ def test_postgres_restarted_mid_stream_refuses_edits_with_an_error_then_serves_a
 def test_poses_of_a_killed_process_s_clients_end_on_the_others(tmp_path, write_twin_folder, redis_server):
     folder = write_twin_folder(tmp_path / TWIN)
     db = str(tmp_path / "twin.db")
-    token = new_token()
-    store = open_store(db, "process")
-    store.add_token(token, "planner", Role.PLANNER, TWIN)
-    store.close()
+    token = planner_token(db)
     doomed, survivor = [start_serving(folder, db, tmp_path / f"serve{n}.log", "--fanout", redis_server.url)
                         for n in range(2)]
     pose = {"position": [1.0, 0.0, 1.6], "quaternion": [0.0, 0.0, 0.0, 1.0]}
