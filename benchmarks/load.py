@@ -467,26 +467,22 @@ def main(argv=None) -> int:
 
 
 def _print_cost_model(costs: dict[str, list], args) -> None:
-    """What MODEL_VIEWERS viewers need, from this run's server CPU: a line through (viewers, CPU) per
-    setup gives the cost of one more viewer (its frames) and the cost of the load itself (edits and
-    states arriving, which every process of a fan-out handles whatever its viewers)."""
+    """What MODEL_VIEWERS viewers need, from the server CPU per viewer of each setup's largest run.
+
+    All of a run's CPU is counted per viewer, the cost of the load itself (edits and states that
+    every process of a fan-out handles whatever its viewers) included: an upper bound that is
+    close at hundreds of viewers per process. (A line through several runs was tried: once a
+    process saturates its core the line flattens and its slope means nothing.)"""
     print(f"\ncost model for {MODEL_VIEWERS:,} viewers at this run's load ({args.edits_per_second:g} edits/s, "
           f"{args.states_per_second:g} machine states/s), each process on one core kept at {MODEL_BUSY:.0%}:")
     for setup, points in costs.items():
-        viewers, cpu = np.array(points, dtype=float).T
-        per_viewer, fixed = np.polyfit(viewers, cpu, 1) if len(set(viewers)) >= 2 else (0.0, 0.0)
-        if per_viewer <= 0:  # one viewer count, or noise (a loaded machine): all of the largest run's CPU
-            largest = np.argmax(viewers)  # counted per viewer, an upper bound
-            per_viewer, fixed = cpu[largest] / viewers[largest], 0.0
-        fixed_per_process = fixed / SETUPS[setup][0]
-        capacity = (MODEL_BUSY - fixed_per_process) / per_viewer if per_viewer > 0 else float("inf")
-        if capacity <= 0:
-            print(f"  {setup}: the load alone keeps a process over {MODEL_BUSY:.0%} of its core: no room for viewers")
-            continue
+        viewers, cpu = max(points)
+        per_viewer = cpu / viewers
+        capacity = MODEL_BUSY / per_viewer
         processes = int(np.ceil(MODEL_VIEWERS / capacity))
-        print(f"  {setup}: {per_viewer * 1e6:.0f} µs/s of server CPU per viewer, {fixed_per_process:.0%} of a core per "
-              f"process for the load itself -> {capacity:,.0f} viewers per process, {processes} processes "
-              f"({int(np.ceil(processes / 8))} machines of 8 cores)")
+        print(f"  {setup}: {per_viewer * 1e6:.0f} µs/s of server CPU per viewer (at {viewers} viewers) -> "
+              f"{capacity:,.0f} viewers per process, {processes} processes ({int(np.ceil(processes / 8))} machines "
+              f"of 8 cores)")
 
 
 if __name__ == "__main__":
