@@ -1,6 +1,7 @@
 """`twin db`: the database of `twin serve` (edits, tokens, history)."""
 from __future__ import annotations
 
+import argparse
 import json
 
 from twin.scaleout.cluster import open_store
@@ -26,7 +27,7 @@ examples:
 def add_arguments(parser) -> None:
     actions = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
     migrating = actions.add_parser("migrate", help="create the schema, or upgrade it to this twin's version",
-                                   description=DESCRIPTION)
+                                   description=DESCRIPTION, formatter_class=argparse.RawDescriptionHelpFormatter)
     migrating.add_argument("--db", default=str(DEFAULT_DB), metavar="FILE_OR_URL",
                            help=f"a SQLite file (default {DEFAULT_DB}) or postgresql://USER:PASSWORD@HOST:PORT/DATABASE")
     migrating.add_argument("--json", action="store_true", help="print the outcome as JSON")
