@@ -21,6 +21,7 @@ from twin.serve.http_files import (
     bytes_response,
     file_response,
     file_response_now,
+    is_proposal,
     safe_file,
     text_response,
 )
@@ -80,9 +81,22 @@ class HttpRoutes:
         if relative in PLAN_FILES:
             revision, document = self.twins.hub.heads[name]
             return await plan_response(request, url.query, name, access.served_view(document, role), revision, relative)
+        if is_proposal(relative):
+            return await self._proposal_http(request, name, relative, role)
         file = asset_file(self.twins.folders[name], relative)
         if file is None:
             return text_response(http.HTTPStatus.NOT_FOUND, f"twin {name!r} has no file {relative!r}\n")
+        return await file_response(request, file)
+
+    async def _proposal_http(self, request: Request, name: str, relative: str, role: access.Role) -> Response:
+        # Planners accept proposals (the viewer's versions panel); lower roles may not even read one.
+        if role < access.Role.PLANNER:
+            return text_response(http.HTTPStatus.FORBIDDEN,
+                                  f"only planners and admins of twin {name!r} may read carry-over proposals\n")
+        file = safe_file(self.twins.folders[name], relative)
+        if file is None:
+            return text_response(http.HTTPStatus.NOT_FOUND, f"twin {name!r} has no open proposal {relative!r} "
+                                                            "(none was made, or it was accepted with twin versions accept)\n")
         return await file_response(request, file)
 
     def _viewer_http(self, request: Request, path: str) -> Response:

@@ -26,6 +26,9 @@ HOW_TO_BUILD_VIEWER = ("run `npm ci && npm run build` in viewer-web/ (or scripts
 # version (twin versions add), its tiles, its distance-coloured tiles and what changed, not its clouds.
 _ASSET_ROOTS = ("twin.glb", "tiles")
 _VERSION_ASSETS = ("tiles", "change-tiles", "changes.json")
+# A version's open carry-over proposal (twin/versions/proposals.py's PROPOSAL_FILE; serve may not
+# import versions), fetched by planners only: it names where every anchor is to go.
+_VERSION_PROPOSAL = "proposed.patch.json"
 MIME = {".glb": "model/gltf-binary", ".gltf": "model/gltf+json", ".json": "application/json",
         ".js": "text/javascript", ".mjs": "text/javascript", ".wasm": "application/wasm",
         ".ktx2": "image/ktx2", ".bin": "application/octet-stream", ".html": "text/html; charset=utf-8",
@@ -62,6 +65,12 @@ def asset_file(folder: Path, relative: str) -> Path | None:
     if parts[0] not in _ASSET_ROOTS and not in_version:
         return None
     return safe_file(folder, relative)
+
+
+def is_proposal(relative: str) -> bool:
+    """Whether `relative` names a version's carry-over proposal, `versions/<id>/proposed.patch.json`."""
+    parts = relative.split("/")
+    return len(parts) == 3 and parts[0] == "versions" and parts[2] == _VERSION_PROPOSAL
 
 
 def _headers(content_type: str, length: int) -> Headers:
