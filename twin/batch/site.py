@@ -8,8 +8,9 @@ walking on, so consecutive captures overlap) and with the scans whose FPFH signa
 feature histogram of its cloud, computed on the cluster) is most like its own. Each pair is one
 task that reads both clouds from the scan folders (paths every worker can read), so nothing big
 travels through the scheduler. The placement (`twin.reconstruct.scan_merge.place_scans`) runs
-here: a maximum spanning tree of the trusted pairs, a robust pose graph, refinement of each scan
-against the others. In the merged cloud, where scans overlap (within a `DEDUP_VOXEL_M` cube) only
+here: a spanning tree of the trusted pairs (consecutive captures first: in a near-symmetric room a
+wrong alignment of two scans far apart in the walk can fit better than the right one), a robust
+pose graph that may drop the other pairs, refinement of each scan against the others. In the merged cloud, where scans overlap (within a `DEDUP_VOXEL_M` cube) only
 the first scan's points stay; the markers all scans measured are put in the first scan's frame, one anchor
 per marker, at the mean of its sightings.
 """
@@ -79,7 +80,8 @@ def merge_site(client: Client, scans: Sequence[Path], out: Path, voxel_size: flo
 
     read = [read_cloud(path) for path in clouds]
     merged = place_scans([points for points, _ in read], alignments, voxel_size,
-                         progress=lambda stage, done, total: report(stage, done, total))
+                         progress=lambda stage, done, total: report(stage, done, total),
+                         preferred={(k, k + 1) for k in range(len(scans) - 1)})
     placed = [k for k, pose in enumerate(merged.poses) if pose is not None]
     points = np.concatenate([_moved(read[k][0], merged.poses[k]) for k in placed])
     colors = None if any(read[k][1] is None for k in placed) else np.concatenate([read[k][1] for k in placed])

@@ -71,15 +71,19 @@ def align_pair(described_i: FeatureCloud, described_j: FeatureCloud, i: int, j: 
 
 
 def place_scans(clouds: list[np.ndarray], pairs: list[PairAlignment], voxel_size: float,
-                progress: Progress | None = None) -> ScanMerge:
+                progress: Progress | None = None, preferred: set[tuple[int, int]] = frozenset()) -> ScanMerge:
     """The scans' poses in the first one's frame from pairwise alignments (any subset of the pairs).
 
     The trusted pairs' maximum spanning tree by fitness places the scans, a pose graph over all
     trusted pairs drops the inconsistent ones, and each placed scan is refined against the others.
+    `preferred` pairs (i < j) go into the tree before any other, whatever their fitness: e.g.
+    consecutive captures, which a near-symmetric room cannot fool the way it fools geometry alone
+    (a wrong alignment turned 90 or 180 degrees can fit better than the right one). The others
+    then only close loops, which the pose graph may drop.
     """
     report = progress or (lambda stage, done, total: None)
     count = len(clouds)
-    tree = _maximum_spanning_tree(count, [p for p in pairs if p.trusted])
+    tree = _maximum_spanning_tree(count, [p for p in pairs if p.trusted], preferred)
     initial = _poses_along(tree, count)
     placed = [k for k in range(count) if initial[k] is not None]
     index = {k: n for n, k in enumerate(placed)}
@@ -111,15 +115,16 @@ def place_scans(clouds: list[np.ndarray], pairs: list[PairAlignment], voxel_size
     return ScanMerge(poses=poses, pairs=pairs, residuals_m=residuals)
 
 
-def _maximum_spanning_tree(count: int, trusted: list[PairAlignment]) -> dict[tuple[int, int], PairAlignment]:
-    """Prim's algorithm from scan 0 over the trusted pairs, best fitness first."""
+def _maximum_spanning_tree(count: int, trusted: list[PairAlignment],
+                           preferred: set[tuple[int, int]] = frozenset()) -> dict[tuple[int, int], PairAlignment]:
+    """Prim's algorithm from scan 0 over the trusted pairs: preferred pairs first, then best fitness."""
     reached = {0}
     tree = {}
     while True:
         frontier = [p for p in trusted if (p.i in reached) != (p.j in reached)]
         if not frontier:
             return tree
-        best = max(frontier, key=lambda p: (p.fitness, -p.i, -p.j))
+        best = max(frontier, key=lambda p: ((p.i, p.j) in preferred, p.fitness, -p.i, -p.j))
         tree[(best.i, best.j)] = best
         reached |= {best.i, best.j}
 
