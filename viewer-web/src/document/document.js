@@ -61,7 +61,7 @@ function newId(items, name, fallback) {
 }
 
 /** The patch that appends `value` to the top-level list `list`, which the document may not have yet. */
-function appendPatch(document, list, value) {
+export function appendPatch(document, list, value) {
   return document[list] ? [{ op: 'add', path: pointer(list, '-'), value }] : [{ op: 'add', path: pointer(list), value: [value] }];
 }
 
