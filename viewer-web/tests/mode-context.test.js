@@ -36,7 +36,7 @@ const SHARED = ['viewer', 'placement', 'root', 'document', 'lang', 't', 'notify'
 
 test('each mode gets the shared parts and its own few, no more', () => {
   const { app } = standInApp();
-  assert.deepEqual(Object.keys(instructionsContext(app)).sort(), [...SHARED, 'history', 'machineState', 'onStep', 'sendStep'].sort());
+  assert.deepEqual(Object.keys(instructionsContext(app)).sort(), [...SHARED, 'authoring', 'history', 'machineState', 'mediaFigure', 'onStep', 'sendStep'].sort());
   assert.deepEqual(Object.keys(tourContext(app)).sort(), [...SHARED, 'visitors'].sort());
   assert.deepEqual(Object.keys(plannerContext(app)).sort(), [...SHARED, 'canEdit', 'edit', 'setLayout', 'wallPoints', 'scanned', 'downloadPlan'].sort());
   const ctx = plannerContext(app);

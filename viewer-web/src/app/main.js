@@ -13,7 +13,7 @@ import { Presence } from '../net/presence.js';
 import { InstructionsMode } from '../modes/instructions.js';
 import { TourMode } from '../modes/tour.js';
 import { PlannerMode } from '../modes/planner.js';
-import { instructionsContext, tourContext, plannerContext } from './mode-context.js';
+import { instructionsContext, tourContext, plannerContext, authoringTools } from './mode-context.js';
 import { ArSession } from '../ar/ar.js';
 import { wallPoints, footprint } from '../scene/clearance.js';
 import { ghostUniforms, cullGhosts, updateGhosts } from '../scene/ghosts.js';
@@ -206,7 +206,8 @@ class App {
 
   /** The three modes, each with its own small context; the URL's mode first, else the tour for visitors and the instructions for others. */
   openFirstMode() {
-    this.modes = { instructions: new InstructionsMode(instructionsContext(this)), tour: new TourMode(tourContext(this)), planner: new PlannerMode(plannerContext(this)) };
+    this.authoring = authoringTools(this);
+    this.modes = { instructions: new InstructionsMode(instructionsContext(this, this.authoring)), tour: new TourMode(tourContext(this)), planner: new PlannerMode(plannerContext(this)) };
     this.renderModeButtons();
     const wanted = this.params.get('mode');
     this.setMode(this.modes[wanted] ? wanted : this.role === 'visitor' ? 'tour' : 'instructions');

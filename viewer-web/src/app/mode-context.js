@@ -11,6 +11,13 @@
 //   lang, t     the chosen language, and the viewer's words in it
 //   notify      a notice to the user (`notify(message, 'error')` for an error)
 
+import { AuthorEdits } from '../authoring/author-edits.js';
+import { TargetPicker } from '../authoring/target-picker.js';
+import { uploadMedia } from '../authoring/media-upload.js';
+import { mediaFigure } from '../ui/step-media.js';
+
+const AUTHOR_ROLES = ['artisan', 'planner', 'admin'];
+
 /** The parts every mode uses, plus `own` (getters in `own` stay getters). */
 function modeContext(app, own) {
   const shared = {
@@ -25,10 +32,39 @@ function modeContext(app, own) {
   return Object.defineProperties(shared, Object.getOwnPropertyDescriptors(own));
 }
 
-/** Instructions: a machine's live state and its history, and the steps done and undone, ours and other artisans'. */
-export function instructionsContext(app) {
+/** A step's photo or video, fetched with the page's token. */
+function figure(app, item) {
+  return mediaFigure({ twin: app.twinName, headers: app.headers, item, lang: app.lang, onError: (error) => app.notify(error.message, 'error') });
+}
+
+/**
+ * The editors' tools, one set for the page (so undo takes back one's last edit in any editor):
+ * `canAuthor` (artisans and above) and `canPlan` (planners and admins), `edits` (one edit per
+ * save, against the current revision), `picker` (targets clicked on the scan or tapped in AR),
+ * `upload(file)` (a step's photo) and `mediaFigure(item)`.
+ */
+export function authoringTools(app) {
+  const { connection, twinName } = app;
+  return {
+    get canAuthor() { return AUTHOR_ROLES.includes(app.role); },
+    get canPlan() { return app.canEdit; },
+    edits: new AuthorEdits({
+      edit: (makePatch) => connection.edit(twinName, makePatch, 1),
+      waitForRevision: (revision) => connection.waitForRevision(twinName, revision),
+      document: () => app.document,
+    }),
+    picker: new TargetPicker({ viewer: app.viewer, root: app.twin.root, placement: app.placement, ar: () => app.ar, notify: (m, kind) => app.notify(m, kind), t: (k, v) => app.t(k, v) }),
+    upload: (file) => uploadMedia({ twin: twinName, token: app.token, file }),
+    mediaFigure: (item) => figure(app, item),
+  };
+}
+
+/** Instructions: a machine's live state and its history, the steps done and undone, ours and other artisans', the steps' media, and the editor's tools. */
+export function instructionsContext(app, authoring) {
   const { connection, twinName } = app;
   return modeContext(app, {
+    authoring,
+    mediaFigure: (item) => figure(app, item),
     machineState: (machineId) => app.machineStates.get(machineId),
     history: (machineId, property) => connection.request({ op: 'history', twin: twinName, machine: machineId, property }),
     onStep: (handler) => connection.on('step', (m) => m.twin === twinName && handler(m)),

@@ -11,14 +11,15 @@ import { livePanel } from '../ui/live-panel.js';
 import { parseCondition } from '../document/conditions.js';
 import { liveValue, formatValue, goodValues, isNumeric } from '../document/live-values.js';
 import { glideTo, viewpointFor } from '../scene/camera-glide.js';
+import { ProcedureEditor } from '../authoring/procedure-editor.js';
 
 const CHART_REFRESH_MS = 15_000; // the chart of the last hour is fetched again at most this often
 
 export class InstructionsMode {
   /**
    * @param ctx what the mode may use of the app (app/mode-context.js): viewer, placement, document,
-   *   lang, t, notify, and its own `machineState(id)`, `history(machine, property)`, `onStep(handler)` and
-   *   `sendStep(procedure, step, done)`.
+   *   lang, t, notify, and its own `machineState(id)`, `history(machine, property)`, `onStep(handler)`,
+   *   `sendStep(procedure, step, done)`, `mediaFigure(item)` and `authoring` (the editor's tools, `canAuthor`).
    */
   constructor(ctx) {
     this.ctx = ctx;
@@ -29,9 +30,11 @@ export class InstructionsMode {
     this.stepIndex = 0;
     this.done = new Map(); // "procedure/step" -> bool
     this.chart = null; // {machine, property, points, unit, fetchedAt} of the live panel's chart
+    this.editor = new ProcedureEditor(ctx, this);
+    this.editing = false;
     ctx.onStep((m) => {
       this.done.set(`${m.procedure}/${m.step}`, m.done);
-      if (this.panel) this.render();
+      if (this.panel && !this.editing) this.render();
     });
   }
 
@@ -40,16 +43,29 @@ export class InstructionsMode {
     const doc = this.ctx.document;
     const withProcedures = (doc.machines || []).filter((m) => proceduresFor(doc, m.id).length);
     if (!this.machineId) this.machineId = (withProcedures[0] || (doc.machines || [])[0])?.id ?? null;
-    this.render(true);
+    if (this.editing) this.editor.show(panel);
+    else this.render(true);
   }
 
   exit() {
+    this.editor.close();
+    this.editing = false;
     this.highlight.clear();
     this.panel = null;
   }
 
-  documentChanged() {
-    if (this.panel) this.render();
+  documentChanged(event) {
+    if (!this.panel) return;
+    // While editing, live values do not redraw the editor (the author may be typing).
+    if (this.editing) { if (event?.cause !== 'machine_state') this.editor.documentChanged(); } else this.render();
+  }
+
+  /** Between reading the instructions and editing them (artisans and above). */
+  setEditing(editing) {
+    this.editing = editing && this.ctx.authoring.canAuthor;
+    this.highlight.clear();
+    if (this.editing) this.editor.show(this.panel);
+    else { this.editor.close(); this.render(true); }
   }
 
   get procedure() {
@@ -132,6 +148,7 @@ export class InstructionsMode {
     const step = steps[this.stepIndex];
     const machineChoice = select((doc.machines || []).map((m) => [m.id, m.name]), this.machineId, (id) => this.choose(id), { 'data-testid': 'instructions-machine', 'aria-label': ctx.t('machine') });
     const parts = [el('label', {}, ctx.t('machine'), machineChoice)];
+    if (ctx.authoring.canAuthor) parts.push(el('div', { class: 'row' }, button(`✎ ${ctx.t('editInstructions')}`, () => this.setEditing(true), { 'data-testid': 'edit-instructions' })));
     const state = ctx.machineState(this.machineId);
     if (state) {
       const chart = this.chartFor(state);
@@ -148,6 +165,7 @@ export class InstructionsMode {
         el('label', {}, ctx.t('procedure'), select(procedures.map((p) => [p.id, localized(p.title, lang)]), procedure.id, (id) => this.choose(this.machineId, id), { 'data-testid': 'instructions-procedure' })),
         el('div', { class: 'step-count', 'data-testid': 'step-count', 'data-summary': true }, `${ctx.t('step')} ${this.stepIndex + 1} ${ctx.t('of')} ${steps.length}`, isDone ? ` · ✓ ${ctx.t('stepDone')}` : ''),
         el('p', { class: 'step-text', 'data-testid': 'step-text', 'data-summary': true }, localized(step.text, lang)),
+        ...(step.media || []).map((item) => ctx.mediaFigure(item)),
         ...live.parts,
         el('div', { class: 'row' },
           button(ctx.t('previous'), () => this.goTo(this.stepIndex - 1), { disabled: this.stepIndex === 0, 'data-testid': 'step-previous' }),

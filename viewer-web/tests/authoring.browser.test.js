@@ -1,0 +1,161 @@
+// Authoring in the browser against a real `twin serve` of the sample twin: an author writes a
+// procedure on the lathe (targets picked by clicking the machine, a photo uploaded), a second
+// page sees it live, a visitor of the published twin sees it without edit controls; a conflict
+// keeps the draft; undo takes back one's last edit. Screenshots: artifacts/viewer/authoring-*.png.
+
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { join } from 'node:path';
+import { servedSampleSuite, screenshot, VENV_BIN, PROJECT_ROOT } from './harness.js';
+
+const suite = servedSampleSuite({ points: 200_000 });
+
+/** A token of `role` for the sample twin, made in the running server's database. */
+function token(role, name) {
+  const args = suite.server.child.spawnargs;
+  const db = args[args.indexOf('--db') + 1];
+  return execFileSync(join(VENV_BIN, 'twin'), ['token', 'create', '--twin', 'sample', '--role', role, '--name', name, '--db', db], { cwd: PROJECT_ROOT, encoding: 'utf8' }).trim();
+}
+
+const url = (query, tokenValue = null) => `${suite.server.url}${query}${tokenValue ? `#token=${tokenValue}` : ''}`;
+
+function waitGlide(page) {
+  return page.waitForFunction(() => !window.twinViewer.viewer.glideStop, null, { polling: 50, timeout: 45_000 });
+}
+
+/** Where on the page a point of a machine (in its frame) is drawn, and whether the scan there is the machine's. */
+function screenPointOn(page, machineId, local) {
+  return page.evaluate(({ machineId, local }) => {
+    const app = window.twinViewer;
+    const rig = app.placement.rigs.get(machineId);
+    return app.viewer.toScreen(rig.localToWorld(new app.THREE.Vector3(...local)));
+  }, { machineId, local });
+}
+
+/** A small JPEG drawn by the page's canvas (a real photo's format, made here: nothing is downloaded). */
+async function jpegFile(page, name) {
+  const base64 = await page.evaluate(() => {
+    const canvas = Object.assign(document.createElement('canvas'), { width: 320, height: 240 });
+    const g = canvas.getContext('2d');
+    g.fillStyle = '#446688'; g.fillRect(0, 0, 320, 240);
+    g.fillStyle = '#ffcc00'; g.beginPath(); g.arc(160, 120, 70, 0, 2 * Math.PI); g.fill();
+    return canvas.toDataURL('image/jpeg', 0.9).split(',')[1];
+  });
+  return { name, mimeType: 'image/jpeg', buffer: Buffer.from(base64, 'base64') };
+}
+
+/** Whether the server takes uploads yet (the media upload is the server half of issue 14). */
+async function serverTakesUploads(authorToken) {
+  try {
+    const response = await fetch(`${suite.server.url}twins/sample/media`, { method: 'POST', headers: { Authorization: `Bearer ${authorToken}` }, body: new Uint8Array([1, 2, 3]) });
+    return response.status !== 405;
+  } catch {
+    return false; // the server before uploads drops a POST's connection
+  }
+}
+
+/**
+ * Drives the UI as a person does, counting clicks (a click into a field before typing counts
+ * as one) and keeping a screenshot of each step.
+ */
+function person(page, prefix) {
+  const counter = { clicks: 0, shots: 0 };
+  return Object.assign(counter, {
+    click: async (testid) => { counter.clicks++; await page.click(`[data-testid=${testid}]`); },
+    type: async (testid, text) => { counter.clicks++; await page.fill(`[data-testid=${testid}]`, text); },
+    choose: async (testid, value) => { counter.clicks += 2; await page.selectOption(`[data-testid=${testid}]`, value); },
+    clickAt: async ({ x, y }) => { counter.clicks++; await page.mouse.click(x, y); },
+    file: async (file) => { counter.clicks += 2; await page.setInputFiles('[data-testid=step-photo]', file); }, // the button, then the file in the chooser
+    shot: (what) => screenshot(page, `${prefix}-${String(++counter.shots).padStart(2, '0')}-${what}`),
+  });
+}
+
+/** Picks the target by clicking the machine where its point `local` (machine frame) is drawn. */
+async function pickOn(page, ui, machineId, local) {
+  await ui.click('pick-target');
+  await page.waitForFunction(() => window.twinViewer.authoring.picker.picking, null, { timeout: 10_000 });
+  await ui.clickAt(await screenPointOn(page, machineId, local));
+  await page.waitForFunction(() => !window.twinViewer.authoring.picker.picking, null, { timeout: 10_000 });
+}
+
+const formTarget = (page) => page.evaluate(() => window.twinViewer.mode.editor.form?.target ?? null);
+
+async function saved(page, check) {
+  await page.waitForFunction(check, null, { timeout: 30_000, polling: 100 });
+}
+
+test('an author writes a procedure on the lathe: targets clicked on the machine, a photo; a second page sees it live, a visitor reads it without edit controls', async (t) => {
+  const author = token('planner', 'maria'); // artisans get their machines' procedures with the server's part of issue 14
+  const uploads = await serverTakesUploads(author);
+  const page = await suite.open(url('?mode=instructions&lang=en', author));
+  const other = await suite.open(url('?mode=instructions&lang=it', token('viewer', 'luca')));
+  await other.selectOption('[data-testid=instructions-machine]', 'lathe-1');
+  const ui = person(page, 'authoring');
+
+  await ui.choose('instructions-machine', 'lathe-1');
+  await ui.click('edit-instructions');
+  await waitGlide(page);
+  await ui.shot('editor');
+  await ui.click('procedure-new');
+  await ui.type('procedure-title-it', 'Cambio utensile');
+  await ui.type('procedure-title-en', 'Changing the tool');
+  await ui.type('step-text-it', 'Spegni il tornio e aspetta che il mandrino sia fermo.');
+  assert.equal(await page.isVisible('[data-testid=step-text-en-missing]'), true, 'the English text is marked missing');
+  assert.equal(await page.isVisible('[data-testid=step-text-it-missing]'), false);
+  // The chuck's side of the lathe: a point on its front face (machine frame, y towards the camera's side).
+  await pickOn(page, ui, 'lathe-1', [-0.34, -0.35, 1.2]);
+  const first = await formTarget(page);
+  assert.equal(first.machine, 'lathe-1');
+  assert.ok(first.position[2] > 0.05 && first.position[2] < 1.6, `the point is on the lathe (machine frame): ${first.position}`);
+  assert.match(await page.textContent('[data-testid=target-status]'), /Point chosen/);
+  assert.ok(await page.evaluate(() => window.twinViewer.mode.highlight.current !== null), 'the picked point is highlighted');
+  await ui.shot('first-step');
+  await ui.click('step-save');
+  await saved(page, () => (window.twinViewer.document.procedures || []).some((p) => p.machine === 'lathe-1'));
+
+  let doc = await page.evaluate(() => window.twinViewer.document);
+  const procedure = doc.procedures.find((p) => p.machine === 'lathe-1');
+  assert.equal(procedure.id, 'lathe-1-cambio-utensile');
+  assert.deepEqual(procedure.title, { it: 'Cambio utensile', en: 'Changing the tool' });
+  assert.deepEqual(procedure.steps[0].text, { it: 'Spegni il tornio e aspetta che il mandrino sia fermo.', en: 'Spegni il tornio e aspetta che il mandrino sia fermo.' },
+    'the server needs every language: the Italian text stands in for the missing English one');
+  const anchor = doc.anchors.find((a) => a.id === procedure.steps[0].anchor);
+  assert.equal(anchor.machine, 'lathe-1', 'the target is an anchor on the machine');
+  assert.ok(Math.hypot(...anchor.position.map((v, k) => v - first.position[k])) < 1e-3, 'stored in the machine frame as picked');
+  assert.match(await page.textContent('[data-testid=edit-steps]'), /missing translation: EN/);
+
+  await ui.click('step-add');
+  await ui.type('step-text-it', 'Allenta le viti del portautensili con la chiave.');
+  await ui.type('step-text-en', 'Loosen the tool post screws with the wrench.');
+  await pickOn(page, ui, 'lathe-1', [0.2, -0.35, 1.0]);
+  if (uploads) {
+    await ui.file(await jpegFile(page, 'tool-post.jpg'));
+    await page.waitForSelector('[data-testid=step-media]', { timeout: 30_000 });
+  }
+  await ui.shot('second-step');
+  await ui.click('step-save');
+  await saved(page, () => window.twinViewer.document.procedures.find((p) => p.machine === 'lathe-1').steps.length === 2);
+  doc = await page.evaluate(() => window.twinViewer.document);
+  const second = doc.procedures.find((p) => p.machine === 'lathe-1').steps[1];
+  assert.deepEqual(second.text, { it: 'Allenta le viti del portautensili con la chiave.', en: 'Loosen the tool post screws with the wrench.' });
+  assert.notEqual(second.anchor, procedure.steps[0].anchor, 'each step has its own target');
+  if (uploads) assert.match(second.media[0].uri, /^media\/[0-9a-f]{64}\.jpg$/);
+  else t.diagnostic('the server takes no uploads yet (405): the photo part was not run');
+
+  // The second page (a viewer) had the lathe open: the procedure arrived there live, in Italian.
+  await other.waitForFunction(() => window.twinViewer.mode.procedure?.machine === 'lathe-1', null, { timeout: 30_000 });
+  assert.equal(await other.textContent('[data-testid=step-text]'), 'Spegni il tornio e aspetta che il mandrino sia fermo.');
+  assert.equal(await other.$('[data-testid=edit-instructions]'), null, 'a viewer has no edit controls');
+
+  // A visitor of the published twin reads it, and cannot edit.
+  await ui.click('edit-done');
+  const visitor = await suite.open(url('?mode=instructions&lang=en'));
+  await visitor.selectOption('[data-testid=instructions-machine]', 'lathe-1');
+  await visitor.click('[data-testid=step-next]');
+  assert.equal(await visitor.textContent('[data-testid=step-text]'), 'Loosen the tool post screws with the wrench.');
+  if (uploads) await visitor.waitForFunction(() => document.querySelector('[data-testid=step-media]')?.complete && document.querySelector('[data-testid=step-media]').naturalWidth === 320, null, { timeout: 30_000 });
+  for (const control of ['edit-instructions', 'procedure-new', 'step-save', 'pick-target']) assert.equal(await visitor.$(`[data-testid=${control}]`), null, `a visitor has no ${control}`);
+  await screenshot(visitor, 'authoring-visitor');
+  for (const p of [page, other, visitor]) assert.deepEqual(p.consoleErrors, []);
+});
