@@ -159,3 +159,100 @@ test('an author writes a procedure on the lathe: targets clicked on the machine,
   await screenshot(visitor, 'authoring-visitor');
   for (const p of [page, other, visitor]) assert.deepEqual(p.consoleErrors, []);
 });
+
+/** Another author's edit of a step's English text, through the protocol as their viewer sends it. */
+function editStepText(page, procedureId, stepId, en) {
+  return page.evaluate(({ procedureId, stepId, en }) => {
+    const app = window.twinViewer;
+    return app.connection.edit(app.twinName, (doc) => {
+      const p = doc.procedures.findIndex((x) => x.id === procedureId);
+      const s = doc.procedures[p].steps.findIndex((x) => x.id === stepId);
+      return [{ op: 'replace', path: `/procedures/${p}/steps/${s}/text/en`, value: en }];
+    });
+  }, { procedureId, stepId, en });
+}
+
+/** Holds the page's deltas back until the server answers an edit with stale_revision: the edit races another one. */
+function holdDeltasUntilStale(page) {
+  return page.evaluate(() => {
+    const connection = window.twinViewer.connection;
+    const receive = connection.receive.bind(connection);
+    const held = [];
+    connection.receive = (data) => {
+      const message = typeof data === 'string' ? JSON.parse(data) : null;
+      if (message?.op === 'delta' && held) { held.push(data); return; }
+      receive(data);
+      if (message?.code === 'stale_revision') {
+        connection.receive = receive;
+        for (const d of held.splice(0)) receive(d);
+      }
+    };
+  });
+}
+
+const stepOf = (page, procedureId, stepId) => page.evaluate(({ procedureId, stepId }) =>
+  window.twinViewer.document.procedures.find((p) => p.id === procedureId).steps.find((s) => s.id === stepId), { procedureId, stepId });
+
+test('a conflict keeps the draft: the newest text shown, the author\'s beside it, put back with one click; also when the edits race (stale_revision)', async () => {
+  const page = await suite.open(url('?mode=instructions&lang=en', token('planner', 'anna')));
+  const other = await suite.open(url('?mode=instructions&lang=en', token('planner', 'bruno')));
+  const [P, S] = ['laser-1-start', 'material'];
+  await page.selectOption('[data-testid=instructions-machine]', 'laser-1');
+  await page.click('[data-testid=edit-instructions]');
+  const editSecond = async () => {
+    await page.click('[data-testid=edit-steps] li:nth-child(2) [data-testid=edit-step-edit]');
+    await page.fill('[data-testid=step-text-en]', 'Anna: open the lid, lay the sheet flat.');
+  };
+
+  // 1. Bruno's edit arrives while Anna types: her save finds the step changed.
+  await editSecond();
+  await editStepText(other, P, S, 'Bruno: open the lid and lay the material down.');
+  await page.waitForFunction(() => /Bruno/.test(JSON.stringify(window.twinViewer.document.procedures)), null, { timeout: 30_000 });
+  assert.equal(await page.inputValue('[data-testid=step-text-en]'), 'Anna: open the lid, lay the sheet flat.', 'arriving edits leave the form alone');
+  await page.click('[data-testid=step-save]');
+  await page.waitForSelector('[data-testid=step-text-en-mine]', { timeout: 30_000 });
+  assert.equal(await page.inputValue('[data-testid=step-text-en]'), 'Bruno: open the lid and lay the material down.', 'the newest text is shown');
+  assert.match(await page.textContent('[data-testid=step-text-en-mine]'), /Anna: open the lid, lay the sheet flat\./, 'her draft is kept beside it');
+  assert.match(await page.textContent('[data-testid=notice]'), /Someone else changed this meanwhile/);
+  assert.equal((await stepOf(page, P, S)).text.en, 'Bruno: open the lid and lay the material down.', 'nothing of Bruno\'s was overwritten');
+  await screenshot(page, 'authoring-conflict');
+  await page.click('[data-testid=step-text-en-use-mine]');
+  await page.click('[data-testid=step-save]');
+  await page.waitForFunction(() => /Anna/.test(JSON.stringify(window.twinViewer.document.procedures)), null, { timeout: 30_000 });
+  assert.equal((await stepOf(other, P, S)).text.en, 'Anna: open the lid, lay the sheet flat.');
+
+  // 2. The two edits race: Anna's goes with a base the server no longer has.
+  await editSecond();
+  await page.fill('[data-testid=step-text-en]', 'Anna again.');
+  await holdDeltasUntilStale(page);
+  await editStepText(other, P, S, 'Bruno again.');
+  await page.click('[data-testid=step-save]');
+  await page.waitForSelector('[data-testid=step-text-en-mine]', { timeout: 30_000 });
+  assert.equal(await page.inputValue('[data-testid=step-text-en]'), 'Bruno again.');
+  assert.match(await page.textContent('[data-testid=step-text-en-mine]'), /Anna again\./);
+  assert.equal((await stepOf(other, P, S)).text.en, 'Bruno again.');
+  assert.deepEqual(page.consoleErrors, []);
+});
+
+test('reorder and delete steps, and undo one\'s last edit (sent as a new edit that others receive)', async () => {
+  const page = await suite.open(url('?mode=instructions&lang=en', token('planner', 'carla')));
+  const other = await suite.open(url('?mode=instructions&lang=en', token('viewer', 'dario')));
+  const ids = (p) => p.evaluate(() => window.twinViewer.document.procedures.find((x) => x.id === 'printer-1-load-filament').steps.map((s) => s.id));
+  const original = await ids(page);
+  await page.click('[data-testid=edit-instructions]');
+  assert.equal(await page.isDisabled('[data-testid=author-undo]'), true, 'nothing to undo yet');
+  await page.click('[data-testid=edit-steps] li:nth-child(3) [data-testid=edit-step-up]');
+  await page.waitForFunction((o) => JSON.stringify(window.twinViewer.document.procedures[0].steps.map((s) => s.id)) !== JSON.stringify(o), original, { timeout: 30_000 });
+  const moved = [original[0], original[2], original[1], ...original.slice(3)];
+  assert.deepEqual(await ids(page), moved);
+  await page.click('[data-testid=edit-steps] li:nth-child(1) [data-testid=edit-step-delete]');
+  await other.waitForFunction((n) => window.twinViewer.document.procedures[0].steps.length === n, moved.length - 1, { timeout: 30_000 });
+  assert.deepEqual(await ids(other), moved.slice(1));
+  await page.click('[data-testid=author-undo]');
+  await other.waitForFunction((n) => window.twinViewer.document.procedures[0].steps.length === n, moved.length, { timeout: 30_000 });
+  assert.deepEqual(await ids(other), moved, 'the deleted step is back where it was');
+  await page.click('[data-testid=author-undo]');
+  await other.waitForFunction((o) => JSON.stringify(window.twinViewer.document.procedures[0].steps.map((s) => s.id)) === JSON.stringify(o), original, { timeout: 30_000 });
+  assert.equal(await page.isDisabled('[data-testid=author-undo]'), true, 'both edits undone');
+  assert.deepEqual(page.consoleErrors, []);
+});
