@@ -256,3 +256,12 @@ test('reorder and delete steps, and undo one\'s last edit (sent as a new edit th
   assert.equal(await page.isDisabled('[data-testid=author-undo]'), true, 'both edits undone');
   assert.deepEqual(page.consoleErrors, []);
 });
+
+test('deep links of printed QR codes open a machine\'s instructions and a tour at a stop', async () => {
+  const machine = await suite.open(url('?twin=sample&mode=instructions&machine=laser-1&lang=en', token('viewer', 'qr')));
+  assert.deepEqual(await machine.evaluate(() => [window.twinViewer.mode.name, window.twinViewer.mode.machineId, window.twinViewer.mode.procedure?.id]), ['instructions', 'laser-1', 'laser-1-start']);
+  const stop = await suite.open(url('?twin=sample&mode=tour&tour=open-day&stop=2&lang=en'));
+  assert.deepEqual(await stop.evaluate(() => [window.twinViewer.mode.name, window.twinViewer.mode.stopIndex]), ['tour', 2]);
+  assert.equal(await stop.textContent('[data-testid=tour-stop-title]'), 'Lathe');
+  await screenshot(stop, 'authoring-deep-link-stop');
+});

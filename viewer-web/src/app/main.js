@@ -209,8 +209,17 @@ class App {
     this.authoring = authoringTools(this);
     this.modes = { instructions: new InstructionsMode(instructionsContext(this, this.authoring)), tour: new TourMode(tourContext(this)), planner: new PlannerMode(plannerContext(this)) };
     this.renderModeButtons();
+    this.openDeepLink();
     const wanted = this.params.get('mode');
     this.setMode(this.modes[wanted] ? wanted : this.role === 'visitor' ? 'tour' : 'instructions');
+  }
+
+  /** Printed QR codes (`twin qr`) open a machine's instructions (`machine=ID`) or a tour at a stop (`tour=ID&stop=INDEX`, from 0). */
+  openDeepLink() {
+    const machine = this.params.get('machine');
+    const tour = this.params.get('tour');
+    if ((this.document.machines || []).some((m) => m.id === machine)) this.modes.instructions.machineId = machine;
+    if ((this.document.tours || []).some((t) => t.id === tour)) Object.assign(this.modes.tour, { tourId: tour, stopIndex: Math.max(0, Number(this.params.get('stop')) || 0) });
   }
 
   async loadTwin() {
