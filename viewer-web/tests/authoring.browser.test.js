@@ -7,7 +7,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
-import { servedSampleSuite, screenshot, VENV_BIN, PROJECT_ROOT } from './harness.js';
+import { servedSampleSuite, screenshot, VENV_BIN, PROJECT_ROOT, xrEmulatorScript, xrEnvironment } from './harness.js';
 
 const suite = servedSampleSuite({ points: 200_000 });
 
@@ -264,4 +264,45 @@ test('deep links of printed QR codes open a machine\'s instructions and a tour a
   assert.deepEqual(await stop.evaluate(() => [window.twinViewer.mode.name, window.twinViewer.mode.stopIndex]), ['tour', 2]);
   assert.equal(await stop.textContent('[data-testid=tour-stop-title]'), 'Lathe');
   await screenshot(stop, 'authoring-deep-link-stop');
+});
+
+test('in AR, tapping the real machine picks the target: the hit-test point, stored in the machine\'s frame', async () => {
+  const page = await suite.open(url('?mode=instructions&lang=en', token('planner', 'elena')), { initScript: xrEmulatorScript() });
+  await page.selectOption('[data-testid=instructions-machine]', 'lathe-1');
+  await page.click('[data-testid=edit-instructions]');
+  await page.click('[data-testid=procedure-new]');
+  // The panel is out of reach in AR (a phone's DOM overlay is the AR bar only): the pick starts in 3D, the tap ends it in AR.
+  await page.click('[data-testid=pick-target]');
+  await page.evaluate((room) => window.xrDevice.sem.loadEnvironment(room), xrEnvironment('office_small'));
+  await page.click('[data-testid=ar-enter]');
+  await page.waitForFunction(() => window.twinViewer.ar.session && window.twinViewer.ar.hitTestSource, null, { timeout: 45_000 });
+  // The headset looks down at the emulated room's floor; the hit-test reticle lands there.
+  await page.evaluate(() => {
+    const THREE = window.twinViewer.THREE;
+    const q = new THREE.Quaternion().setFromEuler(new THREE.Euler(-0.9, 0, 0, 'YXZ'));
+    window.xrDevice.position.set(0, 1.6, 0);
+    window.xrDevice.quaternion.set(q.x, q.y, q.z, q.w);
+  });
+  await page.waitForFunction(() => window.twinViewer.ar.lastHit, null, { timeout: 30_000, polling: 50 });
+  // Aligned (the taps' fit is tested in browser.test.js) so that the lathe's chuck stands where the reticle is.
+  const chuck = [-0.34, -0.11, 1.27];
+  await page.evaluate((chuck) => {
+    const app = window.twinViewer;
+    const rig = app.placement.rigs.get('lathe-1');
+    const at = rig.localToWorld(new app.THREE.Vector3(...chuck));
+    app.twin.root.position.add(app.ar.lastHit.clone().sub(at));
+    app.twin.root.updateMatrixWorld(true);
+    app.ar.alignment = { method: 'taps', rmsResidual: 0 };
+  }, chuck);
+  assert.equal(await page.evaluate(() => window.twinViewer.authoring.picker.picking), true);
+  await page.evaluate(() => window.xrDevice.controllers.right.updateButtonValue('trigger', 1));
+  await page.waitForTimeout(150);
+  await page.evaluate(() => window.xrDevice.controllers.right.updateButtonValue('trigger', 0));
+  await page.waitForFunction(() => window.twinViewer.mode.editor.form?.target, null, { timeout: 30_000, polling: 50 });
+  const target = await formTarget(page);
+  assert.equal(target.machine, 'lathe-1');
+  assert.ok(Math.hypot(...target.position.map((v, k) => v - chuck[k])) < 0.03, `the tap is stored at the chuck, in the lathe's frame: ${target.position}`);
+  await page.evaluate(() => window.twinViewer.ar.end());
+  await page.waitForFunction(() => !window.twinViewer.ar.session, null, { timeout: 30_000 });
+  assert.deepEqual(page.consoleErrors, []);
 });
