@@ -6,6 +6,7 @@
 //   size_t k = tree.knn(q, 10, idx, d2);            // sorted by squared distance; original indices
 //   size_t h = tree.knn(q, 30, idx30, d230, 0.25);  // hybrid: at most 30 within sqrt(0.25) m
 //   std::vector<int> near; std::vector<double> near_d2; tree.radius(q, 0.5, near, near_d2);
+//   std::vector<double> along; tree.cylinder(c, unit_axis, 0.5, 0.05, near, along);  // M3C2's cylinders
 //
 // The tree keeps its own copy of the points, reordered so that each leaf bucket is contiguous
 // in memory (one array per axis: cache-friendly, vectorised distance loops); queries always return indices into the caller's array.
@@ -88,7 +89,29 @@ class KdTree {
     return indices.size();
   }
 
+  // All points of the cylinder around the axis through c along unit vector u, half length
+  // half_length, radius r: |(p - c).u| <= half_length and distance to the axis <= r; `along` gets
+  // each one's (p - c).u. One traversal that narrows the axis interval [t0, t1] at each split
+  // (the part of the axis whose cross-section disc reaches that side), so a long thin cylinder
+  // visits only the leaves along it.
+  size_t cylinder(const Eigen::Vector3d& c, const Eigen::Vector3d& u, double half_length, double r,
+                  std::vector<int>& indices, std::vector<double>& along) const {
+    indices.clear();
+    along.clear();
+    if (empty() || !(r >= 0.0) || !(half_length >= 0.0)) return 0;
+    const Eigen::Array3d reach = r * (1.0 - u.array().square()).max(0.0).sqrt();  // the disc's extent per axis
+    const Cylinder cyl{c, u, reach, half_length, r * r};
+    cylinder_node(0, cyl, -half_length, half_length, indices, along);
+    return indices.size();
+  }
+
  private:
+  struct Cylinder {
+    Eigen::Vector3d c, u;
+    Eigen::Array3d reach;
+    double half_length, r2;
+  };
+
   // Internal node: children at self + 1 and `right`; leaf (axis < 0): points [begin, end).
   struct Node {
     double split;
@@ -185,6 +208,40 @@ class KdTree {
     const double diff = q[nd.axis] - nd.split;
     if (diff <= 0.0 || diff * diff <= r2) radius_node(node + 1, q, r2, indices, sq_dists);
     if (diff >= 0.0 || diff * diff <= r2) radius_node(nd.right_or_begin, q, r2, indices, sq_dists);
+  }
+
+  // The sub-interval of [t0, t1] where the cross-section disc at c + t u reaches coordinate
+  // `bound` from below (below = true: some point <= bound) or from above.
+  static bool narrow(const Cylinder& cyl, int axis, double bound, bool below, double& t0, double& t1) {
+    const double ua = cyl.u[axis];
+    const double edge = below ? bound + cyl.reach[axis] : bound - cyl.reach[axis];  // where the axis must be
+    const double ca = cyl.c[axis];
+    if (ua == 0.0) return below ? ca <= edge : ca >= edge;
+    const double t = (edge - ca) / ua;
+    if ((ua > 0.0) == below) t1 = std::min(t1, t);
+    else t0 = std::max(t0, t);
+    return t0 <= t1;
+  }
+
+  void cylinder_node(int node, const Cylinder& cyl, double t0, double t1, std::vector<int>& indices,
+                     std::vector<double>& along) const {
+    const Node& nd = nodes_[node];
+    if (nd.axis < 0) {
+      const int begin = nd.right_or_begin, count = nd.end - begin;
+      const double *x = xs_.data() + begin, *y = ys_.data() + begin, *z = zs_.data() + begin;
+      for (int j = 0; j < count; ++j) {
+        const double dx = x[j] - cyl.c.x(), dy = y[j] - cyl.c.y(), dz = z[j] - cyl.c.z();
+        const double a = dx * cyl.u.x() + dy * cyl.u.y() + dz * cyl.u.z();
+        if (std::abs(a) <= cyl.half_length && dx * dx + dy * dy + dz * dz - a * a <= cyl.r2) {
+          indices.push_back(index_[begin + j]);
+          along.push_back(a);
+        }
+      }
+      return;
+    }
+    double l0 = t0, l1 = t1, r0 = t0, r1 = t1;
+    if (narrow(cyl, nd.axis, nd.split, true, l0, l1)) cylinder_node(node + 1, cyl, l0, l1, indices, along);
+    if (narrow(cyl, nd.axis, nd.split, false, r0, r1)) cylinder_node(nd.right_or_begin, cyl, r0, r1, indices, along);
   }
 
   // Squared distances from q to the points of one leaf; one array per axis lets this loop vectorise.
