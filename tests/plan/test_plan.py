@@ -135,13 +135,13 @@ def _longest_dark_run(mask: np.ndarray) -> int:
 
 
 @pytest.mark.skipif(shutil.which("pdftoppm") is None, reason="pdftoppm (Debian's poppler-utils) is not installed")
-def test_pdf_prints_the_room_at_its_scale(planned, tmp_path):
+def test_pdf_prints_the_room_at_its_scale(planned, tmp_path, keep_artefact):
     import cv2
 
     scan, document = planned
     pdf = write_plan(build_drawing(document, None), tmp_path / "plan.pdf", scale=50, paper="A3")
     subprocess.run(["pdftoppm", "-r", "100", "-png", "-singlefile", str(pdf), str(tmp_path / "page")], check=True)
-    image = cv2.imread(str(tmp_path / "page.png"))
+    image = cv2.imread(str(keep_artefact(tmp_path / "page.png", "sample-1to50-A3.png")))
     np.testing.assert_allclose(image.shape[:2], (297 / 25.4 * 100, 420 / 25.4 * 100), atol=1)  # A3 landscape
     # The room's 8 m dimension line (the longest unbroken dark line: the south wall has its windows)
     # at 1:50 is 160 mm long: 630 pixels at 100 dpi.
@@ -154,7 +154,7 @@ def test_pdf_prints_the_room_at_its_scale(planned, tmp_path):
 
 
 @pytest.mark.skipif(shutil.which("chromium") is None, reason="chromium is not installed")
-def test_svg_renders_in_a_browser_with_the_room_on_it(planned, tmp_path):
+def test_svg_renders_in_a_browser_with_the_room_on_it(planned, tmp_path, keep_artefact):
     import cv2
 
     scan, document = planned
@@ -166,18 +166,19 @@ def test_svg_renders_in_a_browser_with_the_room_on_it(planned, tmp_path):
                     f"--user-data-dir={tmp_path / 'profile'}", f"--screenshot={tmp_path / 'svg.png'}",
                     f"--window-size={width},{height}", "--hide-scrollbars", svg.as_uri()],
                    check=True, capture_output=True, timeout=120)
-    image = cv2.imread(str(tmp_path / "svg.png"))
+    image = cv2.imread(str(keep_artefact(tmp_path / "svg.png", "sample-1to100-A4-svg.png")))
     expected = 8.0 / 100 * 1000 / 25.4 * 96
     assert abs(_longest_dark_run(_ink(image)) - expected) < 0.03 * expected
 
 
-def test_cli_writes_plans_and_compares_layouts(sample_scan, tmp_path, capsys):
+def test_cli_writes_plans_and_compares_layouts(sample_scan, tmp_path, capsys, keep_artefact):
     out = tmp_path / "compare.svg"
     assert main(["plan", str(sample_scan), "--compare", "as-scanned", "open-day", "-o", str(out),
                  "--paper", "A3", "--json"]) == 0
     figures = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert figures["walls"] == 4 and figures["doors"] == 1 and figures["windows"] == 3
     assert figures["moved"] == ["lathe-1", "printer-1", "printer-2"]
+    keep_artefact(out, "sample-compare-as-scanned-open-day.svg")
     text = out.read_text()
     assert text.count("#ffb347") == 2  # the moved printer and the added one, highlighted on the right
     assert main(["plan", str(sample_scan), "--layout", "party", "-o", str(tmp_path / "party.pdf")]) == 2
