@@ -46,6 +46,11 @@ def matrix_to_quaternion(R) -> tuple[float, float, float, float]:
     return tuple(float(c) for c in q)
 
 
+def rotation_angle_deg(R) -> float:
+    """The angle of the rotation matrix R (about its own axis), degrees in [0, 180]."""
+    return float(np.degrees(np.arccos(np.clip((np.trace(np.asarray(R)[:3, :3]) - 1) / 2, -1.0, 1.0))))
+
+
 def pose_matrix(translation, quaternion_xyzw) -> np.ndarray:
     """The 4x4 rigid transform of a translation and a quaternion [qx, qy, qz, qw]."""
     T = np.eye(4)

@@ -1,7 +1,8 @@
 """`twin versions` on the sample workshop: a later scan (cnc-1 moved 1.2 m and turned 20°, laser-1
 taken out, in another frame with noise) added as a version of the first: its files and tiles, the
 document's versions, the carry-over proposal (cnc-1's pose and the room anchor on it move by the
-motion, the anchor on laser-1 is flagged, nothing else is touched), accepting it once; bad input."""
+motion, the anchor on laser-1 is flagged, nothing else is touched; a measurement's end on cnc-1 moves, one
+at laser-1 is flagged; a layout the room now matches is noted), accepting it once; bad input."""
 from __future__ import annotations
 
 import contextlib
@@ -36,6 +37,11 @@ def _on_cnc_top() -> np.ndarray:
     return cnc[:3, :3] @ [0.2, 0.1, 1.95] + cnc[:3, 3]
 
 
+def _on_cnc_side() -> np.ndarray:
+    """A measurement's end on cnc-1, half a metre up its origin's vertical."""
+    return ws.workshop().machine("cnc-1").T_world_machine[:3, 3] + [0.0, 0.0, 0.5]
+
+
 def _document_with_anchors(workshop_document) -> dict:
     plain = document.to_dict(workshop_document)
     plain["anchors"] = [
@@ -51,6 +57,17 @@ def _document_with_anchors(workshop_document) -> dict:
                    {"id": "tool", "text": text, "anchor": "cnc-top"}]},
         {"id": "laser-clean", "machine": "laser-1", "title": text,
          "steps": [{"id": "lid", "text": text, "anchor": "laser-lid"}]},
+    ]
+    plain["measurements"] = [
+        {"id": "door-to-cnc", "name": "Door to the mill", "points": [[3.5, 0.1, 0.5], _on_cnc_side().tolist()]},
+        {"id": "door-to-laser", "name": "Door to the laser", "points": [[3.5, 0.1, 1.12], [7.45, 2.4, 1.12]]},
+    ]
+    new_cnc = ws.moved("cnc-1", SHIFT_M, TURN_DEG).machine("cnc-1").T_world_machine
+    plain["layouts"] = [
+        {"id": "keep", "name": "As it was", "poses": {"cnc-1": plain["machines"][1]["pose"]}},
+        {"id": "refit", "name": "Mill by the wall, laser out", "remove": ["laser-1"],
+         "poses": {"cnc-1": {"translation": new_cnc[:3, 3].tolist(),
+                             "rotation": list(matrix_to_quaternion(new_cnc[:3, :3]))}}},
     ]
     document.from_dict(plain)
     return plain
@@ -95,7 +112,8 @@ def test_the_proposal_moves_the_machine_and_the_anchor_on_it_and_flags_the_remov
     scan, _ = shop
     proposal = json.loads((scan / "versions" / "v2" / "proposed.patch.json").read_text())
     replaced = {op["path"]: op["value"] for op in proposal["patch"] if op["op"] == "replace"}
-    assert set(replaced) == {"/machines/1/pose", "/anchors/1"}  # cnc-1 and the room anchor on its top
+    # cnc-1, the room anchor on its top, the measurement to its side; never a layout (plans do not move)
+    assert set(replaced) == {"/machines/1/pose", "/anchors/1", "/measurements/0/points"}
     truth = _true_motion()
     new_pose = document.Pose(tuple(replaced["/machines/1/pose"]["translation"]),
                              tuple(replaced["/machines/1/pose"]["rotation"])).matrix()
@@ -111,6 +129,12 @@ def test_the_proposal_moves_the_machine_and_the_anchor_on_it_and_flags_the_remov
     assert by_kind[("in_removed_region", "/anchors/2")]["steps"] == ["laser-clean/lid"]
     assert ("in_removed_region", "/machines/3") in by_kind
     assert not any(n["path"] == "/anchors/3" for n in proposal["notes"])  # the door did not change
+    door, cnc_side = replaced["/measurements/0/points"]
+    assert door == [3.5, 0.1, 0.5]
+    assert np.linalg.norm(np.array(cnc_side) - (truth[:3, :3] @ _on_cnc_side() + truth[:3, 3])) < 0.05
+    assert ("in_removed_region", "/measurements/1") in by_kind
+    matches = sorted(n["text"] for n in proposal["notes"] if n["kind"] == "matches_layout")
+    assert matches == ["cnc-1 now stands where layout refit puts it", "laser-1 is gone, as layout refit plans"]
 
 
 def test_versions_list_and_accepting_the_proposal_once(shop, capsys):

@@ -13,6 +13,7 @@ from typing import Callable
 import numpy as np
 
 from twin import registration
+from twin.geometry import rotation_angle_deg
 from twin.reconstruct.rgbd.tracking_stage import Fragment
 
 # An edge counts when this share of one fragment's points meets the other's surface.
@@ -117,5 +118,4 @@ def _box_overlap(a: Fragment, b: Fragment, T_a_b: np.ndarray) -> float:
 
 
 def _motion(T: np.ndarray) -> tuple[float, float]:
-    angle = np.degrees(np.arccos(np.clip((np.trace(T[:3, :3]) - 1) / 2, -1.0, 1.0)))
-    return float(np.linalg.norm(T[:3, 3])), float(angle)
+    return float(np.linalg.norm(T[:3, 3])), rotation_angle_deg(T)

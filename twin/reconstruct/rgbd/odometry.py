@@ -9,6 +9,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from twin import registration
+from twin.geometry import rotation_angle_deg
 from twin.reconstruct.rgbd.depth_points import transform_points
 from twin.reconstruct.rgbd.pose_prior import fuse_with_prior
 
@@ -80,7 +81,7 @@ class FrameToModelTracker:
         if self._last_keyframe_pose is None:
             return True
         delta = np.linalg.inv(self._last_keyframe_pose) @ T_world_camera
-        angle = np.degrees(np.arccos(np.clip((np.trace(delta[:3, :3]) - 1) / 2, -1.0, 1.0)))
+        angle = rotation_angle_deg(delta)
         return (np.linalg.norm(delta[:3, 3]) > self.settings.keyframe_translation_m
                 or angle > self.settings.keyframe_rotation_deg)
 
