@@ -105,3 +105,38 @@ test('versions: switch to the later scan, show the changes since the first, fly 
   assert.equal(shown.outlines.length, 0, 'back on the first version, no outlines');
   assert.equal(page.consoleErrors.length, 0, page.consoleErrors.join('\n'));
 });
+
+/** cnc-1's pose in a page's copy of the document. */
+function cncPose(page) {
+  return page.evaluate(() => window.twinViewer.document.machines.find((m) => m.id === 'cnc-1').pose);
+}
+
+test('versions: a planner accepts the carry-over proposal; the moved machine\'s pose is an edit every page receives, then no longer offered', async () => {
+  const visitor = await suite.open(`${suite.server.url}?lang=en`);
+  const planner = await suite.open(suite.adminUrl('?lang=en'));
+  await planner.waitForSelector('[data-testid=proposal]', { timeout: 30_000 });
+  const notes = await planner.$$eval('[data-testid=proposal-note]', (items) => items.map((li) => ({ kind: li.dataset.kind, text: li.textContent })));
+  assert.ok(notes.some((n) => n.kind === 'moved' && /cnc-1 moved 1\.2\d? m, turned 20°: its pose follows/.test(n.text)), JSON.stringify(notes));
+  await visitor.waitForSelector('[data-testid=version-select]', { timeout: 30_000 });
+  assert.equal(await visitor.$$eval('[data-testid=proposal]', (shown) => shown.length), 0, 'visitors are offered no proposal');
+
+  const proposed = await planner.evaluate(() => window.twinViewer.proposals.proposals[0].patch
+    .find((op) => op.op === 'replace' && /^\/machines\/\d+\/pose$/.test(op.path)).value);
+  const before = await cncPose(visitor);
+  assert.notDeepEqual(before, proposed);
+  await screenshot(planner, 'versions-proposal');
+  await planner.click('[data-testid=proposal-accept]');
+  await planner.waitForFunction(() => !document.querySelector('[data-testid=proposal]'), null, { timeout: 20_000 });
+  for (const page of [planner, visitor]) {
+    await page.waitForFunction((pose) => JSON.stringify(window.twinViewer.document.machines.find((m) => m.id === 'cnc-1').pose) === JSON.stringify(pose),
+      proposed, { timeout: 20_000 });
+  }
+  assert.deepEqual(await cncPose(visitor), proposed, 'the visitor page received the accepted pose live');
+
+  // Another planner page opened after the accept is not offered the proposal again (its tests no longer hold).
+  const later = await suite.open(suite.adminUrl('?lang=en'));
+  await later.waitForSelector('[data-testid=version-select]', { timeout: 30_000 });
+  await later.waitForFunction(() => window.twinViewer.proposals?.proposals.length === 1, null, { timeout: 20_000 });
+  assert.equal(await later.$$eval('[data-testid=proposal]', (shown) => shown.length), 0);
+  for (const page of [planner, visitor, later]) assert.equal(page.consoleErrors.length, 0, page.consoleErrors.join('\n'));
+});

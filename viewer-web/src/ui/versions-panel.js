@@ -29,7 +29,8 @@ export function documentVersions(document) {
 export class VersionsPanel {
   /**
    * `context`: { container, viewer, root (the twin's z-up root), baseTiles (the first version's
-   * TileStreamer, or null), fetchBytes(path), parse(bytes), pointBudget, lang(), document(), notify }.
+   * TileStreamer, or null), fetchBytes(path), parse(bytes), pointBudget, lang(), document(), notify,
+   * footer (an element shown below the switch, e.g. the carry-over proposals; optional) }.
    */
   constructor(context) {
     Object.assign(this, context);
@@ -69,6 +70,7 @@ export class VersionsPanel {
       el('label', { class: 'changes-toggle' }, toggle, ` ${text(lang, 'changesSince', { first: first.id })}`),
       this.showChanges && !items.length ? el('p', { class: 'muted' }, text(lang, 'noChanges')) : null,
       items.length ? el('ul', { class: 'change-list', 'data-testid': 'change-list' }, items) : null,
+      this.footer,
     ];
     this.container.replaceChildren(...parts.filter(Boolean)); // the DOM would write a null as "null"
   }
