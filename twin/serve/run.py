@@ -1,5 +1,5 @@
 """Running `twin serve` as a process: the listening socket, TLS, the URLs to print, the session
-token, process limits, and shutdown on Ctrl-C or SIGTERM.
+token and the tokens of links for phones, process limits, and shutdown on Ctrl-C or SIGTERM.
 """
 from __future__ import annotations
 
@@ -17,6 +17,7 @@ from twin.live.history import DEFAULT_RESOLUTION_S, DEFAULT_RETENTION_S
 from twin.serve import access
 from twin.serve.access import ALL_TWINS, Role
 from twin.serve.fanout import Fanout
+from twin.serve.links import base_url, viewer_url
 from twin.serve.server import VIEWER_DIST, TwinServer
 from twin.serve.sqlite_store import SqliteStore
 from twin.serve.store import Store
@@ -40,6 +41,7 @@ class ServeInfo:
     published: tuple[str, ...]
     db_path: Path | str  # a file, or a database's URL without its password
     viewer_dir: Path | None = None  # where the viewer's files come from; None: not built
+    links: tuple[tuple[str, str], ...] = ()  # (twin, its link with a token of the role asked for), for phones
 
 
 def mint_session_token(store: Store) -> str:
@@ -61,26 +63,46 @@ def tls_context(cert: Path, key: Path) -> ssl.SSLContext:
     return context
 
 
-def _lan_address() -> str | None:
-    """This machine's address on the local network (a UDP connect sends nothing)."""
+def link_token_name(role: Role) -> str:
+    """Who the tokens of `role` in links for phones are held by (what `twin token revoke --name` takes)."""
+    return f"lan-{role.label}"
+
+
+def mint_link_tokens(store: Store, role: Role, twins: list[str], published: frozenset[str]) -> dict[str, str | None]:
+    """A new token of `role` on each twin, for links to hand out; visitors need none, but see published twins only.
+    Earlier starts' tokens keep working (a phone keeps its link) until revoked by name."""
+    if role is Role.VISITOR:
+        if not published:
+            raise ValueError("visitors see published twins only: publish one with --publish NAME, "
+                             "or give a role with a token (viewer, artisan, planner)")
+        return {twin: None for twin in twins if twin in published}
+    tokens = {twin: access.new_token() for twin in twins}
+    for twin, token in tokens.items():
+        store.add_token(token, link_token_name(role), role, twin)
+    return tokens
+
+
+def lan_address() -> str | None:
+    """This machine's address on the local network: the one its routing would send from to a
+    private address (a UDP connect only looks the route up: no packet leaves)."""
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
         try:
             probe.connect(("10.254.254.254", 1))
-            return probe.getsockname()[0]
+            address = probe.getsockname()[0]
         except OSError:
             return None
-
-
-def _url(scheme: str, host: str, port: int) -> str:
-    return f"{scheme}://{f'[{host}]' if ':' in host else host}:{port}/"
+    return None if address.startswith(("0.", "127.")) else address
 
 
 async def run_server(server: TwinServer, host: str, port: int, *, tls: ssl.SSLContext | None = None,
                      admin_token: str | None = None, on_ready: Callable[[ServeInfo], None] | None = None,
                      stop: asyncio.Event | None = None,
-                     companion: Callable[[TwinServer], Awaitable[None]] | None = None) -> None:
+                     companion: Callable[[TwinServer], Awaitable[None]] | None = None,
+                     url_host: str | None = None, link_tokens: dict[str, str | None] | None = None) -> None:
     """Serve until `stop` is set (or forever), calling `on_ready` once listening. `companion(server)`
-    runs beside serving, from before the first client to the end (e.g. a cluster's part)."""
+    runs beside serving, from before the first client to the end (e.g. a cluster's part).
+    `url_host`: the host the printed URLs name (default: `host`, or 127.0.0.1 when that is every
+    interface); `link_tokens`: twin -> token (None: a visitor's link) of links to print."""
     stop = stop or asyncio.Event()
     checkpoints = asyncio.create_task(server.checkpoints())
     beside = [checkpoints]
@@ -90,13 +112,15 @@ async def run_server(server: TwinServer, host: str, port: int, *, tls: ssl.SSLCo
         bound_port = listening.sockets[0].getsockname()[1]
         scheme = "https" if tls else "http"
         everywhere = host in ("", "0.0.0.0", "::")
-        url = _url(scheme, "127.0.0.1" if everywhere else host, bound_port)
-        lan = _lan_address() if everywhere else None
+        url = base_url(scheme, url_host or ("127.0.0.1" if everywhere else host), bound_port)
+        lan = lan_address() if everywhere and url_host is None else None
         if on_ready is not None:
             on_ready(ServeInfo(url=url, admin_url=f"{url}#token={admin_token}" if admin_token else None,
-                               lan_url=_url(scheme, lan, bound_port) if lan else None,
+                               lan_url=base_url(scheme, lan, bound_port) if lan else None,
                                twins=tuple(server.folders), published=tuple(sorted(server.published)),
-                               db_path=server.store.path, viewer_dir=server.viewer_files()))
+                               db_path=server.store.path, viewer_dir=server.viewer_files(),
+                               links=tuple((twin, viewer_url(url, twin, token))
+                                           for twin, token in (link_tokens or {}).items())))
         try:
             await stop.wait()
         finally:
@@ -139,11 +163,14 @@ def serve_twins(folders: list[Path], *, host: str = "127.0.0.1", port: int = DEF
                 viewer_dir: Path | None = VIEWER_DIST, on_ready: Callable[[ServeInfo], None] | None = None,
                 history_retention_s: float = DEFAULT_RETENTION_S, history_resolution_s: float = DEFAULT_RESOLUTION_S,
                 store: Store | None = None, fanout: Fanout | None = None, first_client_id: int = 1,
-                elected_bridges: bool = False, companion: Callable[[TwinServer], Awaitable[None]] | None = None) -> None:
+                elected_bridges: bool = False, companion: Callable[[TwinServer], Awaitable[None]] | None = None,
+                url_host: str | None = None, link_role: Role | None = None) -> None:
     """Serve scan folders until interrupted (Ctrl-C or SIGTERM). `on_ready` gets the URLs.
 
     `durability`: see `twin.serve.sqlite_store.SqliteStore` ("full": acknowledged edits survive power cuts too).
     `tls_cert` and `tls_key` (PEM): serve HTTPS and WSS instead of HTTP and WS.
+    `url_host`: the host printed URLs name (e.g. the LAN address when listening on every interface);
+    `link_role`: print a link per twin with a new token of this role (see `mint_link_tokens`).
     `store`, `fanout`, `first_client_id`, `elected_bridges` and `companion` make this process one of several serving
     the same twins (twin.scaleout builds them); by default it is alone, on the SQLite file `db_path`.
     The store is closed at the end."""
@@ -157,6 +184,8 @@ def serve_twins(folders: list[Path], *, host: str = "127.0.0.1", port: int = DEF
                             first_client_id=first_client_id, elected_bridges=elected_bridges,
                             history_retention_s=history_retention_s, history_resolution_s=history_resolution_s)
         admin_token = mint_session_token(store) if admin_link else None
+        link_tokens = (mint_link_tokens(store, link_role, list(server.folders), server.published)
+                       if link_role is not None else None)
         _calm_garbage_collector()
 
         async def main():
@@ -165,7 +194,7 @@ def serve_twins(folders: list[Path], *, host: str = "127.0.0.1", port: int = DEF
             with contextlib.suppress(NotImplementedError):
                 loop.add_signal_handler(signal.SIGTERM, stop.set)
             await run_server(server, host, port, tls=tls, admin_token=admin_token, on_ready=on_ready, stop=stop,
-                             companion=companion)
+                             companion=companion, url_host=url_host, link_tokens=link_tokens)
 
         try:
             asyncio.run(main())
