@@ -251,8 +251,12 @@ test('reorder and delete steps, and undo one\'s last edit (sent as a new edit th
   await page.click('[data-testid=author-undo]');
   await other.waitForFunction((n) => window.twinViewer.document.procedures[0].steps.length === n, moved.length, { timeout: 30_000 });
   assert.deepEqual(await ids(other), moved, 'the deleted step is back where it was');
+  // The other page may see the undo before this one has its ack: undo is offered again once it has.
+  await page.waitForSelector('[data-testid=author-undo]:not([disabled])', { timeout: 30_000 });
   await page.click('[data-testid=author-undo]');
   await other.waitForFunction((o) => JSON.stringify(window.twinViewer.document.procedures[0].steps.map((s) => s.id)) === JSON.stringify(o), original, { timeout: 30_000 });
+  await page.waitForFunction(() => !window.twinViewer.authoring.edits.undoing, null, { timeout: 30_000 });
+  assert.deepEqual(await ids(page), original, 'the undo is in this page\'s document once it is done');
   assert.equal(await page.isDisabled('[data-testid=author-undo]'), true, 'both edits undone');
   assert.deepEqual(page.consoleErrors, []);
 });

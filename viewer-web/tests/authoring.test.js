@@ -9,6 +9,7 @@ import { freshId, slug } from '../src/authoring/ids.js';
 import { PROCEDURES, TOURS } from '../src/authoring/nested-list.js';
 import { addAnchorPatch, moveAnchorPatch, renameAnchorPatch, anchorUses } from '../src/authoring/anchors.js';
 import { changedItems, undoPatch, UndoConflict } from '../src/authoring/undo.js';
+import { AuthorEdits } from '../src/authoring/author-edits.js';
 
 const LANGS = ['it', 'en'];
 
@@ -107,4 +108,51 @@ test('undo puts back exactly the items an edit changed, on a newer document, and
 
   const changedSince = applyPatch(after, PROCEDURES.replaceField(after, 'p', 'title', { it: 'Z', en: 'Z' }));
   assert.throws(() => undoPatch(changedSince, changes), (e) => e instanceof UndoConflict && e.id === 'p');
+});
+
+test('one undo at a time: a second tap before the first undo\'s ack does not undo the same edit again', async () => {
+  let doc = sampleDocument();
+  let release;
+  const sent = [];
+  const edits = new AuthorEdits({
+    document: () => doc,
+    waitForRevision: async () => {},
+    edit: async (makePatch) => {
+      const patch = makePatch(doc);
+      sent.push(patch);
+      if (sent.length > 1) await new Promise((resolve) => { release = resolve; });
+      doc = applyPatch(doc, patch);
+      return { ok: true };
+    },
+  });
+  await edits.save((d) => PROCEDURES.replaceField(d, 'p', 'title', { it: 'Z', en: 'Z' }));
+  assert.equal(edits.canUndo, true);
+  const first = edits.undo();
+  assert.equal(edits.canUndo, false, 'not offered while the undo is on its way');
+  assert.equal(await edits.undo(), null, 'a second tap meanwhile does nothing');
+  release();
+  await first;
+  assert.equal(sent.length, 2, 'the edit and one undo');
+  assert.deepEqual(doc, sampleDocument());
+  assert.equal(edits.canUndo, false);
+});
+
+test('an undo is done once this page\'s document has it: the ack can overtake one\'s own delta', async () => {
+  let doc = sampleDocument();
+  let revision = 0;
+  let deltaArrived;
+  const edits = new AuthorEdits({
+    document: () => doc,
+    edit: async (makePatch) => { doc = applyPatch(doc, makePatch(doc)); return { ok: true, revision: ++revision }; },
+    waitForRevision: (wanted) => (wanted <= 1 ? Promise.resolve() : new Promise((resolve) => { deltaArrived = resolve; })),
+  });
+  await edits.save((d) => PROCEDURES.replaceField(d, 'p', 'title', { it: 'Z', en: 'Z' }));
+  let done = false;
+  const undo = edits.undo().then(() => { done = true; });
+  await new Promise((resolve) => setTimeout(resolve, 10));
+  assert.equal(done, false, 'still waiting for the delta of revision 2');
+  assert.equal(edits.undoing, true);
+  deltaArrived();
+  await undo;
+  assert.equal(edits.undoing, false);
 });

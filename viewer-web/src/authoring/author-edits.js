@@ -28,6 +28,7 @@ export class AuthorEdits {
     this.waitForRevision = waitForRevision;
     this.document = document;
     this.undoable = []; // own edits, newest last: the items each changed
+    this.undoing = false; // one undo at a time: a second tap meanwhile would undo the same edit again
     this.listeners = new Set();
   }
 
@@ -37,7 +38,7 @@ export class AuthorEdits {
   }
 
   get canUndo() {
-    return this.undoable.length > 0;
+    return this.undoable.length > 0 && !this.undoing;
   }
 
   /**
@@ -74,10 +75,18 @@ export class AuthorEdits {
   /** Undoes one's last edit as a new edit (throws UndoConflict when someone changed those items since). */
   async undo() {
     const changes = this.undoable.at(-1);
-    if (!changes) return null;
-    const ack = await this.editOnce((doc) => undoPatch(doc, changes));
-    this.undoable.pop();
+    if (!changes || this.undoing) return null;
+    this.undoing = true;
     this.remember([]);
-    return ack;
+    try {
+      const ack = await this.editOnce((doc) => undoPatch(doc, changes));
+      this.undoable.pop();
+      // The ack can overtake one's own delta: the next undo must start from the document that has it.
+      await this.waitForRevision(ack.revision);
+      return ack;
+    } finally {
+      this.undoing = false;
+      this.remember([]);
+    }
   }
 }
