@@ -56,7 +56,7 @@ def machine_links(document: dict, base: str, twin: str, **query: str) -> list[Li
             for machine in document.get("machines", [])]
 
 
-def stop_links(document: dict, base: str, twin: str, tour_id: str, lang: str, **query: str) -> list[Link]:
+def stop_links(document: dict, base: str, twin: str, tour_id: str, label_lang: str, **query: str) -> list[Link]:
     """One link per stop of the tour `tour_id`, numbered from 1 on the label (the URL counts from 0)."""
     tours = {tour["id"]: tour for tour in document.get("tours", [])}
     if tour_id not in tours:
@@ -66,8 +66,8 @@ def stop_links(document: dict, base: str, twin: str, tour_id: str, lang: str, **
     stops = tour.get("stops", [])
     if not stops:
         raise ValueError(f"tour {tour_id!r} of twin {twin!r} has no stops yet: add some in the tour editor")
-    tour_title = _text(tour.get("title"), lang) or tour_id
-    return [Link(_text(stop.get("title"), lang) or stop["id"], f"{tour_title} - stop {index + 1} of {len(stops)}",
+    tour_title = _text(tour.get("title"), label_lang) or tour_id
+    return [Link(_text(stop.get("title"), label_lang) or stop["id"], f"{tour_title} - stop {index + 1} of {len(stops)}",
                  viewer_url(base, twin, mode="tour", tour=tour_id, stop=index, **query))
             for index, stop in enumerate(stops)]
 
