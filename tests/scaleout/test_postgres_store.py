@@ -5,10 +5,11 @@ from __future__ import annotations
 import threading
 
 import pytest
+from store_contract import history_pages_and_old_documents, machine_scoped_tokens
 
 from twin.live.history import HistoryRow
-from twin.scaleout.postgres_store import SCHEMA_VERSION, PostgresStore, migrate
-from twin.serve.access import Role
+from twin.scaleout.postgres_store import MIGRATIONS, SCHEMA_VERSION, PostgresStore, migrate
+from twin.serve.access import Grant, Role, hash_token
 from twin.serve.store import StaleRevision, StoreError
 
 DOCUMENT = {"name": "shop", "counter": 0}
@@ -64,7 +65,7 @@ def test_the_interface_round_trips_steps_tokens_and_a_stale_base(postgres_server
         assert [(s.step, s.done, s.author) for s in store.steps("shop")] == [(0, True, "ann"), ("clamp", False, "bob")]
         store.add_token("secret", "ann", Role.PLANNER, "shop")
         assert store.grant("secret").role is Role.PLANNER and store.grant("other") is None
-        assert store.token_names() == [("ann", "planner", "shop")]
+        assert store.token_names() == [("ann", "planner", "shop", ())]
         assert store.remove_tokens("ann") == 1 and store.grant("secret") is None
     finally:
         store.close()
@@ -79,6 +80,37 @@ def test_a_database_without_the_schema_is_refused_until_migrated(postgres_server
     assert migrate(postgres_server_url) == (0, SCHEMA_VERSION)
     assert migrate(postgres_server_url) == (SCHEMA_VERSION, SCHEMA_VERSION)  # idempotent
     PostgresStore(postgres_server_url).close()
+
+
+def test_artisan_tokens_keep_their_machines_and_the_history_pages(postgres_server):
+    store = PostgresStore(postgres_server.url)
+    try:
+        machine_scoped_tokens(store)
+        history_pages_and_old_documents(store)
+    finally:
+        store.close()
+
+
+def test_a_database_of_the_first_schema_is_migrated_keeping_its_tokens_and_edits(postgres_server):
+    with PostgresStore(postgres_server.url)._pool.connection() as connection:
+        connection.execute("DROP TABLE schema_version, edits, steps, history, tokens, twins")
+        connection.execute(MIGRATIONS[0])
+        connection.execute("CREATE TABLE schema_version (version INTEGER NOT NULL); "
+                           "INSERT INTO schema_version VALUES (1)")
+        connection.execute("INSERT INTO twins VALUES ('shop', 1, '{\"n\":1}', '{\"n\":0}', 'x')")
+        connection.execute("INSERT INTO edits VALUES ('shop', 1, %s, 'ann', 5)",
+                           ('[{"op":"replace","path":"/n","value":1}]',))
+        connection.execute("INSERT INTO tokens VALUES (%s, 'ann', 'planner', 'shop', 1)", (hash_token("t"),))
+    with pytest.raises(ValueError, match="schema version 1"):
+        PostgresStore(postgres_server.url)
+    assert migrate(postgres_server.url) == (1, SCHEMA_VERSION)
+    store = PostgresStore(postgres_server.url)
+    try:
+        assert store.grant("t") == Grant("ann", Role.PLANNER, "shop")
+        [logged] = store.edits("shop")
+        assert (logged.author, logged.at_s, logged.restored) == ("ann", 5.0, None)
+    finally:
+        store.close()
 
 
 def test_an_unreachable_server_is_a_sentence_naming_it():

@@ -10,6 +10,8 @@ from twin.serve import messages
 from twin.serve.access import Grant, Role
 from twin.serve.messages import PROTOCOL_SCHEMA_PATH
 from twin.serve.protocol import Connection, TwinInfo
+from twin.serve.revisions import revision_entry
+from twin.serve.store import Edit
 
 SCHEMA = json.loads(PROTOCOL_SCHEMA_PATH.read_text())
 
@@ -36,6 +38,9 @@ GOOD_CLIENT_MESSAGES = [
     {"op": "history", "id": 6, "twin": "shop", "machine": "cnc-1", "property": "spindle_rpm"},
     {"op": "history", "id": 6, "twin": "shop", "machine": "cnc-1", "property": "spindle_rpm", "from_s": 1.5e9,
      "to_s": 1.6e9, "max_points": 2000},
+    {"op": "revisions", "id": 7, "twin": "shop"},
+    {"op": "revisions", "id": 7, "twin": "shop", "before": 9, "limit": 200},
+    {"op": "restore", "id": 8, "twin": "shop", "base_revision": 12, "revision": 0},
 ]
 BAD_CLIENT_MESSAGES = [
     {"op": "hello", "id": 1, "protocol": 2},
@@ -45,6 +50,8 @@ BAD_CLIENT_MESSAGES = [
     {"op": "get_asset", "id": -1, "twin": "shop", "path": "x"},
     {"op": "history", "id": 6, "twin": "shop", "machine": "cnc-1", "property": "rpm", "max_points": 5000},
     {"op": "history", "id": 6, "twin": "shop", "machine": "cnc-1"},
+    {"op": "revisions", "id": 7, "twin": "shop", "limit": 0},
+    {"op": "restore", "id": 8, "twin": "shop", "revision": 3},
     {"op": "dance"},
 ]
 
@@ -78,7 +85,14 @@ def test_every_server_message_kind_matches_the_schema():
     asked = messages.History(7, "shop", "cnc-1", "rpm", None, None, 300)
     conn.history(asked, 1.7e9, 1.7e9 + 3600, "rpm", [[1.7e9 + 5, 9000.0, 8000.0, 10000.0]])
     conn.history(asked, 1.7e9, 1.7e9 + 3600, None, [[1.7e9 + 5, "running"]])
-    frames = conn.data_to_send()
+    page = [revision_entry(Edit(5, [{"op": "remove", "path": "/layouts/0"}], "maria", 1.7e9)),
+            revision_entry(Edit(4, [{"op": "add", "path": "/x", "value": 1}], "maria", 1.7e9, restored=2))]
+    conn.revisions(messages.Revisions(8, "shop", None, 2), 5, page, True)
+    artisan = Connection(client=4)
+    artisan.welcome(1, Grant("luca", Role.ARTISAN, "shop", machines=("lathe-1",)), [TwinInfo("shop", 4, False)])
+    [welcome] = artisan.data_to_send()
+    assert json.loads(welcome)["twins"][0]["machines"] == ["lathe-1"]
+    frames = conn.data_to_send() + [welcome]
     frames += [
         messages.encode_snapshot("shop", 4, {"name": "shop"}, Role.PLANNER, 2),
         messages.encode_delta("shop", 5, [{"op": "remove", "path": "/layouts/0"}], "maria", 3),

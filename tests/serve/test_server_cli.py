@@ -26,6 +26,25 @@ def test_token_create_prints_a_token_the_store_knows_by_hash_only(tmp_path, caps
     assert "no token is held by 'maria'" in capsys.readouterr().err
 
 
+def test_an_artisan_token_limited_to_machines_is_listed_with_them_and_checked_against_the_twin(tmp_path, capsys):
+    db = tmp_path / "twin.db"
+    store = SqliteStore(db)
+    store.import_twin("shop", {"name": "shop", "machines": [{"id": "lathe-1"}, {"id": "mill-1"}]})
+    store.close()
+    made = ["token", "add", "--twin", "shop", "--role", "artisan", "--name", "luca", "--db", str(db)]
+    assert main([*made, "--machine", "lathe-1", "--machine", "mill-1", "--machine", "lathe-1"]) == 0
+    token = capsys.readouterr().out.strip()
+    store = SqliteStore(db)
+    assert store.grant(token).machines == ("lathe-1", "mill-1")
+    store.close()
+    assert main(["token", "list", "--db", str(db)]) == 0
+    assert capsys.readouterr().out == "luca\tartisan\tshop\tmachines lathe-1,mill-1\n"
+    assert main([*made, "--machine", "lathe-2"]) == 2
+    assert "twin 'shop' has no machine 'lathe-2'; its machines are lathe-1, mill-1" in capsys.readouterr().err
+    assert main([*made[:5], "planner", *made[6:], "--machine", "lathe-1"]) == 2
+    assert "only artisan tokens are limited to machines" in capsys.readouterr().err
+
+
 def test_serve_refuses_bad_folders_and_publishing_unknown_twins(tmp_path, capsys, write_twin_folder):
     db = str(tmp_path / "twin.db")
     assert main(["serve", str(tmp_path / "missing"), "--db", db]) == 2

@@ -4,9 +4,11 @@ from __future__ import annotations
 import sqlite3
 
 import pytest
+from store_contract import history_pages_and_old_documents, machine_scoped_tokens
 
 from twin.serve.access import ALL_TWINS, Role, hash_token, new_token
 from twin.serve.json_patch import apply_patch
+from twin.serve import sqlite_store
 from twin.serve.sqlite_store import SqliteStore
 from twin.serve.store import IMPORT_AUTHOR, StaleRevision
 
@@ -97,10 +99,35 @@ def test_tokens_are_stored_only_as_hashes(store):
     rows = sqlite3.connect(store.path).execute("SELECT * FROM tokens").fetchall()
     assert token not in repr(rows) and hash_token(token) in repr(rows)
     store.add_token(new_token(), "root", Role.ADMIN, ALL_TWINS)
-    assert [n for n, _, _ in store.token_names()] == ["maria", "root"]
+    assert [n for n, *_ in store.token_names()] == ["maria", "root"]
     assert store.remove_tokens("maria") == 1 and store.grant(token) is None
     with pytest.raises(ValueError, match="name"):
         store.add_token(new_token(), " ", Role.VIEWER, "shop")
+
+
+def test_artisan_tokens_keep_their_machines(store):
+    machine_scoped_tokens(store)
+
+
+def test_the_history_pages_newest_first_and_gives_any_revisions_document(store):
+    history_pages_and_old_documents(store)
+
+
+def test_a_database_of_the_first_schema_gets_the_new_columns_and_keeps_its_tokens_and_edits(tmp_path):
+    old = sqlite3.connect(tmp_path / "old.db")
+    old.executescript(sqlite_store._SCHEMA)  # the tables as the first twin serve made them
+    old.execute("INSERT INTO twins VALUES ('shop', 1, '{\"n\":1}', '{\"n\":0}', 'x')")
+    old.execute("""INSERT INTO edits VALUES ('shop', 1, '[{"op":"replace","path":"/n","value":1}]', 'ann', 5.0)""")
+    old.execute("INSERT INTO tokens VALUES (?, 'ann', 'planner', 'shop', 1.0)", (hash_token("t"),))
+    old.commit()
+    old.close()
+    for _ in range(2):  # opening again finds the columns there
+        store = SqliteStore(tmp_path / "old.db")
+        assert store.grant("t").role is Role.PLANNER and store.grant("t").machines == ()
+        [logged] = store.edits("shop")
+        assert (logged.author, logged.at_s, logged.restored) == ("ann", 5.0, None)
+        assert store.document_at("shop", 0) == {"n": 0}
+        store.close()
 
 
 def test_bad_database_paths_are_value_errors(tmp_path):

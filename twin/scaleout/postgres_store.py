@@ -24,8 +24,9 @@ import psycopg_pool
 from twin.live.history import HistoryRow
 from twin.serve.access import Grant, Role, hash_token
 from twin.serve.sqlite_store import canonical_json
-from twin.serve.store import (IMPORT_AUTHOR, Edit, HistorySeries, StaleRevision, StepEvent, Store, StoreError,
-                              history_columns, history_series)
+from twin.serve.store import (EDIT_COLUMNS, IMPORT_AUTHOR, Edit, HistorySeries, StaleRevision, StepEvent, Store,
+                              StoreError, edit_from_columns, grant_from_columns, history_columns, history_series,
+                              token_columns, token_listing)
 
 POOL_SIZE = 4
 WAIT_FOR_CONNECTION_S = 3.0  # an edit while PostgreSQL is down fails after this, with a sentence
@@ -78,6 +79,10 @@ MIGRATIONS = [
         twin TEXT NOT NULL,
         created DOUBLE PRECISION NOT NULL
     );
+    """,
+    """
+    ALTER TABLE tokens ADD COLUMN machines TEXT NOT NULL DEFAULT '[]';  -- JSON list of machine ids: an artisan's scope
+    ALTER TABLE edits ADD COLUMN restored BIGINT;  -- a restore's revision brought back
     """,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
@@ -194,11 +199,14 @@ class PostgresStore(Store):
             raise KeyError(name)
         return json.loads(rows[0][0])
 
-    def commit_edit(self, name: str, base_revision: int, patch: list, document: dict, author: str) -> int:
-        return self._run(lambda c: self._append(c, name, base_revision, patch, canonical_json(document), author))
+    def commit_edit(self, name: str, base_revision: int, patch: list, document: dict, author: str,
+                    restored: int | None = None) -> int:
+        return self._run(lambda c: self._append(c, name, base_revision, patch, canonical_json(document), author,
+                                                restored))
 
     @staticmethod
-    def _append(c, name: str, base_revision: int, patch: list, document_text: str, author: str) -> int:
+    def _append(c, name: str, base_revision: int, patch: list, document_text: str, author: str,
+                restored: int | None = None) -> int:
         revision = base_revision + 1
         updated = c.execute("UPDATE twins SET revision = %s, document = %s WHERE name = %s AND revision = %s",
                             (revision, document_text, name, base_revision)).rowcount
@@ -207,14 +215,19 @@ class PostgresStore(Store):
             if current is None:
                 raise KeyError(name)
             raise StaleRevision(name, base_revision, current[0])
-        c.execute("INSERT INTO edits VALUES (%s, %s, %s, %s, %s)",
-                  (name, revision, json.dumps(patch, separators=(",", ":")), author, time.time()))
+        c.execute("INSERT INTO edits (twin, revision, patch, author, at, restored) VALUES (%s, %s, %s, %s, %s, %s)",
+                  (name, revision, json.dumps(patch, separators=(",", ":")), author, time.time(), restored))
         return revision
 
-    def edits(self, name: str, after: int = 0) -> list[Edit]:
-        rows = self._rows("SELECT revision, patch, author FROM edits WHERE twin = %s AND revision > %s "
-                          "ORDER BY revision", (name, after))
-        return [Edit(r, json.loads(p), a) for r, p, a in rows]
+    def edits(self, name: str, after: int = 0, up_to: int | None = None) -> list[Edit]:
+        rows = self._rows(f"SELECT {EDIT_COLUMNS} FROM edits WHERE twin = %s AND revision > %s "
+                          "AND (%s::BIGINT IS NULL OR revision <= %s) ORDER BY revision", (name, after, up_to, up_to))
+        return [edit_from_columns(*row) for row in rows]
+
+    def recent_edits(self, name: str, before: int | None, limit: int) -> list[Edit]:
+        rows = self._rows(f"SELECT {EDIT_COLUMNS} FROM edits WHERE twin = %s AND (%s::BIGINT IS NULL OR revision < %s) "
+                          "ORDER BY revision DESC LIMIT %s", (name, before, before, limit))
+        return [edit_from_columns(*row) for row in rows]
 
     # Instruction progress.
 
@@ -260,20 +273,17 @@ class PostgresStore(Store):
 
     # Tokens.
 
-    def add_token(self, token: str, name: str, role: Role, twin: str) -> None:
-        if not name.strip():
-            raise ValueError("a token needs a non-empty name (who holds it)")
-        self._run(lambda c: c.execute("INSERT INTO tokens VALUES (%s, %s, %s, %s, %s)",
-                                      (hash_token(token), name, role.label, twin, time.time())))
+    def add_token(self, token: str, name: str, role: Role, twin: str, machines: tuple[str, ...] = ()) -> None:
+        columns = token_columns(token, name, role, twin, machines)
+        self._run(lambda c: c.execute("INSERT INTO tokens (sha256, name, role, twin, created, machines) "
+                                      "VALUES (%s, %s, %s, %s, %s, %s)", columns))
 
     def grant(self, token: str) -> Grant | None:
-        rows = self._rows("SELECT name, role, twin FROM tokens WHERE sha256 = %s", (hash_token(token),))
-        if not rows:
-            return None
-        return Grant(name=rows[0][0], role=Role.parse(rows[0][1]), twin=rows[0][2])
+        rows = self._rows("SELECT name, role, twin, machines FROM tokens WHERE sha256 = %s", (hash_token(token),))
+        return grant_from_columns(*rows[0]) if rows else None
 
     def remove_tokens(self, name: str) -> int:
         return self._run(lambda c: c.execute("DELETE FROM tokens WHERE name = %s", (name,)).rowcount)
 
-    def token_names(self) -> list[tuple[str, str, str]]:
-        return self._rows("SELECT name, role, twin FROM tokens ORDER BY created")
+    def token_names(self) -> list[tuple[str, str, str, tuple[str, ...]]]:
+        return token_listing(self._rows("SELECT name, role, twin, machines FROM tokens ORDER BY created"))

@@ -1,7 +1,9 @@
-"""Who may do what: roles, tokens (stored hashed) and path-scoped edit permissions.
+"""Who may do what: roles, tokens (stored hashed), path-scoped edit permissions and artisans'
+machine-scoped rights.
 
 Pure functions and small value types; the store keeps the token hashes, the protocol asks
-these functions before it lets a request through.
+these functions before it lets a request through (paths), the hub once it has applied an edit
+(which machines' items it changes).
 """
 from __future__ import annotations
 
@@ -43,7 +45,8 @@ class Role(enum.IntEnum):
 # Path patterns each role may edit ("*" matches one array index or member name); a role may
 # also edit everything the roles below it may. Admins may edit every path.
 _EDITABLE = {
-    Role.ARTISAN: (("machines", "*", "properties", "notes"),),
+    # Procedures and anchors only of the artisan's machines: `artisan_refusal` checks what changed.
+    Role.ARTISAN: (("machines", "*", "properties", "notes"), ("procedures",), ("anchors",)),
     Role.PLANNER: (("layouts",), ("anchors",), ("procedures",), ("tours",), ("measurements",),
                    ("machines", "*", "pose"), ("floor_plan",)),
 }
@@ -51,11 +54,16 @@ _EDITABLE = {
 
 @dataclass(frozen=True)
 class Grant:
-    """What one token allows: a role on one twin (or on every twin)."""
+    """What one token allows: a role on one twin (or on every twin); an artisan's, on some machines."""
 
     name: str
     role: Role
     twin: str  # a twin name, or ALL_TWINS
+    machines: tuple[str, ...] = ()  # the machine ids an artisan's edits may change; () for every machine
+
+    def may_change_machine(self, machine: str | None) -> bool:
+        """Whether this grant's edits may change what belongs to `machine` (None: the room's)."""
+        return machine is not None and (not self.machines or machine in self.machines)
 
     def role_on(self, twin: str, published: bool) -> Role | None:
         """The role this grant gives on `twin`, or None if it may not even read it."""
@@ -105,6 +113,62 @@ def forbidden_path(role: Role, patch: list[dict]) -> str | None:
             if not may_edit_path(role, pointer):
                 return pointer
     return None
+
+
+def artisan_refusal(grant: Grant, before: dict, after: dict) -> tuple[str, str] | None:
+    """Why an artisan's edit that turns `before` into `after` is refused, as (JSON Pointer, sentence),
+    or None when it changes only their machines' notes, procedures (steps included) and anchors.
+
+    Items are compared by id, so what counts is what the edit does, not the indices it names:
+    a procedure moved to another machine, or another machine's procedure reached by index, is
+    refused. An anchor is the artisan's when it sits on one of their machines and nothing they
+    may not edit (a tour stop, another machine's step) targets it."""
+    mine = ", ".join(grant.machines) if grant.machines else "this twin's machines"
+    foreign_targets: dict[str, str] = {}  # anchor id -> the first item not theirs that targets it
+    for procedure in before.get("procedures", []):
+        if not grant.may_change_machine(procedure.get("machine")):
+            for step in procedure.get("steps", []):
+                foreign_targets.setdefault(step.get("anchor"), f"procedure {procedure.get('id')!r}")
+    for tour in before.get("tours", []):
+        for stop in tour.get("stops", []):
+            foreign_targets.setdefault(stop.get("anchor"), f"tour {tour.get('id')!r}")
+
+    def refusal(kind: str, item: dict) -> str | None:
+        machine = item.get("machine") if kind != "machines" else item.get("id")
+        if kind == "anchors" and machine is None:
+            return f"anchor {item.get('id')!r} is in the room, not on a machine: room anchors are for planners"
+        if not grant.may_change_machine(machine):
+            what = "machine" if kind == "machines" else f"{kind[:-1]} {item.get('id')!r} is on machine"
+            return f"{what} {machine!r}, which is not among yours ({mine})"
+        if kind == "anchors" and item.get("id") in foreign_targets:
+            return (f"anchor {item.get('id')!r} is also the target of {foreign_targets[item.get('id')]}, "
+                    "which is not yours: ask a planner")
+        return None
+
+    for kind in ("machines", "procedures", "anchors"):
+        old, new = _by_id(before.get(kind, [])), _by_id(after.get(kind, []))
+        for item_id in [*old, *(i for i in new if i not in old)]:
+            was, now = old.get(item_id), new.get(item_id)
+            if was is not None and now is not None and was[1] == now[1]:
+                continue
+            if was is not None and (reason := refusal(kind, was[1])):
+                pointer = f"/{kind}/{was[0]}"
+            elif now is not None and (reason := refusal(kind, now[1])):
+                # A new item not theirs, or one of theirs moved off their machines.
+                pointer = f"/{kind}/{now[0]}" if was is None else f"/{kind}/{was[0]}/machine"
+                reason = f"after this edit, {reason}"
+            else:
+                continue
+            return pointer, f"your token may not change {pointer}: {reason}"
+        others = [i for i in old if refusal(kind, old[i][1])]
+        if others != [i for i in new if i in old and refusal(kind, old[i][1])]:
+            return f"/{kind}", f"your token may not reorder /{kind}: it holds items that are not yours"
+    return None
+
+
+def _by_id(items: list) -> dict:
+    """id -> (index, item) of a document list (ids are unique in a valid document)."""
+    return {item.get("id"): (index, item) for index, item in enumerate(items) if isinstance(item, dict)}
 
 
 def touches(patch: list[dict], top: str) -> bool:

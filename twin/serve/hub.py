@@ -16,13 +16,14 @@ from dataclasses import dataclass
 
 from twin.document import validate as validate_document
 from twin.serve import access
-from twin.serve.access import Role
+from twin.serve.access import ALL_TWINS, Grant, Role
 from twin.serve.fanout import Latest
-from twin.serve.json_patch import JsonPatchError, apply_patch
+from twin.serve.json_patch import JsonPatchError, apply_patch, diff
 from twin.serve.messages import (DEFAULT_HISTORY_SPAN_S, History, ProtocolError, encode_delta, encode_snapshot,
                                  encode_step, machine_states_message, presence_left_message, presence_message)
 from twin.serve.store import StepEvent
 
+EVERY_RIGHT = Grant(name="server", role=Role.ADMIN, twin=ALL_TWINS)  # what a caller without a client's grant checks
 MAX_MACHINE_PROPERTIES = 256  # live state is kept in memory: bound what one machine may hold
 ROLE_TOPICS = (Role.VIEWER, Role.VISITOR)
 
@@ -53,6 +54,7 @@ class CheckedEdit:
     base_revision: int
     patch: list
     document: dict
+    restored: int | None = None  # the revision a restore brings back
 
 
 class Hub:
@@ -91,8 +93,9 @@ class Hub:
 
     # Edits.
 
-    def check_edit(self, twin: str, base_revision: int, patch: list) -> CheckedEdit:
-        """The edited document if `patch` applies to the head and leaves a valid document."""
+    def check_edit(self, twin: str, base_revision: int, patch: list, grant: Grant = EVERY_RIGHT) -> CheckedEdit:
+        """The edited document if `patch` applies to the head and leaves a valid document, and changes
+        only what `grant` may (an artisan: their machines' items; the protocol checked the paths)."""
         revision, document = self.heads[twin]
         for member in access.SERVER_ONLY:
             if access.touches(patch, member):  # not even a `test` or `copy`: they would tell its content
@@ -113,7 +116,34 @@ class Hub:
             validate_document(edited)
         except ValueError as error:
             raise ProtocolError("invalid_document", f"the edit would make the document invalid: {error}") from None
+        if grant.role is Role.ARTISAN:
+            refused = access.artisan_refusal(grant, document, edited)
+            if refused is not None:
+                raise ProtocolError("forbidden", refused[1], path=refused[0])
         return CheckedEdit(twin, base_revision, patch, edited)
+
+    def check_restore(self, twin: str, base_revision: int, revision: int, then: dict, role: Role) -> CheckedEdit:
+        """The edit that makes the head as `then` (the document at `revision`) was, on `base_revision`.
+
+        The server-only members stay as they are now (an import changes them, never a restore), and
+        the edit may change only what `role` may edit."""
+        head, document = self.heads[twin]
+        if base_revision != head:
+            raise ProtocolError("stale_revision",
+                                f"twin {twin!r} is at revision {head}, not {base_revision}: look again and resend",
+                                revision=head)
+        target = {key: value for key, value in then.items() if key not in access.SERVER_ONLY}
+        target.update({key: document[key] for key in access.SERVER_ONLY if key in document})
+        try:
+            patch = diff(document, target)
+        except JsonPatchError as error:
+            raise ProtocolError("internal", f"cannot restore revision {revision}: {error}") from None
+        denied = access.forbidden_path(role, patch)
+        if denied is not None:
+            raise ProtocolError("forbidden", f"restoring revision {revision} would change {denied!r}, which your role "
+                                             f"{role.label} may not change; ask an admin", path=denied)
+        edit = self.check_edit(twin, base_revision, patch)
+        return CheckedEdit(twin, base_revision, patch, edit.document, restored=revision)
 
     def commit_edit(self, edit: CheckedEdit, revision: int, author: str, client: int) -> list[Publish]:
         """The store committed `edit` as `revision`: the new head, and the frames for subscribers."""

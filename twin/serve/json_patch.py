@@ -84,6 +84,22 @@ def apply_patch(document: Any, patch: list[dict]) -> Any:
     return result
 
 
+def replay(document: Any, patches: list[list[dict]]) -> Any:
+    """`document` after each of `patches` in turn (a log already checked when it was written), on one copy."""
+    result = copy.deepcopy(document)
+    for patch in patches:
+        result = jsonpatch.JsonPatch(patch).apply(result, in_place=True)
+    return result
+
+
+def diff(source: Any, target: Any) -> list[dict]:
+    """A patch that turns `source` into `target` (the library's), checked by applying it."""
+    patch = jsonpatch.make_patch(source, target).patch
+    if apply_patch(source, patch) != target:
+        raise JsonPatchError("the patch between the two documents did not reproduce the target")
+    return patch
+
+
 def _reason(error: Exception, operation: dict) -> str:
     """The library's message, reworded where it speaks Python rather than JSON."""
     if isinstance(error, jsonpatch.JsonPatchTestFailed):

@@ -20,10 +20,12 @@ PROTOCOL_SCHEMA_PATH = Path(__file__).resolve().parents[1] / "schemas" / "protoc
 PROTOCOL_VERSION = 1
 ASSET_OPCODE = 0x01
 MAX_REQUEST_ID = 2**32 - 1
-CAPABILITIES = ("edit", "presence", "machine_state", "step", "assets", "history")
+CAPABILITIES = ("edit", "presence", "machine_state", "step", "assets", "history", "revisions")
 MAX_HISTORY_POINTS = 2000
 DEFAULT_HISTORY_POINTS = 300
 DEFAULT_HISTORY_SPAN_S = 3600.0  # a chart of the last hour
+MAX_REVISIONS_PAGE = 200
+DEFAULT_REVISIONS_PAGE = 50
 
 
 # Events: requests for the shell.
@@ -101,6 +103,27 @@ class History:
 
 
 @dataclass(frozen=True)
+class Revisions:
+    """A page of the document's history: at most `limit` revisions below `before` (None: from the head),
+    newest first."""
+
+    id: int
+    twin: str
+    before: int | None
+    limit: int
+
+
+@dataclass(frozen=True)
+class Restore:
+    """Make the document as it was at `revision`, as a new edit on `base_revision` (the head)."""
+
+    id: int
+    twin: str
+    base_revision: int
+    revision: int
+
+
+@dataclass(frozen=True)
 class Close:
     """The protocol wants the connection closed (the shell sends the close frame)."""
 
@@ -108,7 +131,8 @@ class Close:
     reason: str
 
 
-Event = Union[Hello, Subscribe, Unsubscribe, Edit, Presence, MachineState, Step, GetAsset, History, Close]
+Event = Union[Hello, Subscribe, Unsubscribe, Edit, Presence, MachineState, Step, GetAsset, History, Revisions, Restore,
+              Close]
 
 CLOSE_POLICY = 1008
 CLOSE_TOO_BIG = 1009

@@ -23,10 +23,10 @@ from twin.serve.access import VISITOR, Grant, Role, forbidden_path
 from twin.serve.fields import check_edge, field, parse_message, pose
 from twin.serve.fields import request_id as checked_request_id
 from twin.serve.json_patch import JsonPatchError, validate_patch
-from twin.serve.messages import (CAPABILITIES, CLOSE_POLICY, CLOSE_TOO_BIG, DEFAULT_HISTORY_POINTS, MAX_HISTORY_POINTS,
-                                 MAX_REQUEST_ID, PROTOCOL_VERSION, Close, Edit, Event, GetAsset, Hello, History,
-                                 MachineState, Presence, ProtocolError, Step, Subscribe, Unsubscribe, encode,
-                                 encode_asset)
+from twin.serve.messages import (CAPABILITIES, CLOSE_POLICY, CLOSE_TOO_BIG, DEFAULT_HISTORY_POINTS,
+                                 DEFAULT_REVISIONS_PAGE, MAX_HISTORY_POINTS, MAX_REQUEST_ID, MAX_REVISIONS_PAGE,
+                                 PROTOCOL_VERSION, Close, Edit, Event, GetAsset, Hello, History, MachineState, Presence,
+                                 ProtocolError, Restore, Revisions, Step, Subscribe, Unsubscribe, encode, encode_asset)
 
 
 @dataclass(frozen=True)
@@ -227,6 +227,9 @@ class Connection:
         machine = field(message, "machine", str)
         properties = field(message, "properties", dict)
         self._need_role(role, Role.ARTISAN, "send machine state")
+        if role is Role.ARTISAN and not self.grant.may_change_machine(machine):
+            raise ProtocolError("forbidden", f"your token may send the state of {', '.join(self.grant.machines)} only, "
+                                             f"not of {machine!r}")
         self._events.append(MachineState(request_id, twin, machine, properties))
 
     def _on_step(self, message: dict) -> None:
@@ -259,6 +262,29 @@ class Connection:
         self._events.append(History(request_id, twin, machine, name, None if from_s is None else float(from_s),
                                     None if to_s is None else float(to_s), max_points))
 
+    def _on_revisions(self, message: dict) -> None:
+        request_id = checked_request_id(message)
+        twin, role = self._readable(message)
+        before = field(message, "before", int, optional=True)
+        limit = field(message, "limit", int, optional=True)
+        limit = DEFAULT_REVISIONS_PAGE if limit is None else limit
+        if not 1 <= limit <= MAX_REVISIONS_PAGE:
+            raise ProtocolError("bad_message", f"revisions limit must be within 1 .. {MAX_REVISIONS_PAGE}")
+        if before is not None and before < 1:
+            raise ProtocolError("bad_message", "revisions before must be a revision of 1 or more")
+        self._need_role(role, Role.PLANNER, "see the document's history")
+        self._events.append(Revisions(request_id, twin, before, limit))
+
+    def _on_restore(self, message: dict) -> None:
+        request_id = checked_request_id(message)
+        twin, role = self._readable(message)
+        base = field(message, "base_revision", int)
+        revision = field(message, "revision", int)
+        if revision < 0:
+            raise ProtocolError("bad_message", "restore needs a revision of 0 or more")
+        self._need_role(role, Role.PLANNER, "restore a revision")
+        self._events.append(Restore(request_id, twin, base, revision))
+
     # Answers from the shell.
 
     def welcome(self, request_id: int, grant: Grant | None, twins: list[TwinInfo], degraded: str | None = None) -> None:
@@ -275,7 +301,10 @@ class Connection:
             if role is not None:
                 self.roles[info.name] = role
                 visible.append({"name": info.name, "role": role.label, "revision": info.revision,
-                                "published": info.published})
+                                "published": info.published,
+                                # so that a viewer offers the editor on these machines only
+                                **({"machines": list(self.grant.machines)}
+                                   if role is Role.ARTISAN and self.grant.machines else {})})
         # New rights may change what a subscription shows (visitors see less): subscribe again.
         self.subscriptions.clear()
         self._send({"op": "welcome", "id": request_id, "protocol": PROTOCOL_VERSION, "server": f"twin/{__version__}",
@@ -295,6 +324,10 @@ class Connection:
         if unit is not None:
             reply["unit"] = unit
         self._send(reply)
+
+    def revisions(self, event: Revisions, head: int, entries: list[dict], more: bool) -> None:
+        self._send({"op": "revisions", "id": event.id, "twin": event.twin, "revision": head, "revisions": entries,
+                    "more": more})
 
     def asset(self, request_id: int, data: bytes) -> None:
         self._outgoing.append(encode_asset(request_id, data))
@@ -319,4 +352,6 @@ _HANDLERS = {
     "step": Connection._on_step,
     "get_asset": Connection._on_get_asset,
     "history": Connection._on_history,
+    "revisions": Connection._on_revisions,
+    "restore": Connection._on_restore,
 }

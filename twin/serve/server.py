@@ -14,6 +14,7 @@ import itertools
 import logging
 import ssl
 import time
+from dataclasses import replace
 from pathlib import Path
 
 from websockets.asyncio.server import ServerConnection, serve
@@ -28,9 +29,12 @@ from twin.serve.access import Grant
 from twin.serve.fanout import Fanout, Latest, LocalFanout, Throttle
 from twin.serve.http import HttpRoutes
 from twin.serve.http_files import asset_file, find_viewer, read_file
-from twin.serve.hub import Hub, Publish, topic, topics
-from twin.serve.messages import (Close, Edit, GetAsset, Hello, History, MachineState, Presence, ProtocolError, Step,
-                                 Subscribe, Unsubscribe)
+from twin.serve.http_upload import connection_options
+from twin.serve.hub import CheckedEdit, Hub, Publish, topic, topics
+from twin.serve.media import MediaLimits
+from twin.serve.messages import (Close, Edit, GetAsset, Hello, History, MachineState, Presence, ProtocolError, Restore,
+                                 Revisions, Step, Subscribe, Unsubscribe)
+from twin.serve.revisions import revision_entry
 from twin.serve.session import Session
 from twin.serve.store import StaleRevision, StepEvent, Store, StoreError
 
@@ -68,7 +72,7 @@ class TwinServer:
                  viewer_dir: Path | None = VIEWER_DIST, limits: protocol.Limits = protocol.Limits(),
                  queue_limit: int = DEFAULT_QUEUE_LIMIT, fanout: Fanout | None = None,
                  history_resolution_s: float = DEFAULT_RESOLUTION_S, history_retention_s: float = DEFAULT_RETENTION_S,
-                 first_client_id: int = 1, elected_bridges: bool = False):
+                 first_client_id: int = 1, elected_bridges: bool = False, media_limits: MediaLimits = MediaLimits()):
         if not folders:
             raise ValueError("give at least one scan folder to serve, e.g. scans/sample_workshop")
         self.folders: dict[str, Path] = {}
@@ -84,6 +88,7 @@ class TwinServer:
         self.store = store
         self.viewer_dir = viewer_dir
         self.limits = limits
+        self.media_limits = media_limits  # uploads (twin.serve.http_upload)
         self.queue_limit = queue_limit
         self.fanout = fanout or LocalFanout()
         heads = {}
@@ -116,7 +121,8 @@ class TwinServer:
                                                                         thread_name_prefix="twin-checkpoint")
         self._handlers = {Hello: self._hello, Subscribe: self._subscribe, Unsubscribe: self._unsubscribe,
                           Edit: self._edit, Presence: self._presence, MachineState: self._machine_state,
-                          Step: self._step, GetAsset: self._get_asset, History: self._history, Close: self._close}
+                          Step: self._step, GetAsset: self._get_asset, History: self._history,
+                          Revisions: self._revisions, Restore: self._restore, Close: self._close}
 
     def close(self) -> None:
         self._db_thread.shutdown(wait=True)
@@ -221,7 +227,8 @@ class TwinServer:
         """The websockets server (an async context manager) for this twin server; HTTPS/WSS with `tls`."""
         self.start_live()
         return serve(self._serve_connection, host, port, process_request=HttpRoutes(self),
-                     max_size=self.limits.max_message_bytes, compression=None, ssl=tls)
+                     max_size=self.limits.max_message_bytes, compression=None, ssl=tls,
+                     **connection_options(self, tls))
 
     async def _serve_connection(self, socket: ServerConnection) -> None:
         client = next(self._ids)
@@ -290,21 +297,54 @@ class TwinServer:
         session.connection.ack(event.id)
 
     async def _edit(self, session: Session, event: Edit) -> None:
-        conn, twin = session.connection, event.twin
+        async with self._locks[event.twin]:
+            grant = session.connection.grant
+            edit = self.hub.check_edit(event.twin, event.base_revision, event.patch,
+                                       replace(grant, role=session.connection.roles[event.twin]))
+            revision = await self._commit(session, edit)
+        session.connection.ack(event.id, twin=event.twin, revision=revision)
+
+    async def _restore(self, session: Session, event: Restore) -> None:
+        twin = event.twin
         async with self._locks[twin]:
-            edit = self.hub.check_edit(twin, event.base_revision, event.patch)
-            author = conn.grant.name
+            if event.revision > self.hub.revision(twin):
+                raise ProtocolError("bad_message", f"twin {twin!r} has revisions 0 to {self.hub.revision(twin)}, "
+                                                   f"not {event.revision}")
             try:
-                revision = await self._db(self.store.commit_edit, twin, edit.base_revision, edit.patch,
-                                          edit.document, author)
-            except StaleRevision as error:
-                raise ProtocolError("stale_revision", str(error), revision=error.current) from None
+                then = await self._db(self.store.document_at, twin, event.revision)
             except _STORE_ERRORS as error:
-                log.exception("could not store an edit of %s", twin)
-                raise ProtocolError("internal", f"the server could not store the edit ({error}); "
-                                                "nothing was applied") from None
-            self._publish(self.hub.commit_edit(edit, revision, author, session.id))
-        conn.ack(event.id, twin=twin, revision=revision)
+                log.exception("could not read revision %d of %s", event.revision, twin)
+                raise ProtocolError("internal", f"the server could not read revision {event.revision} ({error})") \
+                    from None
+            edit = self.hub.check_restore(twin, event.base_revision, event.revision, then,
+                                          session.connection.roles[twin])
+            revision = await self._commit(session, edit) if edit.patch else event.base_revision
+        session.connection.ack(event.id, twin=twin, revision=revision)
+
+    async def _commit(self, session: Session, edit: CheckedEdit) -> int:
+        """Store `edit` by `session`'s author and send it to the subscribers; its revision. Hold the twin's lock."""
+        author = session.connection.grant.name
+        try:
+            revision = await self._db(self.store.commit_edit, edit.twin, edit.base_revision, edit.patch,
+                                      edit.document, author, edit.restored)
+        except StaleRevision as error:
+            raise ProtocolError("stale_revision", str(error), revision=error.current) from None
+        except _STORE_ERRORS as error:
+            log.exception("could not store an edit of %s", edit.twin)
+            raise ProtocolError("internal", f"the server could not store the edit ({error}); "
+                                            "nothing was applied") from None
+        self._publish(self.hub.commit_edit(edit, revision, author, session.id))
+        return revision
+
+    async def _revisions(self, session: Session, event: Revisions) -> None:
+        try:
+            # One more than asked: whether an older page exists.
+            edits = await self._db(self.store.recent_edits, event.twin, event.before, event.limit + 1)
+        except _STORE_ERRORS as error:
+            log.exception("could not read the edits of %s", event.twin)
+            raise ProtocolError("internal", f"the server could not read the history ({error})") from None
+        session.connection.revisions(event, self.hub.revision(event.twin),
+                                     [revision_entry(edit) for edit in edits[:event.limit]], len(edits) > event.limit)
 
     async def _presence(self, session: Session, event: Presence) -> None:
         self._presence_throttle.offer(self.hub.presence(event.twin, session.id, session.connection.grant.name,

@@ -30,10 +30,12 @@ from pathlib import Path
 
 from twin.live.history import HistoryRow
 from twin.serve.access import Grant, Role, hash_token
-from twin.serve.store import (IMPORT_AUTHOR, Edit, HistorySeries, StaleRevision, StepEvent, Store, StoreError,
-                              history_columns, history_series)
+from twin.serve.store import (EDIT_COLUMNS, IMPORT_AUTHOR, Edit, HistorySeries, StaleRevision, StepEvent, Store,
+                              StoreError, edit_from_columns, grant_from_columns, history_columns, history_series,
+                              token_columns, token_listing)
 
 DURABILITY = {"full": "FULL", "process": "NORMAL"}  # what an acknowledged edit survives -> SQLite setting
+_NO_LIMIT = 2**62  # above every revision
 BUSY_TIMEOUT_S = 10.0  # how long a commit waits for another process's write to finish
 
 _SCHEMA = """
@@ -82,6 +84,12 @@ CREATE TABLE IF NOT EXISTS tokens (
     created REAL NOT NULL
 );
 """
+# Columns added since the first schema: a database made before them gets them when a store
+# (or `twin db migrate`) opens it, and keeps working.
+_ADDED_COLUMNS = (
+    ("tokens", "machines", "TEXT NOT NULL DEFAULT '[]'"),  # JSON list of machine ids: an artisan's scope
+    ("edits", "restored", "INTEGER"),  # a restore's revision brought back
+)
 
 
 def canonical_json(document) -> str:
@@ -112,6 +120,7 @@ class SqliteStore(Store):
         self._checkpointer: sqlite3.Connection | None = None
         self._db.execute("PRAGMA foreign_keys=ON")
         self._db.executescript(_SCHEMA)
+        self._add_columns()
 
     def close(self) -> None:
         if self._checkpointer is not None:
@@ -130,6 +139,12 @@ class SqliteStore(Store):
 
     def _transaction(self):
         return _Transaction(self._db)
+
+    def _add_columns(self) -> None:
+        with self._transaction():  # looked at under the write lock: processes opening together add each once
+            for table, column, declaration in _ADDED_COLUMNS:
+                if column not in {row[1] for row in self._db.execute(f"PRAGMA table_info({table})")}:
+                    self._db.execute(f"ALTER TABLE {table} ADD COLUMN {column} {declaration}")
 
     # Twins and their edit log.
 
@@ -173,15 +188,17 @@ class SqliteStore(Store):
             raise KeyError(name)
         return json.loads(row[0])
 
-    def commit_edit(self, name: str, base_revision: int, patch: list, document: dict, author: str) -> int:
+    def commit_edit(self, name: str, base_revision: int, patch: list, document: dict, author: str,
+                    restored: int | None = None) -> int:
         """Append `patch` (which turns the head into `document`) as the next revision; return it.
 
         Raises `StaleRevision` if `base_revision` is not the head. Returns after the commit.
         """
         with self._transaction():
-            return self._append(name, base_revision, patch, canonical_json(document), author)
+            return self._append(name, base_revision, patch, canonical_json(document), author, restored)
 
-    def _append(self, name: str, base_revision: int, patch: list, document_text: str, author: str) -> int:
+    def _append(self, name: str, base_revision: int, patch: list, document_text: str, author: str,
+                restored: int | None = None) -> int:
         revision = base_revision + 1
         updated = self._db.execute(
             "UPDATE twins SET revision = ?, document = ? WHERE name = ? AND revision = ?",
@@ -191,16 +208,22 @@ class SqliteStore(Store):
             if current is None:
                 raise KeyError(name)
             raise StaleRevision(name, base_revision, current[0])
-        self._db.execute("INSERT INTO edits VALUES (?, ?, ?, ?, ?)",
-                         (name, revision, json.dumps(patch, separators=(",", ":")), author, time.time()))
+        self._db.execute("INSERT INTO edits (twin, revision, patch, author, at, restored) VALUES (?, ?, ?, ?, ?, ?)",
+                         (name, revision, json.dumps(patch, separators=(",", ":")), author, time.time(), restored))
         return revision
 
-    def edits(self, name: str, after: int = 0) -> list[Edit]:
-        """The logged edits of twin `name` with a revision above `after`, in order."""
+    def edits(self, name: str, after: int = 0, up_to: int | None = None) -> list[Edit]:
+        """The logged edits of twin `name` with a revision above `after` (and at most `up_to`), in order."""
         rows = self._db.execute(
-            "SELECT revision, patch, author FROM edits WHERE twin = ? AND revision > ? ORDER BY revision",
-            (name, after))
-        return [Edit(r, json.loads(p), a) for r, p, a in rows]
+            f"SELECT {EDIT_COLUMNS} FROM edits WHERE twin = ? AND revision > ? AND revision <= ? ORDER BY revision",
+            (name, after, _NO_LIMIT if up_to is None else up_to))
+        return [edit_from_columns(*row) for row in rows]
+
+    def recent_edits(self, name: str, before: int | None, limit: int) -> list[Edit]:
+        rows = self._db.execute(
+            f"SELECT {EDIT_COLUMNS} FROM edits WHERE twin = ? AND revision < ? ORDER BY revision DESC LIMIT ?",
+            (name, _NO_LIMIT if before is None else before, limit))
+        return [edit_from_columns(*row) for row in rows]
 
     # Instruction progress.
 
@@ -244,30 +267,27 @@ class SqliteStore(Store):
 
     # Tokens.
 
-    def add_token(self, token: str, name: str, role: Role, twin: str) -> None:
-        """Remember `token` (only its hash) as granting `role` on `twin` (or ALL_TWINS)."""
-        if not name.strip():
-            raise ValueError("a token needs a non-empty name (who holds it)")
+    def add_token(self, token: str, name: str, role: Role, twin: str, machines: tuple[str, ...] = ()) -> None:
+        """Remember `token` (only its hash) as granting `role` on `twin` (or ALL_TWINS), an artisan's on `machines`."""
+        columns = token_columns(token, name, role, twin, machines)
         with self._transaction():
-            self._db.execute("INSERT INTO tokens VALUES (?, ?, ?, ?, ?)",
-                             (hash_token(token), name, role.label, twin, time.time()))
+            self._db.execute("INSERT INTO tokens (sha256, name, role, twin, created, machines) "
+                             "VALUES (?, ?, ?, ?, ?, ?)", columns)
 
     def grant(self, token: str) -> Grant | None:
         """What `token` allows, or None if the store does not know it."""
-        row = self._db.execute("SELECT name, role, twin FROM tokens WHERE sha256 = ?",
+        row = self._db.execute("SELECT name, role, twin, machines FROM tokens WHERE sha256 = ?",
                                (hash_token(token),)).fetchone()
-        if row is None:
-            return None
-        return Grant(name=row[0], role=Role.parse(row[1]), twin=row[2])
+        return None if row is None else grant_from_columns(*row)
 
     def remove_tokens(self, name: str) -> int:
         """Forget every token held by `name`; return how many there were."""
         with self._transaction():
             return self._db.execute("DELETE FROM tokens WHERE name = ?", (name,)).rowcount
 
-    def token_names(self) -> list[tuple[str, str, str]]:
-        """(name, role, twin) of every stored token; the tokens themselves are not stored."""
-        return list(self._db.execute("SELECT name, role, twin FROM tokens ORDER BY created"))
+    def token_names(self) -> list[tuple[str, str, str, tuple[str, ...]]]:
+        """(name, role, twin, machines) of every stored token; the tokens themselves are not stored."""
+        return token_listing(self._db.execute("SELECT name, role, twin, machines FROM tokens ORDER BY created"))
 
 
 class _Transaction:

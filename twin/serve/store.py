@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import abc
 import json
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
 from twin.live.history import HistoryRow
-from twin.serve.access import Grant, Role
+from twin.serve.access import Grant, Role, hash_token
+from twin.serve.json_patch import replay
 
 IMPORT_AUTHOR = "import"
 
@@ -35,6 +37,8 @@ class Edit:
     revision: int
     patch: list
     author: str
+    at_s: float  # Unix seconds, when it was committed
+    restored: int | None = None  # the revision whose document this edit brought back (`restore`)
 
 
 @dataclass(frozen=True)
@@ -52,6 +56,33 @@ class HistorySeries:
 
     unit: str | None
     points: list[list]
+
+
+def token_columns(token: str, name: str, role: Role, twin: str, machines: tuple[str, ...]) -> tuple:
+    """A token as the columns of a store's `tokens` table (sha256, name, role, twin, created, machines
+    as a JSON list), after checking what its holder gave."""
+    if not name.strip():
+        raise ValueError("a token needs a non-empty name (who holds it)")
+    if machines and role is not Role.ARTISAN:
+        raise ValueError(f"only artisan tokens are limited to machines; a {role.label} edits what its role allows "
+                         "on every machine")
+    return hash_token(token), name, role.label, twin, time.time(), json.dumps(list(machines))
+
+
+EDIT_COLUMNS = "revision, patch, author, at, restored"  # a store's `edits` columns that make an `Edit`
+
+
+def edit_from_columns(revision: int, patch: str, author: str, at_s: float, restored: int | None) -> Edit:
+    return Edit(revision, json.loads(patch), author, at_s, restored)
+
+
+def grant_from_columns(name: str, role: str, twin: str, machines: str) -> Grant:
+    return Grant(name=name, role=Role.parse(role), twin=twin, machines=tuple(json.loads(machines)))
+
+
+def token_listing(rows) -> list[tuple[str, str, str, tuple[str, ...]]]:
+    """(name, role, twin, machines) of the `tokens` rows (name, role, twin, machines as JSON)."""
+    return [(name, role, twin, tuple(json.loads(machines))) for name, role, twin, machines in rows]
 
 
 def history_columns(row: HistoryRow) -> tuple:
@@ -94,13 +125,29 @@ class Store(abc.ABC):
         """The document of twin `name` at revision 0."""
 
     @abc.abstractmethod
-    def commit_edit(self, name: str, base_revision: int, patch: list, document: dict, author: str) -> int:
+    def commit_edit(self, name: str, base_revision: int, patch: list, document: dict, author: str,
+                    restored: int | None = None) -> int:
         """Append `patch` (which turns the head into `document`) as the next revision; return it once
-        committed. `StaleRevision` if `base_revision` is not the head."""
+        committed. `StaleRevision` if `base_revision` is not the head. `restored`: the revision whose
+        document the edit brings back, when it is a restore."""
 
     @abc.abstractmethod
-    def edits(self, name: str, after: int = 0) -> list[Edit]:
-        """The logged edits of twin `name` with a revision above `after`, in order."""
+    def edits(self, name: str, after: int = 0, up_to: int | None = None) -> list[Edit]:
+        """The logged edits of twin `name` with a revision above `after` (and at most `up_to`), in order."""
+
+    @abc.abstractmethod
+    def recent_edits(self, name: str, before: int | None, limit: int) -> list[Edit]:
+        """At most `limit` logged edits of twin `name` below revision `before` (None: the head's too),
+        newest first: a page of its history."""
+
+    def document_at(self, name: str, revision: int) -> dict:
+        """The document of twin `name` as it was at `revision` (0 .. the head), replayed from the log."""
+        head, document = self.head(name)
+        if not 0 <= revision <= head:
+            raise ValueError(f"twin {name!r} has revisions 0 to {head}, not {revision}")
+        if revision == head:
+            return document
+        return replay(self.base_document(name), [edit.patch for edit in self.edits(name, up_to=revision)])
 
     @abc.abstractmethod
     def record_step(self, twin: str, procedure: str, step: int | str, done: bool, author: str,
@@ -111,8 +158,9 @@ class Store(abc.ABC):
         """The step events of `twin`, oldest first."""
 
     @abc.abstractmethod
-    def add_token(self, token: str, name: str, role: Role, twin: str) -> None:
-        """Remember `token` (only its hash) as granting `role` on `twin` (or ALL_TWINS)."""
+    def add_token(self, token: str, name: str, role: Role, twin: str, machines: tuple[str, ...] = ()) -> None:
+        """Remember `token` (only its hash) as granting `role` on `twin` (or ALL_TWINS); an artisan's
+        edits only on `machines` (machine ids; () for every machine)."""
 
     @abc.abstractmethod
     def grant(self, token: str) -> Grant | None:
@@ -123,8 +171,8 @@ class Store(abc.ABC):
         """Forget every token held by `name`; return how many there were."""
 
     @abc.abstractmethod
-    def token_names(self) -> list[tuple[str, str, str]]:
-        """(name, role, twin) of every stored token; the tokens themselves are not stored."""
+    def token_names(self) -> list[tuple[str, str, str, tuple[str, ...]]]:
+        """(name, role, twin, machines) of every stored token; the tokens themselves are not stored."""
 
     @abc.abstractmethod
     def record_history(self, rows: list[HistoryRow]) -> None:
