@@ -25,7 +25,6 @@ from media_files import (
 from twin.serve.media import (
     STALE_PARTIAL_S,
     MediaLimits,
-    content_type,
     new_partial,
     store_upload,
     stored_file,
@@ -96,8 +95,7 @@ def test_a_small_jpeg_is_re_encoded_too_so_no_exif_survives(tmp_path):
 def test_the_same_photo_twice_is_stored_once(tmp_path):
     body = encoded(photo(200, 100), "png")
     first, second = _store(tmp_path, body), _store(tmp_path, body)
-    assert first == second and len(_media_files(tmp_path)) == 1
-    assert content_type(tmp_path / first.path) == "image/png"
+    assert first == second and len(_media_files(tmp_path)) == 1 and first.path.endswith(".png")
 
 
 def test_a_photo_of_too_many_pixels_is_refused_before_decoding(tmp_path):
@@ -114,7 +112,6 @@ def test_an_h264_mp4_is_accepted_and_its_location_box_blanked(tmp_path):
     assert stored.type == "video" and len(data) == len(body)  # no offset in the file moves
     assert GPS_MARK not in data and b"udta" not in data and b"free" in data
     assert stored.path == f"media/{hashlib.sha256(data).hexdigest()}.mp4"
-    assert content_type(tmp_path / stored.path) == "video/mp4"
 
 
 def test_videos_of_other_codecs_are_refused_with_advice(tmp_path):

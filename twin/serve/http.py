@@ -1,6 +1,7 @@
 """HTTP on the server's port (websockets' `process_request` hook): the viewer's built files, the
-twins' listing, documents and assets, with the same access rules as the WebSocket. Requests for
-`/ws` pass through to the WebSocket.
+twins' listing, documents, assets and media, with the same access rules as the WebSocket. Requests
+for `/ws` pass through to the WebSocket; uploads (requests with a body) never reach this hook
+(`twin.serve.http_upload`).
 """
 from __future__ import annotations
 
@@ -26,6 +27,15 @@ from twin.serve.http_files import (
     text_response,
 )
 from twin.serve.http_plan import PLAN_FILES, plan_response
+from twin.serve.media import MEDIA_DIR, stored_file
+
+
+def request_token(headers, query: str) -> str | None:
+    """The token a request carries: `Authorization: Bearer <token>`, else `?token=` in its query."""
+    authorization = headers.get("Authorization", "")
+    if authorization.startswith("Bearer "):
+        return authorization[len("Bearer "):].strip()
+    return urllib.parse.parse_qs(query).get("token", [None])[0]
 
 
 class HttpRoutes:
@@ -50,12 +60,7 @@ class HttpRoutes:
         return response
 
     async def _http_grant(self, request: Request, url) -> Grant | None:
-        token = None
-        authorization = request.headers.get("Authorization", "")
-        if authorization.startswith("Bearer "):
-            token = authorization[len("Bearer "):].strip()
-        else:
-            token = urllib.parse.parse_qs(url.query).get("token", [None])[0]
+        token = request_token(request.headers, url.query)
         return None if token is None else await self.twins.grant(token)
 
     async def _twin_http(self, request: Request, url, path: str) -> Response:
@@ -83,6 +88,8 @@ class HttpRoutes:
             return await plan_response(request, url.query, name, access.served_view(document, role), revision, relative)
         if is_proposal(relative):
             return await self._proposal_http(request, name, relative, role)
+        if relative.startswith(MEDIA_DIR + "/"):
+            return await self._media_http(request, name, relative)
         file = asset_file(self.twins.folders[name], relative)
         if file is None:
             return text_response(http.HTTPStatus.NOT_FOUND, f"twin {name!r} has no file {relative!r}\n")
@@ -98,6 +105,17 @@ class HttpRoutes:
             return text_response(http.HTTPStatus.NOT_FOUND, f"twin {name!r} has no open proposal {relative!r} "
                                                             "(none was made, or it was accepted with twin versions accept)\n")
         return await file_response(request, file)
+
+    async def _media_http(self, request: Request, name: str, relative: str) -> Response:
+        file = stored_file(self.twins.folders[name], relative)
+        if file is None:
+            return text_response(http.HTTPStatus.NOT_FOUND, f"twin {name!r} has no media {relative!r}\n")
+        response = await file_response(request, file)
+        # The type is the one sniffed when it was stored (its suffix); browsers may not guess another,
+        # and opened on its own it runs nothing: an upload never becomes script in someone's page.
+        response.headers["X-Content-Type-Options"] = "nosniff"
+        response.headers["Content-Security-Policy"] = "default-src 'none'; sandbox"
+        return response
 
     def _viewer_http(self, request: Request, path: str) -> Response:
         if self.twins.viewer_files() is None:

@@ -33,7 +33,7 @@ MIME = {".glb": "model/gltf-binary", ".gltf": "model/gltf+json", ".json": "appli
         ".js": "text/javascript", ".mjs": "text/javascript", ".wasm": "application/wasm",
         ".ktx2": "image/ktx2", ".bin": "application/octet-stream", ".html": "text/html; charset=utf-8",
         ".css": "text/css", ".svg": "image/svg+xml", ".png": "image/png", ".jpg": "image/jpeg",
-        ".webp": "image/webp", ".map": "application/json"}
+        ".webp": "image/webp", ".mp4": "video/mp4", ".map": "application/json"}
 
 
 def find_viewer(packaged: Path = PACKAGED_VIEWER, source: Path = SOURCE_VIEWER) -> Path | None:

@@ -100,11 +100,6 @@ def stored_file(folder: Path, relative: str) -> Path | None:
     return file if file.is_file() and not file.is_symlink() else None
 
 
-def content_type(file: Path) -> str:
-    """The Content-Type of a stored media file: the kind sniffed when it was stored (its suffix)."""
-    return KINDS[file.suffix.lstrip(".")]
-
-
 def store_upload(partial: Path, kind: str, limits: MediaLimits) -> StoredMedia:
     """Checks the complete upload at `partial` (sniffed as `kind`), cleans it and stores it by
     content hash beside it. MediaRefused if it is not what it claims; `partial` is used up either
