@@ -10,7 +10,7 @@ import cv2
 import numpy as np
 
 from twin.camera import Camera
-from twin.capture import Capture
+from twin.capture import Capture, read_ahead
 from twin.markers.detection import Marker, detect_markers, marker_pose, triangulate_markers
 
 SURFACE_REACH_M = 0.1
@@ -36,9 +36,10 @@ def find_capture_markers(capture: Capture, cameras: Sequence[Camera], dictionari
     by_name = {frame.name: frame for frame in capture.frames}
     searched = frames_to_search(cameras, max_frames)
     detections = []
-    for done, camera in enumerate(searched):
+    frames = read_ahead(by_name[camera.name] for camera in searched)
+    for done, (_, loaded) in enumerate(frames):
         report(done, len(searched))
-        gray = cv2.cvtColor(by_name[camera.name].load().color, cv2.COLOR_RGB2GRAY)
+        gray = cv2.cvtColor(loaded().color, cv2.COLOR_RGB2GRAY)
         detections.append(detect_markers(gray, dictionaries))
     report(len(searched), len(searched))
     return triangulate_markers(searched, detections), len(searched)

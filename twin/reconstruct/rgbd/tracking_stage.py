@@ -8,7 +8,7 @@ from typing import Callable
 
 import numpy as np
 
-from twin.capture import Capture
+from twin.capture import Capture, read_ahead
 from twin.reconstruct.rgbd.depth_points import DepthLimits, back_project, transform_points, usable_depth
 from twin.reconstruct.rgbd.odometry import FrameToModelTracker, TrackingSettings
 
@@ -68,10 +68,10 @@ def track_capture(capture: Capture, limits: DepthLimits, settings: TrackingSetti
     last: tuple[np.ndarray, np.ndarray | None] | None = None   # (estimated pose, device pose) of the last tracked frame
     velocity = np.eye(4)
     total = len(capture.frames)
-    for index, frame in enumerate(capture.frames):
+    for index, (frame, loaded) in enumerate(read_ahead(capture.frames)):
         report(index, total)
         try:
-            depth = usable_depth(frame, frame.load(), limits)
+            depth = usable_depth(frame, loaded(), limits)
         except ValueError as error:
             records.append(FrameRecord(index, frame.name, "dropped", reason=str(error)))
             continue
