@@ -113,7 +113,7 @@ class Hub:
         if not isinstance(edited, dict):
             raise ProtocolError("invalid_document", "the patch must leave the document a JSON object")
         try:
-            validate_document(edited)
+            validate_document(edited, valid_before=document)
         except ValueError as error:
             raise ProtocolError("invalid_document", f"the edit would make the document invalid: {error}") from None
         if grant.role is Role.ARTISAN:
