@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import time
 from pathlib import Path
@@ -18,6 +19,10 @@ Export the scan folder SCAN (made by reconstruction: cloud.ply and/or mesh.ply) 
               our viewer, CesiumJS or three.js' 3d-tiles-renderer;
   twin.json   the twin document, validated, with the markers that reconstruction
               measured (SCAN/anchors.json, where present) as its anchors.
+The photos and videos the document's steps refer to (media/..., as `twin serve` stores
+uploads) are kept; those found beside the document instead are copied into SCAN. Media
+in SCAN/media/ that the document no longer refers to are listed, never removed (an older
+revision may refer to them; delete them yourself to free the server's media quota).
 The document is --document, else SCAN.twin.yaml beside the folder, else SCAN/twin.yaml,
 else an empty one. Nothing is written unless everything checks out, and the previous
 outputs stay as they were if the export fails.
@@ -57,6 +62,7 @@ def run(args: argparse.Namespace) -> int:
         "tiled_points": result.tiles.points, "tile_bytes_per_point": round(result.tiles.bytes_per_point, 3),
         "compressed": result.tiles.compressed, "document": str(result.document_path),
         "machine_triangles": result.machine_triangles, "marker_anchors": result.marker_anchors,
+        "media": dataclasses.asdict(result.media),
         "seconds": round(seconds, 2),
     }
     if args.json:
@@ -69,6 +75,16 @@ def run(args: argparse.Namespace) -> int:
           + (f" ({result.marker_anchors} marker anchor(s) from anchors.json)" if result.marker_anchors else ""))
     for machine_id, triangles in result.machine_triangles.items():
         print(f"  machine {machine_id}: {triangles:,} triangles")
+    media = result.media
+    if media.kept or media.copied:
+        print(f"media: {len(media.kept) + len(media.copied)} referenced"
+              + (f", {len(media.copied)} copied into {args.scan}" if media.copied else ""))
+    for uri in media.missing:
+        print(f"  missing: {uri} (the document refers to it; it is neither in {args.scan} nor beside the document)")
+    if media.unreferenced:
+        print(f"unreferenced media in {args.scan / 'media'} (nothing in the document refers to them; kept):")
+        for uri in media.unreferenced:
+            print(f"  {uri}")
     print(f"done in {seconds:.1f} s")
     return 0
 

@@ -5,7 +5,10 @@ never serve or the CLI.
 
 The markers that reconstruction measured (`anchors.json`, where the scan folder has one) join the
 document as anchors before anything is written (`scan_anchors.py`); the scan folder's versions
-(`versions/<id>/version.json`, from `twin versions add`) are listed in it as its versions.
+(`versions/<id>/version.json`, from `twin versions add`) are listed in it as its versions. The
+media its steps refer to are kept, or copied from beside the document into the scan folder
+(`media_refs.py`); the GLB lists them, and the result reports those missing and the scan folder's
+media nothing refers to.
 
 Everything is read and checked before anything is written; outputs are built under temporary
 names in the scan folder (`twin.scanfolder.atomic_write`) and renamed into place at the end, so a
@@ -25,6 +28,7 @@ from twin import document as twin_document
 from twin.document import TwinDocument
 from twin.export.glb import meshopt_available
 from twin.export.machine_split import split_machines
+from twin.export.media_refs import MediaReport, copy_media, plan_media
 from twin.export.model_import import import_model
 from twin.export.scan_anchors import merge_scan_markers
 from twin.export.tiles import Octree, TilesetSummary, build_octree, write_tileset
@@ -50,6 +54,8 @@ class ExportResult:
     """Triangles of each machine's mesh (cut from the scan or imported)."""
     marker_anchors: int = 0
     """Markers of the scan's anchors.json merged into the document as anchors."""
+    media: MediaReport = MediaReport()
+    """The document's media: kept, copied into the scan folder, missing; and the unreferenced ones."""
 
 
 def export_scan(scan_dir: str | Path, document: TwinDocument | str | Path | None = None, *,
@@ -80,6 +86,10 @@ def export_scan(scan_dir: str | Path, document: TwinDocument | str | Path | None
     versions = read_versions(scan_dir)  # the scans of the room over time (twin versions add)
     if versions:
         doc = dataclasses.replace(doc, versions=versions)
+    media = plan_media(doc, scan_dir, doc_dir)
+    for uri in media.missing:
+        log.warning("media %s: referenced by the document but found neither in %s nor beside the document",
+                    uri, scan_dir)
     report("read", 1, 3)
     mesh = _read_scan_mesh(scan_dir / "mesh.ply") if (scan_dir / "mesh.ply").is_file() else None
     if (scan_dir / "cloud.ply").is_file():
@@ -117,12 +127,13 @@ def export_scan(scan_dir: str | Path, document: TwinDocument | str | Path | None
                              cloud_points=points[coarse], cloud_colors=None if colors is None else colors[coarse],
                              precision_m=precision_m, compress=compress)
         glb_path.write_bytes(glb)
+        copy_media(media, scan_dir, doc_dir)
         document_path.write_text(twin_document.to_json(doc), encoding="utf-8")
         report("glb", 1, 1)
     return ExportResult(glb_path=scan_dir / GLB_FILE, tiles_dir=scan_dir / TILES_DIR, document_path=scan_dir / DOCUMENT_FILE,
                         glb_bytes=len(glb), glb_cloud_points=int(coarse.size), tiles=tiles,
                         machine_triangles={k: int(len(v.triangles)) for k, v in machine_meshes.items()},
-                        marker_anchors=len(scan_markers))
+                        marker_anchors=len(scan_markers), media=media)
 
 
 def _resolve_document(scan_dir: Path, document) -> tuple[TwinDocument, Path]:

@@ -6,7 +6,8 @@ by its id (pose as its transform, its document fields in `extras`, its mesh in i
 its anchors as empty child nodes (its geometry in a child node `_mesh_<id>`: no id starts with '_',
 so it never clashes with one), and the room's anchors. An anchor node's rotation is the anchor's
 (a marker's axes) where it has one. The scene's `extras.twin` carries the document's procedures,
-tours, layouts and measurements.
+tours, layouts and measurements, and `media`: the files its steps refer to (paths in the scan
+folder), so that whoever copies the GLB knows what to copy with it.
 """
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ import numpy as np
 
 from twin.document import GLB_NODES, TwinDocument, to_dict
 from twin.export.glb import GlbBuilder
+from twin.export.media_refs import referenced_media
 from twin.export.mesh import add_mesh
 from twin.export.point_cloud import add_points
 from twin.geometry import QUATERNION_YUP_ZUP
@@ -50,6 +52,7 @@ def build_twin_glb(document: TwinDocument, *, room: TriangleMesh | None, machine
                             extras={"anchor": to_dict(anchor)})
         builder.add_child(machine_nodes[anchor.machine] if anchor.machine else root, node)
     data = to_dict(document)
-    builder.scene([root], extras={"twin": {key: data[key] for key in
-                                           ("version", "name", "languages", "procedures", "tours", "layouts", "measurements")}})
+    twin = {key: data[key]
+            for key in ("version", "name", "languages", "procedures", "tours", "layouts", "measurements")}
+    builder.scene([root], extras={"twin": {**twin, "media": list(referenced_media(document))}})
     return builder.to_bytes()
