@@ -6,13 +6,7 @@
 import { VersionsPanel, documentVersions } from '../ui/versions-panel.js';
 import { ProposalsPanel } from '../ui/proposals-panel.js';
 import './../ui/versions-panel.css';
-
-function whenRunning(app) {
-  return new Promise((resolve, reject) => {
-    const check = () => (app.ready ? resolve() : app.failed ? reject(new Error(app.failed)) : setTimeout(check, 100));
-    check();
-  });
-}
+import { whenRunning } from './when-running.js';
 
 /** What the panel needs of the app; the first version's tile fetching and parsing reused for the others. */
 function versionsContext(app, container) {
