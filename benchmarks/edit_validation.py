@@ -1,5 +1,5 @@
 """What the server spends checking one edit: the whole document against the schema (as before)
-versus only the top-level members the edit changed (`validate(..., valid_before=...)`), on the
+versus only what the edit changed: top-level members and list items (`validate(..., valid_before=...)`), on the
 sample workshop's document and on one grown to a big workshop (more machines and procedures).
 
     .venv/bin/python benchmarks/edit_validation.py [--repeat 200]

@@ -62,3 +62,20 @@ def test_a_valid_edit_passes(valid):
     edited = copy.deepcopy(valid)
     edited["procedures"][0]["steps"][0]["text"] = {language: "Ready." for language in valid["languages"]}
     validate(edited, valid_before=valid)
+
+
+def test_a_broken_item_among_kept_ones_is_found_wherever_it_stands(valid):
+    edited = copy.deepcopy(valid)
+    edited["procedures"][-1]["steps"][0]["text"] = 42
+    assert problems(edited, valid_before=valid) == problems(edited)
+    reordered = copy.deepcopy(edited)
+    reordered["procedures"].reverse()
+    found = problems(reordered, valid_before=valid)
+    assert found == problems(reordered)
+    assert found[0][0].startswith("/procedures/0/steps/0/text")
+
+
+def test_rules_over_a_whole_list_still_hold_for_kept_items(valid):
+    edited = copy.deepcopy(valid)
+    edited["languages"] = [*valid["languages"], valid["languages"][0]]
+    assert problems(edited, valid_before=valid) == problems(edited)

@@ -41,28 +41,46 @@ def schema() -> dict[str, Any]:
     return json.loads(SCHEMA_PATH.read_text(encoding="utf-8"))
 
 
-@functools.lru_cache(maxsize=64)
-def _validator(settled: frozenset[str] = frozenset()):
-    """The schema's validator; members in `settled` are taken as valid (their schema replaced by
-    `true`, the root's own keywords kept, so what spans members is still checked)."""
+@functools.cache
+def _validator():
     import jsonschema
 
-    root = schema()
-    if settled:
-        root = {**root, "properties": {name: True if name in settled else member
-                                       for name, member in root["properties"].items()}}
-    return jsonschema.Draft202012Validator(root)
+    return jsonschema.Draft202012Validator(schema())
+
+
+def _edit_validator(data: dict, valid_before: dict, settled: set[str]):
+    """A validator that takes as valid what `data` kept from the valid `valid_before`: the top-level
+    members `settled`, equal in both (their schema replaced by `true`) and, in list members, items
+    equal to an item of the same index or id before (`prefixItems` of `true`: an item's schema does not depend on
+    its place). The root's and the lists' own keywords stay, so what spans items is still checked."""
+    properties = {}
+    for name, member in schema()["properties"].items():
+        before, now = valid_before.get(name), data.get(name)
+        if name in settled:
+            properties[name] = True
+        elif isinstance(now, list) and isinstance(before, list) and isinstance(member, dict) and "items" in member:
+            by_id = {item.get("id"): item for item in before if isinstance(item, dict)}
+            kept = [index < len(before) and item == before[index]
+                    or isinstance(item, dict) and "id" in item and by_id.get(item["id"]) == item
+                    for index, item in enumerate(now)]
+            properties[name] = {**member, "prefixItems": [True if same else member["items"] for same in kept]}
+        else:
+            properties[name] = member
+    return _validator().evolve(schema={**schema(), "properties": properties})
 
 
 def validate(data: Any, source: str = "<twin document>", valid_before: dict | None = None) -> None:
     """Raises DocumentError naming every problem (field path and what was expected); returns None if valid.
 
-    `valid_before`: a document known to be valid that `data` was edited from; the top-level members
-    equal in both are not checked against the schema again (an edit of one step re-checked the whole
-    document, 7 ms of each edit on the sample). References between members are always checked."""
-    settled = frozenset(name for name, value in (valid_before or {}).items()
-                        if isinstance(data, dict) and name in data and data[name] == value)
-    errors = sorted(_validator(settled).iter_errors(data), key=lambda e: list(map(str, e.absolute_path)))
+    `valid_before`: a document known to be valid that `data` was edited from; what the edit kept is
+    not checked against the schema again (see `_edit_validator`: an edit of one step re-checked the
+    whole document, 7 ms of each edit on the sample). References between members are always checked."""
+    settled = set()
+    validator = _validator()
+    if isinstance(data, dict) and valid_before is not None:
+        settled = {name for name, value in valid_before.items() if name in data and data[name] == value}
+        validator = _edit_validator(data, valid_before, settled)
+    errors = sorted(validator.iter_errors(data), key=lambda e: list(map(str, e.absolute_path)))
     problems = [(_pointer(error.absolute_path), _explain(error)) for error in errors]
     problems += _unstorable_values({name: value for name, value in data.items() if name not in settled}
                                    if settled else data, "")
