@@ -45,16 +45,6 @@ async function jpegFile(page, name) {
   return { name, mimeType: 'image/jpeg', buffer: Buffer.from(base64, 'base64') };
 }
 
-/** Whether the server takes uploads yet (the media upload is the server half of issue 14). */
-async function serverTakesUploads(authorToken) {
-  try {
-    const response = await fetch(`${suite.server.url}twins/sample/media`, { method: 'POST', headers: { Authorization: `Bearer ${authorToken}` }, body: new Uint8Array([1, 2, 3]) });
-    return response.status !== 405;
-  } catch {
-    return false; // the server before uploads drops a POST's connection
-  }
-}
-
 /**
  * Drives the UI as a person does, counting clicks (a click into a field before typing counts
  * as one) and keeping a screenshot of each step.
@@ -85,9 +75,8 @@ async function saved(page, check, arg = null) {
   await page.waitForFunction(check, arg, { timeout: 30_000, polling: 100 });
 }
 
-test('an author writes a procedure on the lathe: targets clicked on the machine, a photo; a second page sees it live, a visitor reads it without edit controls', async (t) => {
+test('an author writes a procedure on the lathe: targets clicked on the machine, a photo; a second page sees it live, a visitor reads it without edit controls', async () => {
   const author = token('planner', 'maria'); // artisans get their machines' procedures with the server's part of issue 14
-  const uploads = await serverTakesUploads(author);
   const page = await suite.open(url('?mode=instructions&lang=en', author));
   const other = await suite.open(url('?mode=instructions&lang=it', token('viewer', 'luca')));
   await other.selectOption('[data-testid=instructions-machine]', 'lathe-1');
@@ -129,10 +118,8 @@ test('an author writes a procedure on the lathe: targets clicked on the machine,
   await ui.type('step-text-it', 'Allenta le viti del portautensili con la chiave.');
   await ui.type('step-text-en', 'Loosen the tool post screws with the wrench.');
   await pickOn(page, ui, 'lathe-1', [0.2, -0.35, 1.0]);
-  if (uploads) {
-    await ui.file(await jpegFile(page, 'tool-post.jpg'));
-    await page.waitForSelector('[data-testid=step-media]', { timeout: 30_000 });
-  }
+  await ui.file(await jpegFile(page, 'tool-post.jpg'));
+  await page.waitForSelector('[data-testid=step-media]', { timeout: 30_000 });
   await ui.shot('second-step');
   await ui.click('step-save');
   await saved(page, () => window.twinViewer.document.procedures.find((p) => p.machine === 'lathe-1').steps.length === 2);
@@ -140,8 +127,7 @@ test('an author writes a procedure on the lathe: targets clicked on the machine,
   const second = doc.procedures.find((p) => p.machine === 'lathe-1').steps[1];
   assert.deepEqual(second.text, { it: 'Allenta le viti del portautensili con la chiave.', en: 'Loosen the tool post screws with the wrench.' });
   assert.notEqual(second.anchor, procedure.steps[0].anchor, 'each step has its own target');
-  if (uploads) assert.match(second.media[0].uri, /^media\/[0-9a-f]{64}\.jpg$/);
-  else t.diagnostic('the server takes no uploads yet (405): the photo part was not run');
+  assert.match(second.media[0].uri, /^media\/[0-9a-f]{64}\.jpg$/);
 
   // The second page (a viewer) had the lathe open: the procedure arrived there live, in Italian.
   await other.waitForFunction(() => window.twinViewer.mode.procedure?.machine === 'lathe-1', null, { timeout: 30_000 });
@@ -154,7 +140,7 @@ test('an author writes a procedure on the lathe: targets clicked on the machine,
   await visitor.selectOption('[data-testid=instructions-machine]', 'lathe-1');
   await visitor.click('[data-testid=step-next]');
   assert.equal(await visitor.textContent('[data-testid=step-text]'), 'Loosen the tool post screws with the wrench.');
-  if (uploads) await visitor.waitForFunction(() => document.querySelector('[data-testid=step-media]')?.complete && document.querySelector('[data-testid=step-media]').naturalWidth === 320, null, { timeout: 30_000 });
+  await visitor.waitForFunction(() => document.querySelector('[data-testid=step-media]')?.complete && document.querySelector('[data-testid=step-media]').naturalWidth === 320, null, { timeout: 30_000 });
   for (const control of ['edit-instructions', 'procedure-new', 'step-save', 'pick-target']) assert.equal(await visitor.$(`[data-testid=${control}]`), null, `a visitor has no ${control}`);
   await screenshot(visitor, 'authoring-visitor');
   for (const p of [page, other, visitor]) assert.deepEqual(p.consoleErrors, []);
@@ -315,7 +301,6 @@ test('in AR, tapping the real machine picks the target: the hit-test point, stor
 // photo, driving the UI as a person does; the clicks and seconds are printed, each step's screen kept.
 test('measured: clicks and seconds to author a 3-step procedure with one photo on the CNC mill', async (t) => {
   const author = token('planner', 'franca');
-  const uploads = await serverTakesUploads(author);
   const page = await suite.open(url('?mode=instructions&lang=it', author));
   const ui = person(page, 'authoring-measured');
   const started = performance.now();
@@ -335,7 +320,7 @@ test('measured: clicks and seconds to author a 3-step procedure with one photo o
     await ui.type('step-text-it', it);
     await ui.type('step-text-en', en);
     await pickOn(page, ui, 'cnc-1', point);
-    if (i === 0 && uploads) {
+    if (i === 0) {
       await ui.file(await jpegFile(page, 'cutter.jpg'));
       await page.waitForSelector('[data-testid=step-media]', { timeout: 30_000 });
     }
@@ -347,7 +332,7 @@ test('measured: clicks and seconds to author a 3-step procedure with one photo o
   const procedure = await page.evaluate(() => window.twinViewer.document.procedures.find((p) => p.machine === 'cnc-1'));
   assert.deepEqual(procedure.steps.map((s) => s.text.en), steps.map((s) => s[1]));
   await ui.shot('done');
-  const line = `authoring a 3-step procedure${uploads ? ' with one photo' : ' (no photo: the server takes no uploads yet)'}: ${ui.clicks} clicks, ${seconds.toFixed(1)} s (the test's own typing and waits included)`;
+  const line = `authoring a 3-step procedure with one photo: ${ui.clicks} clicks, ${seconds.toFixed(1)} s (the test's own typing and waits included)`;
   t.diagnostic(line);
   console.log(line);
 });
