@@ -14,8 +14,6 @@ import datetime
 import enum
 import logging
 
-from asyncua import Client, ua
-
 from twin.live.bridge import Bridge
 from twin.live.state import Quality
 from twin.live.values import Malformed, value_problem
@@ -30,6 +28,8 @@ logging.getLogger("asyncua").setLevel(logging.WARNING)  # asyncua tells every se
 
 
 async def stream(bridge: Bridge) -> None:
+    from asyncua import Client, ua  # here, not at the top: asyncua takes 0.45 s to import, every twin command paid it
+
     source = bridge.source
     client = Client(source.url, timeout=CONNECT_TIMEOUT_S, watchdog_intervall=1.0)
     username = bridge.secret(source.username_env)
@@ -67,6 +67,9 @@ class _Changes:
     """asyncua's subscription handler: each data change becomes a live value of its properties."""
 
     def __init__(self, bridge: Bridge, wanted: dict):
+        from asyncua import ua
+
+        self.localized_text = ua.LocalizedText
         self.bridge = bridge
         self.wanted = wanted
 
@@ -80,7 +83,7 @@ class _Changes:
         good = data_value.StatusCode is None or data_value.StatusCode.is_good()
         for machine, name, unit in targets:
             try:
-                plain = _plain(value)
+                plain = _plain(value, self.localized_text)
                 problem = value_problem(plain)
                 if problem:
                     raise Malformed(f"property {name!r} {problem}")
@@ -96,16 +99,16 @@ class _Changes:
         pass
 
 
-def _plain(value):
-    """An OPC UA value as JSON can carry it (texts for times and localized texts)."""
+def _plain(value, localized_text: type):
+    """An OPC UA value as JSON can carry it (texts for times and `localized_text`s)."""
     if isinstance(value, (bool, int, float, str)) or value is None:
         return value
     if isinstance(value, datetime.datetime):
         return value.isoformat()
-    if isinstance(value, ua.LocalizedText):
+    if isinstance(value, localized_text):
         return value.Text
     if isinstance(value, enum.Enum):
         return value.name
     if isinstance(value, (list, tuple)):
-        return [_plain(v) for v in value]
+        return [_plain(v, localized_text) for v in value]
     raise Malformed(f"is an OPC UA {type(value).__name__}, which twin does not pass on")
