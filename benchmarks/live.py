@@ -9,7 +9,7 @@ A real Mosquitto (the simulator's broker) and a real `twin serve` process with o
 - latency from publish to arrival, p50 / p99 / max, at the viewers (every (viewer, message) that
   arrived) and at the plain subscriber, and their difference (what twin adds: the bridge, the
   throttle, the fan-out). The throttle sends each twin's machine states as one frame per interval
-  (20 ms): every machine that changed in it, each property's latest value, so a viewer sees the
+  (10 ms): every machine that changed in it, each property's latest value, so a viewer sees the
   latest value of each machine, not every message; the figures count what arrived;
 - messages delivered per viewer, CPU seconds of the server per 1,000 published messages, the
   server's resident memory at the start and end of the load (flat or not), the load average.
@@ -158,8 +158,9 @@ def run(args) -> dict:
             token = new_token()
             store.add_token(token, "bench-viewer", Role.VIEWER, ALL_TWINS)
             store.close()
-            server = subprocess.Popen([sys.executable, "-m", "twin", "serve", str(folder), "--port", "0", "--db", str(db),
-                                       "--no-admin-link"], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+            server = subprocess.Popen([sys.executable, "-m", "twin", "serve", str(folder), "--port", "0",
+                                       "--db", str(db), "--no-admin-link"],
+                                      stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
             try:
                 port = next((int(m.group(1)) for line in server.stdout
                              if (m := re.match(r"open http://127\.0\.0\.1:(\d+)/", line))), None)

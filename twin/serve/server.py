@@ -45,7 +45,9 @@ DEFAULT_QUEUE_LIMIT = 1024
 PRESENCE_INTERVAL_S = 0.1
 # A twin's machine states reach its viewers as one frame at most this often: every machine's
 # changes of the interval in that frame, so the cost per viewer does not grow with the machines.
-MACHINE_STATES_INTERVAL_S = 0.02
+# 10 ms: 20 ms made the interval most of a viewer's latency; 5 ms gained 4 ms more of p99 for more
+# CPU (benchmarks/live.py, docs/live.md).
+MACHINE_STATES_INTERVAL_S = 0.01
 CHECKPOINT_INTERVAL_S = 2.0
 PRUNE_INTERVAL_S = 3600.0  # history older than the retention goes once an hour
 VIEWER_DIST = find_viewer()  # the installed package's copy, else the source tree's build, else None
