@@ -8,13 +8,13 @@ import copy
 from pathlib import Path
 
 import aiomqtt
+from loopback_server import serving
 from protocol_client import Client
 from twin_folder import sample_document
 from websockets.asyncio.client import connect
 
 from twin.live.bridge import Backoff
 from twin.serve.access import Role, new_token
-from twin.serve.run import run_server
 from twin.serve.server import TwinServer
 from twin.serve.sqlite_store import SqliteStore
 from twin.simulator.broker import MosquittoBroker, free_port  # noqa: F401 (free_port: for the tests)
@@ -64,17 +64,10 @@ class LiveHarness:
 
     @contextlib.asynccontextmanager
     async def running(self):
-        ready = asyncio.get_running_loop().create_future()
-        stop = asyncio.Event()
-        task = asyncio.create_task(run_server(self.server, "127.0.0.1", 0, on_ready=ready.set_result, stop=stop))
-        info = await asyncio.wait_for(ready, TIMEOUT)
-        self.ws_url = info.url.replace("http://", "ws://") + "ws"
-        try:
+        async with serving(self.server) as info:
+            self.ws_url = info.url.replace("http://", "ws://") + "ws"
             yield self
-        finally:
-            stop.set()
-            await task
-            assert not self.server._bridge_tasks  # stopped with the server
+        assert not self.server._bridge_tasks  # stopped with the server
 
     @contextlib.asynccontextmanager
     async def client(self, role: Role | None = None, twin: str = "shop"):

@@ -7,10 +7,10 @@ import contextlib
 from dataclasses import dataclass
 from pathlib import Path
 
+from loopback_server import port_of, serving
 from protocol_client import TIMEOUT
 
 from twin.serve.access import Role, new_token
-from twin.serve.run import run_server
 from twin.serve.server import TwinServer
 from twin.serve.sqlite_store import SqliteStore
 
@@ -46,16 +46,9 @@ class MediaServer:
 
     @contextlib.asynccontextmanager
     async def running(self):
-        ready = asyncio.get_running_loop().create_future()
-        stop = asyncio.Event()
-        task = asyncio.create_task(run_server(self.server, "127.0.0.1", 0, on_ready=ready.set_result, stop=stop))
-        info = await asyncio.wait_for(ready, TIMEOUT)
-        self.port = int(info.url.rsplit(":", 1)[1].strip("/"))
-        try:
+        async with serving(self.server) as info:
+            self.port = port_of(info)
             yield self
-        finally:
-            stop.set()
-            await task
 
     def close(self):
         self.server.close()

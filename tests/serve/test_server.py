@@ -11,13 +11,14 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from loopback_server import port_of, serving
 from protocol_client import TIMEOUT, Client
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
 
 from twin.serve import messages, protocol
 from twin.serve.access import Role, new_token
-from twin.serve.run import run_server, tls_context
+from twin.serve.run import tls_context
 from twin.serve.server import TwinServer
 from twin.serve.sqlite_store import SqliteStore
 
@@ -35,19 +36,11 @@ class Harness:
 
     @contextlib.asynccontextmanager
     async def running(self, tls=None):
-        ready = asyncio.get_running_loop().create_future()
-        stop = asyncio.Event()
-        task = asyncio.create_task(run_server(self.server, "127.0.0.1", 0, tls=tls, on_ready=ready.set_result,
-                                              stop=stop))
-        info = await asyncio.wait_for(ready, TIMEOUT)
-        self.url = info.url
-        self.http_port = int(info.url.rsplit(":", 1)[1].strip("/"))
-        self.ws_url = f"{'wss' if tls else 'ws'}://127.0.0.1:{self.http_port}/ws"
-        try:
+        async with serving(self.server, tls) as info:
+            self.url = info.url
+            self.http_port = port_of(info)
+            self.ws_url = f"{'wss' if tls else 'ws'}://127.0.0.1:{self.http_port}/ws"
             yield self
-        finally:
-            stop.set()
-            await task
 
     @contextlib.asynccontextmanager
     async def client(self, role: Role | None = None, subscribe: str | None = "shop", **options):

@@ -7,12 +7,13 @@ import contextlib
 
 import pytest
 from lathe_workshop import TEXT, lathe_workshop
-from protocol_client import TIMEOUT, Client
+from loopback_server import port_of
+from loopback_server import serving as serving_on_loopback
+from protocol_client import Client
 from twin_folder import write_twin_folder
 from websockets.asyncio.client import connect
 
 from twin.serve.access import Role
-from twin.serve.run import run_server
 from twin.serve.server import TwinServer
 from twin.serve.sqlite_store import SqliteStore
 
@@ -26,14 +27,10 @@ async def serving(tmp_path):
     for name, (role, machines) in TOKENS.items():
         store.add_token(f"{name}-token", name, role, "shop", machines)
     server = TwinServer([write_twin_folder(tmp_path / "shop", document=lathe_workshop())], store)
-    ready, stop = asyncio.get_running_loop().create_future(), asyncio.Event()
-    task = asyncio.create_task(run_server(server, "127.0.0.1", 0, on_ready=ready.set_result, stop=stop))
-    info = await asyncio.wait_for(ready, TIMEOUT)
     try:
-        yield store, f"ws://127.0.0.1:{info.url.rsplit(':', 1)[1].strip('/')}/ws"
+        async with serving_on_loopback(server) as info:
+            yield store, f"ws://127.0.0.1:{port_of(info)}/ws"
     finally:
-        stop.set()
-        await task
         server.close()
         store.close()
 
